@@ -1,0 +1,1 @@
+"""Deployment: the local stack launcher, the production compose file's image and configuration."""

@@ -1,0 +1,1 @@
+"""The local stack: RabbitMQ vhosts, SecantusDB, a mail folder and every service, on one machine."""

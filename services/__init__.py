@@ -1,0 +1,1 @@
+"""The four doithoai services; each imports only `shared`, never another service."""

@@ -1,0 +1,1 @@
+"""Assignment: classifies opinions, assigns them to responsible agencies, records answers."""

@@ -1,0 +1,130 @@
+"""Intake's pure rules: tracking codes and the status a citizen sees as events arrive."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+from shared.events import (
+    AnswerKind,
+    EventPayload,
+    Head,
+    OpinionAnsweredV1,
+    OpinionAssignedV1,
+    OpinionClassifiedV1,
+    OpinionDueSoonV1,
+    OpinionOverdueV1,
+)
+from shared.clock import VIETNAM
+from shared.events.vocabulary import FIELDS
+
+# Crockford's base32: no I, L, O, U, so a code read over the phone is not misheard.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TRACKING_PREFIX = "YK"
+
+
+def new_tracking_code(prefix: str = TRACKING_PREFIX) -> str:
+    """E.g. `YK-7F3K-9QX2`: 40 random bits, unique per instance by a database index."""
+    chars = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"{prefix}-{chars[:4]}-{chars[4:]}"
+
+
+def normalize_tracking_code(code: str) -> str:
+    """Accept what people type: lower case, spaces, O for 0, I/L for 1."""
+    cleaned = code.strip().upper().replace(" ", "")
+    if "-" in cleaned:
+        prefix, _, rest = cleaned.partition("-")
+        rest = rest.replace("O", "0").replace("I", "1").replace("L", "1")
+        cleaned = f"{prefix}-{rest}"
+    return cleaned
+
+
+class Stage(IntEnum):
+    """Ordered, so events arriving out of order never move an opinion backwards."""
+
+    RECEIVED = 1
+    CLASSIFIED = 2
+    ASSIGNED = 3
+    CLOSED = 9
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS[self]
+
+
+STAGE_LABELS = {
+    Stage.RECEIVED: "Đã tiếp nhận",
+    Stage.CLASSIFIED: "Đã phân loại",
+    Stage.ASSIGNED: "Đã giao cơ quan xử lý",
+    Stage.CLOSED: "Đã trả lời, kết thúc",
+}
+
+
+@dataclass
+class Change:
+    """How one downstream event changes the read model."""
+
+    stage: Stage | None
+    note: str
+    set: dict[str, Any] = field(default_factory=dict)
+    only_if_open: bool = False
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def change_for(payload: EventPayload) -> Change:
+    """The read-model change an event causes; unknown events are a programming error."""
+    match payload:
+        case OpinionClassifiedV1():
+            head = Head(payload.head)
+            return Change(
+                Stage.CLASSIFIED,
+                f"Lĩnh vực: {FIELDS[payload.field].name}; người trả lời: {head.label}",
+                {"field": payload.field, "head": head.value},
+            )
+        case OpinionAssignedV1():
+            return Change(
+                Stage.ASSIGNED,
+                f"Giao {payload.agency.name} xử lý, hạn trả lời {_when(payload.due_at)}",
+                {
+                    "field": payload.field,
+                    "head": Head(payload.head).value,
+                    "agency": {"id": payload.agency.id, "name": payload.agency.name},
+                    "due_at": payload.due_at,
+                },
+            )
+        case OpinionAnsweredV1():
+            return Change(
+                Stage.CLOSED,
+                f"{AnswerKind(payload.kind).label} ({payload.answered_by})",
+                {
+                    "answer": {
+                        "kind": AnswerKind(payload.kind).value,
+                        "text": payload.text,
+                        "answered_by": payload.answered_by,
+                        "document_number": payload.document_number,
+                        "answered_at": payload.answered_at,
+                    },
+                    "overdue": False,
+                },
+            )
+        case OpinionDueSoonV1():
+            return Change(
+                None, f"Còn {payload.days_left} ngày đến hạn trả lời ({_when(payload.due_at)})", only_if_open=True
+            )
+        case OpinionOverdueV1():
+            return Change(None, f"Quá hạn trả lời ({_when(payload.due_at)})", {"overdue": True}, only_if_open=True)
+    raise TypeError(f"intake has no read-model rule for {type(payload).__name__}")
+
+
+def status_of(doc: dict[str, Any]) -> Stage:
+    return Stage(doc["stage"])
+
+
+def is_open(doc: dict[str, Any]) -> bool:
+    return status_of(doc) is not Stage.CLOSED

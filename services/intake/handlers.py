@@ -1,0 +1,49 @@
+"""Intake's consumers: every downstream event about an opinion updates what the citizen sees."""
+
+from __future__ import annotations
+
+from faststream.rabbit import RabbitRouter
+
+from services.intake.service import IntakeService
+from shared.events import (
+    Envelope,
+    OpinionAnsweredV1,
+    OpinionAssignedV1,
+    OpinionClassifiedV1,
+    OpinionDueSoonV1,
+    OpinionOverdueV1,
+)
+from shared.messaging.consumer import consumes, subscriber
+
+SERVICE = "intake"
+
+
+def build_router(service: IntakeService, *, prefetch: int) -> RabbitRouter:
+    router = RabbitRouter()
+
+    @subscriber(router, SERVICE, OpinionClassifiedV1, prefetch=prefetch)
+    @consumes()
+    async def on_classified(event: Envelope[OpinionClassifiedV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionAssignedV1, prefetch=prefetch)
+    @consumes()
+    async def on_assigned(event: Envelope[OpinionAssignedV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionAnsweredV1, prefetch=prefetch)
+    @consumes()
+    async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionDueSoonV1, prefetch=prefetch)
+    @consumes()
+    async def on_due_soon(event: Envelope[OpinionDueSoonV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionOverdueV1, prefetch=prefetch)
+    @consumes()
+    async def on_overdue(event: Envelope[OpinionOverdueV1]) -> None:
+        await service.record(event)
+
+    return router

@@ -1,0 +1,277 @@
+"""Open311 GeoReport v2 at /open311/v2/, so civic-reporting clients can send and follow opinions.
+
+Services are the fields (lĩnh vực); a service request is an opinion and its
+`service_request_id` is the tracking code. JSON only. Deviations from the spec, documented in
+the README: a location is optional (a dialogue opinion need not have one), and listing
+requests without naming their ids needs an `api_key` (the texts are citizens' petitions).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from services.intake.api import get_service, parse_time
+from services.intake.domain import Stage, is_open, normalize_tracking_code
+from shared.clock import VIETNAM
+from shared.events import FIELDS, Channel, CitizenContact, Head, Location
+from shared.http.auth import authorize, identify
+from shared.http.errors import ApiError
+
+router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
+
+_EMAIL = TypeAdapter(EmailStr)
+MAX_LISTED = 1000
+
+
+class Open311Error(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def open311_error_response(exc: Open311Error) -> JSONResponse:
+    return JSONResponse([{"code": exc.status, "description": exc.description}], status_code=exc.status)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt != "json":
+        raise Open311Error(400, f"Chỉ hỗ trợ định dạng json / only the json format is supported (got {fmt!r})")
+
+
+def _local(moment: datetime | None) -> str | None:
+    return moment.astimezone(VIETNAM).isoformat(timespec="seconds") if moment else None
+
+
+def _service(code: str) -> dict[str, Any]:
+    f = FIELDS[code]
+    return {
+        "service_code": f.code,
+        "service_name": f.name,
+        "description": f.description,
+        "metadata": True,
+        "type": "realtime",
+        "keywords": f.code,
+        "group": f.head.label,
+    }
+
+
+@router.get("/services.{fmt}", summary="Danh sách lĩnh vực (services)")
+async def services(fmt: str) -> list[dict[str, Any]]:
+    _check_format(fmt)
+    return [_service(code) for code in FIELDS]
+
+
+@router.get("/services/{service_code}.{fmt}", summary="Định nghĩa một lĩnh vực (service definition)")
+async def service_definition(service_code: str, fmt: str) -> dict[str, Any]:
+    _check_format(fmt)
+    if service_code not in FIELDS:
+        raise Open311Error(404, f"Không có lĩnh vực {service_code!r} / unknown service_code {service_code!r}")
+    return {
+        "service_code": service_code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": "head",
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": "Người đứng đầu phải trả lời; bỏ trống để hệ thống tự xác định.",
+                "order": 1,
+                "description": "Người trả lời",
+                "values": [{"key": h.value, "name": h.label} for h in Head],
+            },
+            {
+                "variable": True,
+                "code": "conference_id",
+                "datatype": "string",
+                "required": False,
+                "datatype_description": "Mã hội nghị đối thoại, nếu ý kiến gắn với một hội nghị.",
+                "order": 2,
+                "description": "Hội nghị",
+            },
+        ],
+    }
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            raise Open311Error(400, "Nội dung không phải JSON hợp lệ / body is not valid JSON") from exc
+        if not isinstance(body, dict):
+            raise Open311Error(400, "Cần một đối tượng JSON / expected a JSON object")
+        return body
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return dict(await request.form())
+    raise Open311Error(
+        415,
+        "Gửi dạng application/x-www-form-urlencoded hoặc application/json / "
+        f"send form-encoded or JSON parameters (got {content_type or 'no content type'})",
+    )
+
+
+def _text(params: dict[str, Any], name: str, limit: int) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Open311Error(400, f"{name}: phải là chuỗi ký tự / must be a string")
+    value = value.strip()
+    if len(value) > limit:
+        raise Open311Error(400, f"{name}: quá dài, tối đa {limit} ký tự / too long, at most {limit} characters")
+    return value or None
+
+
+def _coordinate(params: dict[str, Any], name: str, bound: float) -> float | None:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise Open311Error(400, f"{name}: không phải số / not a number: {raw!r}") from exc
+    if not -bound <= value <= bound:
+        raise Open311Error(400, f"{name}: ngoài khoảng ±{bound} / out of range ±{bound}")
+    return value
+
+
+def _attribute(params: dict[str, Any], code: str) -> str | None:
+    nested = params.get("attribute")
+    if isinstance(nested, dict) and nested.get(code):
+        return str(nested[code])
+    value = params.get(f"attribute[{code}]")
+    return str(value) if value else None
+
+
+def _caller(request: Request, api_key: str | None) -> None:
+    try:
+        authorize(identify(request.app.state.settings.api_keys, api_key), ("front", "operator"))
+    except ApiError as exc:
+        raise Open311Error(exc.status, f"{exc.message_vi} / {exc.message_en}") from exc
+
+
+@router.post("/requests.{fmt}", status_code=201, summary="Gửi một ý kiến (service request)")
+async def create_request(fmt: str, request: Request) -> JSONResponse:
+    _check_format(fmt)
+    params = await _params(request)
+    _caller(request, _text(params, "api_key", 200))
+
+    service_code = _text(params, "service_code", 64)
+    if service_code is None:
+        raise Open311Error(400, "Thiếu service_code (mã lĩnh vực) / service_code is required")
+    if service_code not in FIELDS:
+        raise Open311Error(400, f"service_code {service_code!r} không tồn tại / unknown service_code; see services.json")
+    description = _text(params, "description", 5000)
+    if description is None:
+        raise Open311Error(400, "Thiếu description (nội dung ý kiến) / description is required")
+    lat, lon = _coordinate(params, "lat", 90), _coordinate(params, "long", 180)
+    if (lat is None) != (lon is None):
+        raise Open311Error(400, "Cần cả lat và long / lat and long must be sent together")
+    email = _text(params, "email", 254)
+    if email is not None:
+        try:
+            email = _EMAIL.validate_python(email)
+        except ValidationError as exc:
+            raise Open311Error(400, f"email {email!r} không hợp lệ / is not a valid email address") from exc
+    head = _attribute(params, "head")
+    if head is not None and head not in {h.value for h in Head}:
+        raise Open311Error(400, f"attribute[head] {head!r} không hợp lệ / must be one of {[h.value for h in Head]}")
+    name = " ".join(p for p in (_text(params, "first_name", 100), _text(params, "last_name", 100)) if p)
+    phone = _text(params, "phone", 30)
+    address = _text(params, "address_string", 500)
+
+    service = get_service(request)
+    doc = await service.submit(
+        text=description,
+        channel=Channel.ONLINE,
+        field=service_code,
+        head=Head(head) if head else None,
+        citizen=CitizenContact(name=name or None, email=email, phone=phone) if (name or email or phone) else None,
+        location=Location(address=address, lat=lat, lon=lon) if (address or lat is not None) else None,
+        conference_id=_attribute(params, "conference_id"),
+    )
+    await service.publish_pending(doc)
+    code = doc["tracking_code"]
+    notice = f"Ý kiến đã được tiếp nhận. Mã theo dõi: {code}."
+    return JSONResponse(
+        [{"service_request_id": code, "service_notice": notice, "account_id": None}], status_code=201
+    )
+
+
+def _service_request(doc: dict[str, Any]) -> dict[str, Any]:
+    stage = Stage(doc["stage"])
+    field = doc.get("field")
+    location = doc.get("location") or {}
+    notes = [stage.label]
+    if doc.get("overdue"):
+        notes.append("quá hạn trả lời")
+    if doc.get("answer"):
+        notes.append(doc["answer"]["text"])
+    return {
+        "service_request_id": doc["tracking_code"],
+        "status": "open" if is_open(doc) else "closed",
+        "status_notes": "; ".join(notes),
+        "service_name": FIELDS[field].name if field else None,
+        "service_code": field,
+        "description": doc["text"],
+        "agency_responsible": (doc.get("agency") or {}).get("name"),
+        "service_notice": None,
+        "requested_datetime": _local(doc["submitted_at"]),
+        "updated_datetime": _local(doc["updated_at"]),
+        "expected_datetime": _local(doc.get("due_at")),
+        "address": location.get("address"),
+        "address_id": None,
+        "zipcode": None,
+        "lat": location.get("lat"),
+        "long": location.get("lon"),
+        "media_url": None,
+    }
+
+
+@router.get("/requests/{service_request_id}.{fmt}", summary="Tra cứu một ý kiến")
+async def get_request(service_request_id: str, fmt: str, request: Request) -> list[dict[str, Any]]:
+    _check_format(fmt)
+    code = normalize_tracking_code(service_request_id)
+    doc = await get_service(request).repository.by_tracking_code(code)
+    if doc is None:
+        raise Open311Error(404, f"Không có ý kiến mã {code} / service_request_id {code} not found")
+    return [_service_request(doc)]
+
+
+@router.get("/requests.{fmt}", summary="Tra cứu nhiều ý kiến")
+async def list_requests(fmt: str, request: Request) -> list[dict[str, Any]]:
+    _check_format(fmt)
+    q = request.query_params
+    repository = get_service(request).repository
+    if ids := q.get("service_request_id"):
+        codes = [normalize_tracking_code(c) for c in ids.split(",") if c.strip()][:MAX_LISTED]
+        return [_service_request(d) for d in await repository.by_tracking_codes(codes)]
+
+    _caller(request, q.get("api_key"))
+    status = q.get("status")
+    if status not in (None, "open", "closed"):
+        raise Open311Error(400, f"status phải là open hoặc closed / status must be open or closed (got {status!r})")
+    service_code = q.get("service_code")
+    if service_code is not None and service_code not in FIELDS:
+        raise Open311Error(400, f"service_code {service_code!r} không tồn tại / unknown service_code")
+    try:
+        start, end = parse_time(q.get("start_date"), "start_date"), parse_time(q.get("end_date"), "end_date")
+    except ApiError as exc:
+        raise Open311Error(400, f"{exc.message_vi} / {exc.message_en}") from exc
+    if start is None and end is None:
+        start = get_service(request).runtime.clock.now() - timedelta(days=90)
+    docs = await repository.search(
+        field=service_code,
+        start=start,
+        end=end,
+        open_=None if status is None else status == "open",
+        limit=MAX_LISTED,
+    )
+    return [_service_request(d) for d in docs]

@@ -1,0 +1,101 @@
+"""Intake's state: each opinion as received, with the status read model built from later events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.intake.domain import Change, Stage
+from shared.events import Envelope, OpinionReceivedV1
+from shared.storage.outbox import OUTBOX, outbox_entries
+
+
+class TrackingCodeTaken(Exception):
+    pass
+
+
+class OpinionRepository:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.opinions = db["opinions"]
+
+    async def create_indexes(self) -> None:
+        await self.opinions.create_index("tracking_code", unique=True)
+        await self.opinions.create_index([("submitted_at", DESCENDING)])
+        await self.opinions.create_index([("field", ASCENDING), ("submitted_at", DESCENDING)])
+
+    async def insert_received(self, event: Envelope[OpinionReceivedV1]) -> dict[str, Any]:
+        """Save the opinion and its `opinion.received.v1` event in one write."""
+        p = event.payload
+        doc = {
+            "_id": p.opinion_id,
+            "tracking_code": p.tracking_code,
+            "origin_instance": p.origin_instance,
+            "channel": p.channel.value,
+            "text": p.text,
+            "field": p.field,
+            "head": p.head.value if p.head else None,
+            "location": p.location.model_dump() if p.location else None,
+            "citizen": p.citizen.model_dump() if p.citizen else None,
+            "conference_id": p.conference_id,
+            "correlation_id": event.correlation_id,
+            "submitted_at": p.submitted_at,
+            "updated_at": p.submitted_at,
+            "stage": int(Stage.RECEIVED),
+            "overdue": False,
+            "history": [{"at": p.submitted_at, "stage": int(Stage.RECEIVED), "note": "Tiếp nhận ý kiến"}],
+            "processed": [str(event.event_id)],
+            OUTBOX: outbox_entries(event),
+        }
+        try:
+            await self.opinions.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise TrackingCodeTaken(p.tracking_code) from exc
+        return doc
+
+    async def apply(self, opinion_id: str, event_id: str, at: datetime, change: Change) -> bool:
+        """Apply a downstream event once; False if already applied (or not applicable)."""
+        query: dict[str, Any] = {"_id": opinion_id, "processed": {"$ne": event_id}}
+        if change.only_if_open:
+            query["stage"] = {"$lt": int(Stage.CLOSED)}
+        update: dict[str, Any] = {
+            "$set": {**change.set, "updated_at": at},
+            "$addToSet": {"processed": event_id},
+            "$push": {"history": {"at": at, "stage": int(change.stage) if change.stage else None, "note": change.note}},
+        }
+        if change.stage is not None:
+            update["$max"] = {"stage": int(change.stage)}
+        result = await self.opinions.update_one(query, update)
+        return result.modified_count == 1
+
+    async def exists(self, opinion_id: str) -> bool:
+        return await self.opinions.count_documents({"_id": opinion_id}, limit=1) == 1
+
+    async def by_tracking_code(self, code: str) -> dict[str, Any] | None:
+        return await self.opinions.find_one({"tracking_code": code}, {OUTBOX: 0, "processed": 0})
+
+    async def by_tracking_codes(self, codes: list[str]) -> list[dict[str, Any]]:
+        cursor = self.opinions.find({"tracking_code": {"$in": codes}}, {OUTBOX: 0, "processed": 0})
+        return await cursor.to_list(None)
+
+    async def search(
+        self,
+        *,
+        field: str | None,
+        start: datetime | None,
+        end: datetime | None,
+        open_: bool | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {}
+        if field:
+            query["field"] = field
+        if start or end:
+            query["submitted_at"] = {k: v for k, v in (("$gte", start), ("$lt", end)) if v}
+        if open_ is not None:
+            query["stage"] = {"$lt": int(Stage.CLOSED)} if open_ else int(Stage.CLOSED)
+        cursor = self.opinions.find(query, {OUTBOX: 0, "processed": 0}).sort("submitted_at", DESCENDING).limit(limit)
+        return await cursor.to_list(None)

@@ -1,0 +1,1 @@
+"""Notification: email to responsible agencies and to citizens, once per cause."""

@@ -1,0 +1,49 @@
+"""Notification's consumers: which events lead to which messages."""
+
+from __future__ import annotations
+
+from faststream.rabbit import RabbitRouter
+
+from services.notification.service import NotificationService
+from shared.events import (
+    Envelope,
+    OpinionAnsweredV1,
+    OpinionAssignedV1,
+    OpinionDueSoonV1,
+    OpinionOverdueV1,
+    OpinionReceivedV1,
+)
+from shared.messaging.consumer import consumes, subscriber
+
+SERVICE = "notification"
+
+
+def build_router(service: NotificationService, *, prefetch: int) -> RabbitRouter:
+    router = RabbitRouter()
+
+    @subscriber(router, SERVICE, OpinionReceivedV1, prefetch=prefetch)
+    @consumes()
+    async def on_received(event: Envelope[OpinionReceivedV1]) -> None:
+        await service.on_received(event)
+
+    @subscriber(router, SERVICE, OpinionAssignedV1, prefetch=prefetch)
+    @consumes()
+    async def on_assigned(event: Envelope[OpinionAssignedV1]) -> None:
+        await service.on_assigned(event)
+
+    @subscriber(router, SERVICE, OpinionAnsweredV1, prefetch=prefetch)
+    @consumes()
+    async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
+        await service.on_answered(event)
+
+    @subscriber(router, SERVICE, OpinionDueSoonV1, prefetch=prefetch)
+    @consumes()
+    async def on_due_soon(event: Envelope[OpinionDueSoonV1]) -> None:
+        await service.on_deadline(event)
+
+    @subscriber(router, SERVICE, OpinionOverdueV1, prefetch=prefetch)
+    @consumes()
+    async def on_overdue(event: Envelope[OpinionOverdueV1]) -> None:
+        await service.on_deadline(event)
+
+    return router

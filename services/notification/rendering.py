@@ -1,0 +1,41 @@
+"""Vietnamese message templates (Jinja2): one file per notification type, a subject and a body block.
+
+Operators override a template for their instance by putting a file of the same name in the
+directory named by DOITHOAI_TEMPLATES_DIR; it is looked up before the built-in one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+BUILT_IN = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+class Templates:
+    def __init__(self, override_dir: Path | None = None) -> None:
+        loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
+        loaders.append(FileSystemLoader(str(BUILT_IN)))
+        # Plain-text mail: no HTML escaping. StrictUndefined: a missing variable is an error, not a blank.
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, kind: str, variables: dict[str, Any]) -> Rendered:
+        template = self.env.get_template(f"{kind}.j2")
+        context = template.new_context(variables)
+        subject = "".join(template.blocks["subject"](context)).strip()
+        body = "".join(template.blocks["body"](context)).strip() + "\n"
+        return Rendered(" ".join(subject.split()), body)

@@ -1,0 +1,1 @@
+"""Scheduling: the answer deadline as durable timers; reminders and overdue events."""

@@ -1,0 +1,27 @@
+"""Scheduling's consumers: an assignment starts the answer clock, an answer stops it."""
+
+from __future__ import annotations
+
+from faststream.rabbit import RabbitRouter
+
+from services.scheduling.service import SchedulingService
+from shared.events import Envelope, OpinionAnsweredV1, OpinionAssignedV1
+from shared.messaging.consumer import consumes, subscriber
+
+SERVICE = "scheduling"
+
+
+def build_router(service: SchedulingService, *, prefetch: int) -> RabbitRouter:
+    router = RabbitRouter()
+
+    @subscriber(router, SERVICE, OpinionAssignedV1, prefetch=prefetch)
+    @consumes()
+    async def on_assigned(event: Envelope[OpinionAssignedV1]) -> None:
+        await service.start_clock(event)
+
+    @subscriber(router, SERVICE, OpinionAnsweredV1, prefetch=prefetch)
+    @consumes()
+    async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
+        await service.stop_clock(event)
+
+    return router

@@ -1,0 +1,1 @@
+"""Code every doithoai service may import: event contracts, messaging, storage, settings, observability."""

@@ -1,0 +1,1 @@
+"""RabbitMQ topology, publishing and subscribing."""

@@ -1,0 +1,40 @@
+"""RabbitMQ management HTTP API: vhosts, permissions and queue depths (shovels come later)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+
+class RabbitAdmin:
+    def __init__(self, url: str = "http://127.0.0.1:15672", user: str = "guest", password: str = "guest") -> None:
+        self._client = httpx.Client(base_url=url.rstrip("/") + "/api", auth=(user, password), timeout=10.0)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        response = self._client.request(method, path, **kw)
+        if response.status_code >= 400 and not (method == "DELETE" and response.status_code == 404):
+            raise RuntimeError(f"RabbitMQ management {method} {path}: {response.status_code} {response.text}")
+        return response
+
+    def ensure_vhost(self, vhost: str, user: str = "guest") -> None:
+        """Create the vhost if missing and give `user` full rights on it (both idempotent)."""
+        self._call("PUT", f"/vhosts/{quote(vhost, safe='')}", json={"description": "doithoai instance"})
+        self._call(
+            "PUT",
+            f"/permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+        )
+
+    def delete_vhost(self, vhost: str) -> None:
+        self._call("DELETE", f"/vhosts/{quote(vhost, safe='')}")
+
+    def queues(self, vhost: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/queues/{quote(vhost, safe='')}").json()
+
+    def queue(self, vhost: str, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/queues/{quote(vhost, safe='')}/{quote(name, safe='')}").json()

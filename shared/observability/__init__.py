@@ -1,0 +1,1 @@
+"""Logs, metrics and health shared by the services."""

@@ -1,0 +1,63 @@
+"""Business metrics. Every series carries instance, level and service; other labels are bounded sets."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+BASE_LABELS = ("instance", "level", "service")
+_base: dict[str, str] = {"instance": "", "level": "", "service": ""}
+
+
+def configure(*, instance: str, level: str, service: str) -> None:
+    _base.update(instance=instance, level=level, service=service)
+
+
+def base() -> dict[str, str]:
+    return dict(_base)
+
+
+def render(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+DAY = 86400.0
+_DURATION_BUCKETS = (1, 10, 60, 600, 3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 15 * DAY, 30 * DAY, 60 * DAY)
+
+OPINIONS_RECEIVED = Counter(
+    "doithoai_opinions_received_total", "Opinions received, by channel.", (*BASE_LABELS, "channel")
+)
+OPINIONS_CLASSIFIED = Counter(
+    "doithoai_opinions_classified_total",
+    "Opinions classified, by field, answering head and method.",
+    (*BASE_LABELS, "field", "head", "method"),
+)
+OPINIONS_ANSWERED = Counter(
+    "doithoai_opinions_answered_total", "Opinions answered, by kind.", (*BASE_LABELS, "kind")
+)
+RECEIPT_TO_ASSIGNMENT = Histogram(
+    "doithoai_receipt_to_assignment_seconds",
+    "Time from receipt of an opinion to its assignment to an agency.",
+    BASE_LABELS,
+    buckets=_DURATION_BUCKETS,
+)
+RECEIPT_TO_ANSWER = Histogram(
+    "doithoai_receipt_to_answer_seconds",
+    "Time from receipt of an opinion to its answer.",
+    BASE_LABELS,
+    buckets=_DURATION_BUCKETS,
+)
+TIMERS_FIRED = Counter(
+    "doithoai_timers_fired_total", "Deadline timers fired, by kind.", (*BASE_LABELS, "kind")
+)
+NOTIFICATIONS = Counter(
+    "doithoai_notifications_total",
+    "Notifications by channel, type and outcome (sent, failed, duplicate).",
+    (*BASE_LABELS, "channel", "type", "outcome"),
+)
+EVENTS_PUBLISHED = Counter(
+    "doithoai_events_published_total", "Events confirmed by the broker.", (*BASE_LABELS, "event_type")
+)
+OUTBOX_BACKLOG = Gauge(
+    "doithoai_outbox_backlog", "Documents holding events the broker has not yet confirmed.", BASE_LABELS
+)

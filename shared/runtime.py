@@ -1,0 +1,111 @@
+"""What every service process holds: database, broker, publisher, outbox and background tasks.
+
+Start order matters: the service's own storage set-up first, then the broker connection and the
+whole topology, then consumers, then background loops; stopping runs the other way round, so
+in-flight messages finish and are acknowledged before the database goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from prometheus_client import REGISTRY
+
+from shared.clock import Clock, SystemClock
+from shared.events import Envelope, EventPayload, Source
+from shared.messaging.publisher import EventPublisher
+from shared.messaging.topology import declare_topology
+from shared.observability import metrics
+from shared.observability.logging import configure_logging
+from shared.settings import ServiceSettings
+from shared.storage.mongo import connect, ping
+from shared.storage.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+_prometheus_middleware: RabbitPrometheusMiddleware | None = None
+
+
+def _middleware() -> RabbitPrometheusMiddleware:
+    # One per process: its collectors live in the global registry and may be registered once.
+    global _prometheus_middleware
+    if _prometheus_middleware is None:
+        _prometheus_middleware = RabbitPrometheusMiddleware(registry=REGISTRY)
+    return _prometheus_middleware
+
+
+class Runtime:
+    def __init__(self, settings: ServiceSettings, service: str, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.service = service
+        self.clock = clock or SystemClock()
+        self.source = Source(level=settings.level, instance=settings.instance_id, service=service)
+        self.mongo = connect(settings.mongo_url)
+        self.db = self.mongo[settings.database_name(service)]
+        self.broker = RabbitBroker(
+            settings.broker_url,
+            default_channel=Channel(publisher_confirms=True, on_return_raises=True),
+            middlewares=[_middleware()],
+            graceful_timeout=15.0,
+            app_id=f"doithoai-{service}",
+        )
+        self.publisher = EventPublisher(self.broker, timeout=settings.publish_timeout_s)
+        self.outbox = Outbox(
+            self.publisher, grace_s=settings.outbox_grace_s, interval_s=settings.outbox_interval_s
+        )
+        self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = [self.outbox.run]
+        self._tasks: list[asyncio.Task[None]] = []
+        metrics.configure(instance=settings.instance_id, level=settings.level, service=service)
+
+    def include(self, router: RabbitRouter) -> None:
+        self.broker.include_router(router)
+
+    def add_loop(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A background coroutine started after the consumers and cancelled on stop."""
+        self._loops.append(loop)
+
+    def envelope(self, payload: EventPayload, *, cause: Envelope[Any] | None = None, **kw: Any) -> Envelope[Any]:
+        return Envelope.new(payload, self.source, cause=cause, occurred_at=self.clock.now(), **kw)
+
+    async def start(self, setup: Callable[[], Awaitable[None]] | None = None) -> None:
+        if setup is not None:
+            await setup()
+        await self.broker.connect()
+        await declare_topology(self.broker)
+        await self.broker.start()
+        self._tasks = [asyncio.create_task(loop(), name=loop.__qualname__) for loop in self._loops]
+        log.info(
+            "%s of %s (%s) started; consuming from %s",
+            self.service, self.settings.instance_id, self.settings.level, self.settings.broker_url.rsplit("@", 1)[-1],
+        )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.broker.stop()
+        await self.mongo.close()
+
+    async def readiness(self) -> dict[str, bool]:
+        broker_ok, db_ok = await asyncio.gather(self.broker.ping(timeout=1.0), ping(self.mongo, 1.0))
+        return {"broker": broker_ok, "database": db_ok}
+
+
+def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
+    """Run one service process: our logging, uvicorn's HTTP server, SIGTERM = graceful stop."""
+    configure_logging(service, settings.instance_id, json_lines=settings.log_json, level=settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )

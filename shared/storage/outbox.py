@@ -1,0 +1,108 @@
+"""Transactional outbox kept inside the document whose change caused the events.
+
+A service saves its state change and the events it causes in one single-document write (atomic
+on any MongoDB deployment, no transactions needed), then publishes them and `$pull`s the
+published ones. If the process dies in between, or the broker is away, the relay finds the
+leftovers and publishes them again with the same event ids; consumers drop the duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from shared.events import Envelope, EventPayload
+from shared.messaging.publisher import EventPublisher
+from shared.observability import metrics
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+
+
+def outbox_entries(*envelopes: Envelope[EventPayload]) -> list[dict[str, Any]]:
+    """What to `$push` (or insert) under `outbox` together with the state change."""
+    now = datetime.now(UTC)
+    return [
+        {
+            "event_id": str(e.event_id),
+            "event_type": e.event_type,
+            "correlation_id": e.correlation_id,
+            "body": e.model_dump_json(),
+            "created_at": now,
+        }
+        for e in envelopes
+    ]
+
+
+class Outbox:
+    def __init__(self, publisher: EventPublisher, *, grace_s: float, interval_s: float) -> None:
+        self._publisher = publisher
+        self._grace = timedelta(seconds=grace_s)
+        self._interval = interval_s
+        self._collections: list[AsyncCollection] = []
+
+    async def track(self, collection: AsyncCollection) -> None:
+        """Let the relay watch this collection's documents for unpublished events."""
+        await collection.create_index([(f"{OUTBOX}.created_at", ASCENDING)])
+        self._collections.append(collection)
+
+    async def flush(self, collection: AsyncCollection, doc_id: Any, entries: list[dict[str, Any]]) -> int:
+        """Publish entries saved in document `doc_id`, then forget the confirmed ones."""
+        published: list[str] = []
+        try:
+            for entry in entries:
+                await self._publisher.publish_raw(
+                    event_id=entry["event_id"],
+                    event_type=entry["event_type"],
+                    correlation_id=entry["correlation_id"],
+                    body=entry["body"],
+                )
+                published.append(entry["event_id"])
+                metrics.EVENTS_PUBLISHED.labels(**metrics.base(), event_type=entry["event_type"]).inc()
+        except Exception as exc:  # the relay tries again; nothing is lost
+            log.warning("publishing %s left for the outbox relay: %r", entries[len(published)]["event_id"], exc)
+        if published:
+            await collection.update_one(
+                {"_id": doc_id}, {"$pull": {OUTBOX: {"event_id": {"$in": published}}}}
+            )
+        return len(published)
+
+    async def relay_once(self, *, grace: timedelta | None = None) -> int:
+        """Publish what inline publishing left behind; returns the number of events sent."""
+        cutoff = datetime.now(UTC) - (self._grace if grace is None else grace)
+        sent = 0
+        for collection in self._collections:
+            cursor = collection.find(
+                {f"{OUTBOX}.created_at": {"$lte": cutoff}}, {OUTBOX: 1}, limit=500
+            )
+            async for doc in cursor:
+                entries = [e for e in doc[OUTBOX] if e["created_at"] <= cutoff]
+                sent += await self.flush(collection, doc["_id"], entries)
+        return sent
+
+    async def backlog(self) -> int:
+        """Documents holding events not yet confirmed by the broker."""
+        total = 0
+        for collection in self._collections:
+            # A range on the indexed field, so the count reads only documents with pending events.
+            total += await collection.count_documents({f"{OUTBOX}.created_at": {"$gte": datetime.min.replace(tzinfo=UTC)}})
+        return total
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.relay_once()
+                if sent:
+                    log.info("outbox relay published %d event(s)", sent)
+                metrics.OUTBOX_BACKLOG.labels(**metrics.base()).set(await self.backlog())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay pass failed; will try again")
+            await asyncio.sleep(self._interval)

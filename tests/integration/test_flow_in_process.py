@@ -1,0 +1,85 @@
+"""The whole story of one opinion with the four services in one process, on real RabbitMQ and SecantusDB."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.assignment.app import create_app as assignment_app
+from services.intake.app import create_app as intake_app
+from services.notification.app import create_app as notification_app
+from services.scheduling.app import create_app as scheduling_app
+from tests.integration.harness import eventually, headers, running
+
+
+@pytest.fixture
+def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
+    for k, v in service_env.items():
+        monkeypatch.setenv(k, v)
+    return service_env
+
+
+async def test_opinion_is_received_assigned_notified_answered_and_closed(env, smtp) -> None:  # type: ignore[no-untyped-def]
+    _, mail = smtp
+    async with running(intake_app(), assignment_app(), scheduling_app(), notification_app()) as clients:
+        intake, assignment, scheduling, _ = clients
+        r = await intake.post(
+            "/api/v1/opinions",
+            json={
+                "text": "Đề nghị sửa đường nội đồng thôn Đông bị ổ gà, mùa mưa không đi được.",
+                "channel": "direct",
+                "citizen": {"name": "Nguyễn Văn An", "email": "an@example.vn"},
+            },
+            headers=headers("front-key"),
+        )
+        assert r.status_code == 201, r.text
+        code = r.json()["tracking_code"]
+
+        async def assigned():  # type: ignore[no-untyped-def]
+            view = (await intake.get(f"/api/v1/opinions/{code}")).json()
+            return view if view["status"] == "assigned" else None
+
+        view = await eventually(assigned, what="status assigned")
+        assert view["field"] == "traffic"
+        assert view["head"] == "committee_chair"
+        assert view["agency"] == "Công chức Địa chính - Xây dựng"
+
+        def mail_to(addr: str):  # type: ignore[no-untyped-def]
+            return [m for m in mail.messages() if addr in m["To"]]
+
+        async def two_mails():  # type: ignore[no-untyped-def]
+            return len(mail_to("diachinh@")) == 1 and len(mail_to("an@example.vn")) == 1
+
+        await eventually(two_mails, what="agency and citizen mail")
+        agency_mail = mail_to("diachinh@")[0]
+        assert code in agency_mail["Subject"]
+        assert "ổ gà" in agency_mail.get_content()
+        assert code in mail_to("an@example.vn")[0].get_content()
+
+        timers = (await scheduling.get(f"/api/v1/opinions/{code}/timers", headers=headers("operator-key"))).json()
+        assert [t["kind"] for t in timers] == ["due_soon", "due_soon", "due_soon", "overdue"]
+
+        r = await assignment.post(
+            f"/api/v1/opinions/{code}/answer",
+            json={"kind": "on_the_spot", "text": "UBND phường sẽ rải cấp phối trong tháng tới."},
+            headers=headers("front-key"),
+        )
+        assert r.status_code == 200, r.text
+
+        async def closed():  # type: ignore[no-untyped-def]
+            view = (await intake.get(f"/api/v1/opinions/{code}")).json()
+            return view if view["status"] == "closed" else None
+
+        view = await eventually(closed, what="status closed")
+        assert view["answer"]["answered_by"] == "Chủ tịch UBND"
+
+        async def answer_mail():  # type: ignore[no-untyped-def]
+            return len(mail_to("an@example.vn")) == 2
+
+        await eventually(answer_mail, what="answer mail to the citizen")
+        assert "rải cấp phối" in mail_to("an@example.vn")[1].get_content()
+
+        async def cancelled():  # type: ignore[no-untyped-def]
+            ts = (await scheduling.get(f"/api/v1/opinions/{code}/timers", headers=headers("operator-key"))).json()
+            return all(t["status"] == "cancelled" for t in ts)
+
+        await eventually(cancelled, what="timers cancelled")
