@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 
 from shared.clock import Clock, SystemClock
 from shared.events import Envelope, EventPayload, Source
+from shared.messaging.middleware import MessageContext
 from shared.messaging.publisher import EventPublisher
 from shared.messaging.topology import declare_topology
 from shared.observability import metrics
@@ -52,7 +53,9 @@ class Runtime:
         self.broker = RabbitBroker(
             settings.broker_url,
             default_channel=Channel(publisher_confirms=True, on_return_raises=True),
-            middlewares=[_middleware()],
+            middlewares=[MessageContext, _middleware()],
+            logger=logging.getLogger("faststream"),
+            log_level=logging.DEBUG,  # "Received"/"Processed" per message only when asked for
             graceful_timeout=15.0,
             app_id=f"doithoai-{service}",
         )

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pymongo import MongoClient
 
 from deploy.localstack import mailbox
+from deploy.localstack.processes import SecantusServer, free_port, wait_until  # noqa: F401
 from shared.messaging.admin import RabbitAdmin
 
 AMQP_HOST = os.environ.get("DOITHOAI_TEST_AMQP_HOST", "127.0.0.1:5672")
@@ -24,66 +20,10 @@ RABBIT_MANAGEMENT = os.environ.get("DOITHOAI_TEST_RABBIT_MANAGEMENT", "http://12
 API_KEYS = {"front-key": "front", "agency-key": "agency", "operator-key": "operator"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(check, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-class SecantusServer:
-    """A real MongoDB-protocol server (SecantusDB) in standalone mode, on disk under `path`."""
-
-    def __init__(self, path: Path, port: int | None = None) -> None:
-        self.path = path
-        self.port = port or free_port()
-        self.url = f"mongodb://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        exe = shutil.which("secantusd-py", path=str(Path(sys.executable).parent)) or "secantusd-py"
-        self.process = subprocess.Popen(
-            [exe, "--standalone", "--storage-path", str(self.path), "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "WARNING"],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.path.parent / f"secantus-{self.port}.log", "ab"),
-        )
-        client = MongoClient(self.url, serverSelectionTimeoutMS=500)
-
-        def up() -> bool:
-            try:
-                client.admin.command("ping")
-                return True
-            except Exception:
-                assert self.process and self.process.poll() is None, "secantusd-py exited; see its log"
-                return False
-
-        wait_until(up, 60, 0.2, "SecantusDB to accept connections")
-        client.close()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture(scope="session")
 def secantus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecantusServer]:
-    server = SecantusServer(tmp_path_factory.mktemp("secantus") / "data")
+    folder = tmp_path_factory.mktemp("secantus")
+    server = SecantusServer(folder / "data", log=folder / "secantus.log")
     server.start()
     yield server
     server.stop()
@@ -114,19 +54,35 @@ def broker_url(vhost: str) -> str:
     return f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
 
 
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[tuple[int, mailbox.MailFolder]]:
-    port = free_port()
-    controller, folder = mailbox.start(tmp_path / "mail", port=port)
-    yield port, folder
-    controller.stop()
+class LocalSmtp:
+    """A real SMTP server (aiosmtpd) keeping mail in a folder; tests can stop and restart it."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder = folder
+        self.port = port
+        self.controller = None
+        self.mail = mailbox.MailFolder(folder)
+
+    def start(self) -> None:
+        self.controller, self.mail = mailbox.start(self.folder, port=self.port)
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
 
 @pytest.fixture
-def service_env(instance_id: str, broker_url: str, secantus: SecantusServer, smtp) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def smtp(tmp_path: Path) -> Iterator[LocalSmtp]:
+    server = LocalSmtp(tmp_path / "mail", free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def service_env(instance_id: str, broker_url: str, secantus: SecantusServer, smtp: LocalSmtp) -> dict[str, str]:
     """Settings of one test instance, as environment variables (what the processes read)."""
-    import json
-
     return {
         "DOITHOAI_INSTANCE_ID": instance_id,
         "DOITHOAI_INSTANCE_NAME": "Phường Thử Nghiệm",
@@ -134,7 +90,7 @@ def service_env(instance_id: str, broker_url: str, secantus: SecantusServer, smt
         "DOITHOAI_BROKER_URL": broker_url,
         "DOITHOAI_MONGO_URL": secantus.url,
         "DOITHOAI_API_KEYS": json.dumps(API_KEYS),
-        "DOITHOAI_SMTP_PORT": str(smtp[0]),
+        "DOITHOAI_SMTP_PORT": str(smtp.port),
         "DOITHOAI_OUTBOX_INTERVAL_S": "0.5",
         "DOITHOAI_OUTBOX_GRACE_S": "1",
     }

@@ -151,6 +151,8 @@ def _attribute(params: dict[str, Any], code: str) -> str | None:
 
 
 def _caller(request: Request, api_key: str | None) -> None:
+    if not api_key:
+        raise Open311Error(401, "Thiếu tham số api_key / the api_key parameter is required")
     try:
         authorize(identify(request.app.state.settings.api_keys, api_key), ("front", "operator"))
     except ApiError as exc:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 from typing import Any
 
 import aiosmtplib
 
 from services.notification.mailer import SmtpMailer
 from services.notification.rendering import Templates
-from services.notification.repository import SENT, NotificationRepository
+from services.notification.repository import QUEUED, SENT, NotificationRepository
 from shared.clock import VIETNAM
 from shared.events import (
     FIELDS,
@@ -67,6 +68,8 @@ class NotificationService:
         self.templates = templates
         self.mailer = mailer
         self.public_base_url = public_base_url.rstrip("/")
+        # Longer than one SMTP attempt can take, so a live sender is never overtaken.
+        self.lease = timedelta(seconds=mailer.timeout_s * 2 + 5)
 
     def _common(self, tracking_code: str) -> dict[str, Any]:
         return {
@@ -160,7 +163,7 @@ class NotificationService:
         labels = {**metrics.base(), "channel": EMAIL, "type": kind}
         rendered = self.templates.render(kind, variables)
         now = self.runtime.clock.now()
-        stored = await self.repository.claim(
+        claim = await self.repository.claim(
             {
                 "_id": nid,
                 "event_id": str(event.event_id),
@@ -171,15 +174,19 @@ class NotificationService:
                 "tracking_code": payload.tracking_code,
                 "subject": rendered.subject,
                 "body": rendered.body,
-                "status": "queued",
+                "status": QUEUED,
                 "attempts": 0,
                 "created_at": now,
-            }
+            },
+            self.lease,
         )
-        if stored["status"] == SENT:
+        if claim.doc["status"] == SENT:
             metrics.NOTIFICATIONS.labels(**labels, outcome="duplicate").inc()
             log.info("%s to %s for %s was sent already", kind, to, payload.tracking_code)
             return
+        if not claim.owned:
+            # Another delivery of the same event is sending it right now; look again later.
+            raise TransientError(f"{kind} to {to} for {payload.tracking_code} is being sent by another delivery")
         try:
             await self.mailer.send(self.mailer.message(to, rendered, nid))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:

@@ -24,10 +24,15 @@ class RabbitAdmin:
     def ensure_vhost(self, vhost: str, user: str = "guest") -> None:
         """Create the vhost if missing and give `user` full rights on it (both idempotent)."""
         self._call("PUT", f"/vhosts/{quote(vhost, safe='')}", json={"description": "doithoai instance"})
+        self.set_permissions(vhost, user)
+
+    def set_permissions(
+        self, vhost: str, user: str, *, configure: str = ".*", write: str = ".*", read: str = ".*"
+    ) -> None:
         self._call(
             "PUT",
             f"/permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
-            json={"configure": ".*", "write": ".*", "read": ".*"},
+            json={"configure": configure, "write": write, "read": read},
         )
 
     def delete_vhost(self, vhost: str) -> None:

@@ -58,6 +58,11 @@ NOTIFICATIONS = Counter(
 EVENTS_PUBLISHED = Counter(
     "doithoai_events_published_total", "Events confirmed by the broker.", (*BASE_LABELS, "event_type")
 )
+MESSAGES_REJECTED = Counter(
+    "doithoai_messages_rejected_total",
+    "Messages rejected to a dead-letter queue (malformed, unknown version, handler bug).",
+    (*BASE_LABELS, "event_type"),
+)
 OUTBOX_BACKLOG = Gauge(
     "doithoai_outbox_backlog", "Documents holding events the broker has not yet confirmed.", BASE_LABELS
 )

@@ -1,0 +1,12 @@
+# The two everyday commands: `make run` starts the local stack, `make test` runs the tests.
+# Both prepare the machine first (deploy/bootstrap.sh: RabbitMQ, plugins, virtualenv).
+.PHONY: bootstrap run test
+
+bootstrap:
+	./deploy/bootstrap.sh
+
+run: bootstrap
+	.venv/bin/python -m deploy.localstack
+
+test: bootstrap
+	.venv/bin/python -m pytest

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Prepare a fresh machine (Debian, as root) for the local stack and the tests:
+# RabbitMQ installed, its plugins enabled and running; a Python virtualenv with the project.
+# Safe to run again: every step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PLUGINS="rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management rabbitmq_prometheus"
+
+say() { printf '[bootstrap] %s\n' "$*"; }
+
+if ! command -v rabbitmq-server >/dev/null 2>&1; then
+  say "RabbitMQ is missing: installing rabbitmq-server from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq rabbitmq-server >/dev/null
+fi
+
+rabbit_running() { rabbitmq-diagnostics -q check_running >/dev/null 2>&1; }
+
+if rabbit_running; then
+  rabbitmq-plugins -q enable $PLUGINS >/dev/null
+else
+  say "starting RabbitMQ"
+  rabbitmq-plugins -q enable --offline $PLUGINS >/dev/null
+  rabbitmq-server -detached
+  for _ in $(seq 1 90); do rabbit_running && break; sleep 1; done
+  rabbit_running || { say "RabbitMQ did not start; see /var/log/rabbitmq/"; exit 1; }
+fi
+management_up() {
+  python3 - <<'PY' >/dev/null 2>&1
+import base64, urllib.request
+req = urllib.request.Request("http://127.0.0.1:15672/api/overview")
+req.add_header("Authorization", "Basic " + base64.b64encode(b"guest:guest").decode())
+urllib.request.urlopen(req, timeout=2)
+PY
+}
+for _ in $(seq 1 60); do management_up && break; sleep 1; done
+management_up || { say "RabbitMQ management API is not answering on 127.0.0.1:15672"; exit 1; }
+say "RabbitMQ is running with $PLUGINS"
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  python3 -m venv .venv
+fi
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  say "installing the project and its dependencies into .venv"
+  .venv/bin/pip install -q -e '.[dev]'
+  touch .venv/.installed
+fi
+say "ready"

@@ -1,0 +1,32 @@
+"""Broker middleware: every consumed message logs under its message id; refusals are logged and counted."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from faststream import BaseMiddleware
+from faststream.exceptions import HandlerException
+from faststream.message import StreamMessage
+
+from shared.observability import metrics
+from shared.observability.logging import log_context
+
+log = logging.getLogger("doithoai.consumer")
+
+
+class MessageContext(BaseMiddleware):
+    async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
+        routing_key = getattr(msg.raw_message, "routing_key", None)
+        with log_context(message_id=msg.message_id, routing_key=routing_key):
+            try:
+                return await call_next(msg)
+            except HandlerException:
+                raise  # an explicit ack/nack/reject decision, already logged where it was made
+            except Exception as exc:
+                metrics.MESSAGES_REJECTED.labels(**metrics.base(), event_type=routing_key or "").inc()
+                log.error(
+                    "message %s (%s) rejected to its dead-letter queue: %s",
+                    msg.message_id, routing_key, " ".join(str(exc).split())[:500],
+                )
+                raise

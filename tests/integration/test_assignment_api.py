@@ -1,0 +1,74 @@
+"""Recording answers through the assignment API: roles, refusals, and what a valid answer causes."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.assignment.app import create_app as assignment_app
+from services.intake.app import create_app as intake_app
+from tests.integration.amqp import body_of, drain
+from tests.integration.harness import eventually, headers, running
+
+
+@pytest.fixture
+async def stack(service_env, monkeypatch):  # type: ignore[no-untyped-def]
+    for k, v in service_env.items():
+        monkeypatch.setenv(k, v)
+    async with running(intake_app(), assignment_app()) as clients:
+        yield clients
+
+
+async def submit_and_wait(intake, assignment, text: str, **extra) -> str:  # type: ignore[no-untyped-def]
+    r = await intake.post("/api/v1/opinions", json={"text": text, "channel": "direct", **extra}, headers=headers("front-key"))
+    code = r.json()["tracking_code"]
+
+    async def assigned() -> bool:
+        return (await assignment.get(f"/api/v1/opinions/{code}", headers=headers("agency-key"))).status_code == 200
+
+    await eventually(assigned, what="assignment")
+    return code
+
+
+async def test_answer_once_then_refused_with_the_current_state(stack, broker_url) -> None:  # type: ignore[no-untyped-def]
+    intake, assignment = stack
+    code = await submit_and_wait(intake, assignment, "Chi bộ tổ 5 sinh hoạt không đều", head="party_secretary")
+    view = (await assignment.get(f"/api/v1/opinions/{code}", headers=headers("front-key"))).json()
+    assert view["field"] == "party_building" and view["agency_name"] == "Văn phòng Đảng ủy"
+    assert view["status"] == "assigned"
+
+    answer = {"kind": "on_the_spot", "text": "Đảng ủy sẽ kiểm tra và chấn chỉnh.", "head": "party_secretary"}
+    r = await assignment.post(f"/api/v1/opinions/{code}/answer", json=answer, headers=headers("front-key"))
+    assert r.status_code == 200, r.text
+    assert r.json()["answer"]["answered_by"] == "Bí thư Đảng ủy"
+
+    r = await assignment.post(f"/api/v1/opinions/{code}/answer", json=answer, headers=headers("agency-key"))
+    assert r.status_code == 409
+    assert "Đã trả lời" in r.json()["error"]["message_vi"] and "answered" in r.json()["error"]["message_en"]
+
+    async def closed() -> bool:
+        return (await intake.get(f"/api/v1/opinions/{code}")).json()["status"] == "closed"
+
+    await eventually(closed, what="the read model to show the answer")
+    answered = [body_of(m) for m in await drain(broker_url, "notification.opinion.answered.v1")]
+    assert len(answered) == 1 and answered[0]["payload"]["kind"] == "on_the_spot"
+    received = [body_of(m) for m in await drain(broker_url, "notification.opinion.received.v1")]
+    # One story: the answer carries the correlation id the opinion got at intake.
+    assert answered[0]["correlation_id"] == received[0]["correlation_id"]
+
+
+async def test_answer_refusals(stack) -> None:  # type: ignore[no-untyped-def]
+    intake, assignment = stack
+    code = await submit_and_wait(intake, assignment, "Xin cấp sổ đỏ cho thửa đất số 12")
+    url = f"/api/v1/opinions/{code}/answer"
+    good = {"kind": "written", "text": "Đang thẩm định hồ sơ."}
+    assert (await assignment.post(url, json=good)).status_code == 401
+    assert (await assignment.post(url, json=good, headers=headers("bad"))).status_code == 401
+    r = await assignment.post(url, json={"kind": "someday", "text": ""}, headers=headers("agency-key"))
+    assert r.status_code == 422
+    assert {d["field"] for d in r.json()["error"]["details"]} == {"kind", "text"}
+    r = await assignment.post("/api/v1/opinions/YK-0000-0000/answer", json=good, headers=headers("agency-key"))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "assignment_not_found"
+    view = (await assignment.get(f"/api/v1/opinions/{code}", headers=headers("operator-key"))).json()
+    assert view["status"] == "assigned" and view["answer"] is None
+    r = await assignment.get("/api/v1/agencies", headers=headers("operator-key"))
+    assert {a["id"] for a in r.json()} >= {"dia-chinh-xay-dung", "van-phong-ubnd"}

@@ -1,0 +1,53 @@
+"""Error translation, and the notification templates with their variables."""
+
+from __future__ import annotations
+
+import pytest
+from jinja2 import UndefinedError
+
+from services.notification.rendering import Templates
+from shared.http.errors import translate
+
+
+def test_pydantic_errors_become_bilingual_field_errors() -> None:
+    err = translate({"type": "string_too_short", "loc": ("body", "text"), "msg": "too short", "ctx": {"min_length": 1}})
+    assert err == {"field": "text", "message_vi": "Không được để trống", "message_en": "too short"}
+    err = translate({"type": "value_error", "loc": ("body", "citizen", "email"), "msg": "bad email"})
+    assert err["field"] == "citizen.email" and "email" in err["message_vi"]
+    err = translate({"type": "missing", "loc": ("body", "channel"), "msg": "Field required"})
+    assert err["message_vi"] == "Thiếu trường bắt buộc"
+
+
+def test_every_template_renders_vietnamese_subject_and_body() -> None:
+    templates = Templates()
+    common = {"instance_name": "Phường A", "tracking_code": "YK-1234-ABCD", "status_url": "http://x/YK-1234-ABCD"}
+    cases = {
+        "citizen_ack": {"citizen_name": "Chị B", "channel_label": "Gửi trực tuyến", "submitted_at": "08:00", "text": "Đường hỏng"},
+        "assignment_notice": {
+            "agency_name": "Địa chính", "field_name": "Đất đai", "head_label": "Chủ tịch UBND",
+            "channel_label": "Gửi trực tuyến", "submitted_at": "08:00", "due_date": "01/02/2026", "text": "Đất",
+        },
+        "citizen_answer": {
+            "citizen_name": None, "answer_kind_label": "Trả lời bằng văn bản", "answered_by": "UBND",
+            "document_number": "12/UBND", "answered_at": "01/02/2026", "answer_text": "Đã sửa",
+        },
+        "reminder": {"agency_name": "Địa chính", "due_date": "01/02/2026", "days_left": 3},
+        "overdue_notice": {"agency_name": "Địa chính", "due_date": "01/02/2026"},
+    }
+    for kind, variables in cases.items():
+        rendered = templates.render(kind, {**common, **variables})
+        assert "YK-1234-ABCD" in rendered.subject and "\n" not in rendered.subject
+        assert "Phường A" in rendered.body
+
+
+def test_a_missing_template_variable_is_an_error_not_a_blank() -> None:
+    with pytest.raises(UndefinedError):
+        Templates().render("reminder", {"instance_name": "A", "tracking_code": "YK", "status_url": "u"})
+
+
+def test_instance_templates_override_the_built_in_ones(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "reminder.j2").write_text(
+        "{% block subject %}Nhắc {{ tracking_code }}{% endblock %}{% block body %}Riêng{% endblock %}", encoding="utf-8"
+    )
+    rendered = Templates(tmp_path).render("reminder", {"tracking_code": "YK-1"})
+    assert (rendered.subject, rendered.body) == ("Nhắc YK-1", "Riêng\n")
