@@ -9,4 +9,6 @@ run: bootstrap
 	.venv/bin/python -m deploy.localstack
 
 test: bootstrap
+	.venv/bin/ruff check shared services deploy tests
+	.venv/bin/ruff format --check shared services deploy tests
 	.venv/bin/python -m pytest

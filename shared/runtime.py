@@ -60,9 +60,7 @@ class Runtime:
             app_id=f"doithoai-{service}",
         )
         self.publisher = EventPublisher(self.broker, timeout=settings.publish_timeout_s)
-        self.outbox = Outbox(
-            self.publisher, grace_s=settings.outbox_grace_s, interval_s=settings.outbox_interval_s
-        )
+        self.outbox = Outbox(self.publisher, grace_s=settings.outbox_grace_s, interval_s=settings.outbox_interval_s)
         self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = [self.outbox.run]
         self._tasks: list[asyncio.Task[None]] = []
         metrics.configure(instance=settings.instance_id, level=settings.level, service=service)
@@ -86,7 +84,10 @@ class Runtime:
         self._tasks = [asyncio.create_task(loop(), name=loop.__qualname__) for loop in self._loops]
         log.info(
             "%s of %s (%s) started; consuming from %s",
-            self.service, self.settings.instance_id, self.settings.level, self.settings.broker_url.rsplit("@", 1)[-1],
+            self.service,
+            self.settings.instance_id,
+            self.settings.level,
+            self.settings.broker_url.rsplit("@", 1)[-1],
         )
 
     async def stop(self) -> None:

@@ -49,9 +49,7 @@ class ServiceSettings(BaseSettings):
     )
 
     publish_timeout_s: float = Field(default=10.0, gt=0)
-    delivery_limit: int = Field(
-        default=10, ge=1, description="Deliveries of one message before it is dead-lettered."
-    )
+    delivery_limit: int = Field(default=10, ge=1, description="Deliveries of one message before it is dead-lettered.")
     prefetch: int = Field(default=32, ge=1)
     outbox_interval_s: float = Field(default=2.0, gt=0, description="How often the outbox relay looks.")
     outbox_grace_s: float = Field(
@@ -64,9 +62,7 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _instance_id_shape(cls, value: str | None) -> str | None:
         if value is not None and not INSTANCE_ID_PATTERN.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid instance id: use 2-41 lowercase letters, digits or '-'"
-            )
+            raise ValueError(f"{value!r} is not a valid instance id: use 2-41 lowercase letters, digits or '-'")
         return value
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.localstack import mailbox
-from deploy.localstack.processes import SecantusServer, ServiceProcess, wait_until
+from deploy.localstack.processes import SecantusServer, ServiceProcess
 from shared.messaging.admin import RabbitAdmin
 
 log = logging.getLogger("localstack")
@@ -85,8 +85,8 @@ def banner(stack: list[Instance], var: Path, mongo_url: str, smtp_port: int, man
         "  Try:",
         f"    curl -s -X POST http://127.0.0.1:{first.port('intake')}/api/v1/opinions \\",
         "      -H 'Content-Type: application/json' -H 'X-API-Key: dev-front-key' \\",
-        "      -d '{\"text\": \"Đề nghị sửa đường nội đồng thôn Đông\", \"channel\": \"direct\","
-        " \"citizen\": {\"email\": \"dan@example.vn\"}}'",
+        '      -d \'{"text": "Đề nghị sửa đường nội đồng thôn Đông", "channel": "direct",'
+        ' "citizen": {"email": "dan@example.vn"}}\'',
         f"    curl -s http://127.0.0.1:{first.port('intake')}/api/v1/opinions/<tracking_code>",
         f"    ls {var / 'mail'}",
         "",

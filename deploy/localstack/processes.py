@@ -53,8 +53,18 @@ class SecantusServer:
     def start(self, timeout: float = 60.0) -> None:
         out: IO[bytes] | int = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [_venv_tool("secantusd-py"), "--standalone", "--storage-path", str(self.path),
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "WARNING"],
+            [
+                _venv_tool("secantusd-py"),
+                "--standalone",
+                "--storage-path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "WARNING",
+            ],
             stdout=out,
             stderr=out,
             start_new_session=True,

@@ -76,9 +76,7 @@ class RuleTable:
         haystack = folded if accented else strip_marks(folded)
         best: tuple[int, Rule, tuple[str, ...]] | None = None
         for rule in self.rules:
-            matched = tuple(
-                k for k in rule.keywords if f" {k if accented else strip_marks(k)} " in haystack
-            )
+            matched = tuple(k for k in rule.keywords if f" {k if accented else strip_marks(k)} " in haystack)
             score = sum(len(k.split()) for k in matched)
             if score and (best is None or score > best[0]):
                 best = (score, rule, matched)

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
-from pydantic_core import PydanticCustomError
 
 from services.intake.domain import Stage, normalize_tracking_code
 from services.intake.service import IntakeService
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
-from shared.events.opinions import AnswerKind
+from shared.events.opinions import AnswerKind, known_field
 from shared.http.app import require_json
 from shared.http.auth import Caller, require_role
 from shared.http.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["ý kiến"])
-
-
-def known_field(value: str | None) -> str | None:
-    if value is not None and value not in FIELDS:
-        raise PydanticCustomError(
-            "unknown_field",
-            "unknown field code {value!r}; known codes: {known}",
-            {"value": value, "known": ", ".join(FIELDS)},
-        )
-    return value
 
 
 class CitizenIn(BaseModel):
@@ -213,25 +201,3 @@ async def list_fields() -> list[FieldView]:
         FieldView(code=f.code, name=f.name, head=f.head, head_label=f.head.label, description=f.description)
         for f in FIELDS.values()
     ]
-
-
-def parse_time(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ApiError(
-            400,
-            "invalid_datetime",
-            f"Tham số {name} không phải thời điểm ISO 8601 (ví dụ 2026-01-31T08:00:00+07:00).",
-            f"Parameter {name} is not an ISO 8601 datetime (e.g. 2026-01-31T08:00:00+07:00).",
-        ) from exc
-    if moment.tzinfo is None:
-        raise ApiError(
-            400,
-            "invalid_datetime",
-            f"Tham số {name} cần có múi giờ (ví dụ +07:00).",
-            f"Parameter {name} needs a time zone offset (e.g. +07:00).",
-        )
-    return moment

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
+from shared.clock import VIETNAM
 from shared.events import (
     AnswerKind,
     EventPayload,
@@ -18,7 +19,6 @@ from shared.events import (
     OpinionDueSoonV1,
     OpinionOverdueV1,
 )
-from shared.clock import VIETNAM
 from shared.events.vocabulary import FIELDS
 
 # Crockford's base32: no I, L, O, U, so a code read over the phone is not misheard.

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from services.intake.api import get_service, parse_time
+from services.intake.api import get_service
 from services.intake.domain import Stage, is_open, normalize_tracking_code
 from shared.clock import VIETNAM
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
@@ -169,7 +169,9 @@ async def create_request(fmt: str, request: Request) -> JSONResponse:
     if service_code is None:
         raise Open311Error(400, "Thiếu service_code (mã lĩnh vực) / service_code is required")
     if service_code not in FIELDS:
-        raise Open311Error(400, f"service_code {service_code!r} không tồn tại / unknown service_code; see services.json")
+        raise Open311Error(
+            400, f"service_code {service_code!r} không tồn tại / unknown service_code; see services.json"
+        )
     description = _text(params, "description", 5000)
     if description is None:
         raise Open311Error(400, "Thiếu description (nội dung ý kiến) / description is required")
@@ -202,9 +204,7 @@ async def create_request(fmt: str, request: Request) -> JSONResponse:
     await service.publish_pending(doc)
     code = doc["tracking_code"]
     notice = f"Ý kiến đã được tiếp nhận. Mã theo dõi: {code}."
-    return JSONResponse(
-        [{"service_request_id": code, "service_notice": notice, "account_id": None}], status_code=201
-    )
+    return JSONResponse([{"service_request_id": code, "service_notice": notice, "account_id": None}], status_code=201)
 
 
 def _service_request(doc: dict[str, Any]) -> dict[str, Any]:
@@ -263,10 +263,7 @@ async def list_requests(fmt: str, request: Request) -> list[dict[str, Any]]:
     service_code = q.get("service_code")
     if service_code is not None and service_code not in FIELDS:
         raise Open311Error(400, f"service_code {service_code!r} không tồn tại / unknown service_code")
-    try:
-        start, end = parse_time(q.get("start_date"), "start_date"), parse_time(q.get("end_date"), "end_date")
-    except ApiError as exc:
-        raise Open311Error(400, f"{exc.message_vi} / {exc.message_en}") from exc
+    start, end = parse_time(q.get("start_date"), "start_date"), parse_time(q.get("end_date"), "end_date")
     if start is None and end is None:
         start = get_service(request).runtime.clock.now() - timedelta(days=90)
     docs = await repository.search(
@@ -277,3 +274,22 @@ async def list_requests(fmt: str, request: Request) -> list[dict[str, Any]]:
         limit=MAX_LISTED,
     )
     return [_service_request(d) for d in docs]
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Open311Error(
+            400,
+            f"{name} không phải thời điểm ISO 8601 (ví dụ 2026-01-31T08:00:00+07:00) / "
+            f"{name} is not an ISO 8601 datetime (e.g. 2026-01-31T08:00:00+07:00)",
+        ) from exc
+    if moment.tzinfo is None:
+        raise Open311Error(
+            400,
+            f"{name} cần có múi giờ (ví dụ +07:00) / {name} needs a time zone offset (e.g. +07:00)",
+        )
+    return moment

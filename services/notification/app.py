@@ -56,7 +56,9 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
 
     app = create_service_app(
         title=f"doithoai — thông báo ({settings.instance_name})",
-        description="Gửi thông báo giao việc, nhắc hạn, quá hạn tới cơ quan và thông báo tiếp nhận, trả lời tới người dân.",
+        description=(
+            "Gửi thông báo giao việc, nhắc hạn, quá hạn tới cơ quan; thông báo tiếp nhận và câu trả lời tới người dân."
+        ),
         settings=settings,
         start=lambda: runtime.start(repository.create_indexes),
         stop=runtime.stop,

@@ -153,7 +153,9 @@ class NotificationService:
             return
         variables = {**self._common(p.tracking_code), "agency_name": p.agency.name, "due_date": _date(p.due_at)}
         if isinstance(p, OpinionDueSoonV1):
-            await self.send(event, kind="reminder", to=str(p.agency.email), variables={**variables, "days_left": p.days_left})
+            await self.send(
+                event, kind="reminder", to=str(p.agency.email), variables={**variables, "days_left": p.days_left}
+            )
         else:
             await self.send(event, kind="overdue_notice", to=str(p.agency.email), variables=variables)
 

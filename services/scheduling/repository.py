@@ -17,9 +17,7 @@ class TimerRepository:
         self.closed = db["closed_opinions"]
 
     async def create_indexes(self) -> None:
-        await self.timers.create_index(
-            [("status", 1), ("fire_at", 1)], partialFilterExpression={"status": PENDING}
-        )
+        await self.timers.create_index([("status", 1), ("fire_at", 1)], partialFilterExpression={"status": PENDING})
         await self.timers.create_index("opinion_id")
 
     async def add(self, docs: list[dict[str, Any]]) -> int:

@@ -50,9 +50,7 @@ class Envelope(BaseModel, Generic[P]):
     def _type_matches_payload(self) -> Envelope[P]:
         expected = getattr(type(self.payload), "event_type", None)
         if expected is not None and self.event_type != expected:
-            raise ValueError(
-                f"event_type {self.event_type!r} does not match the payload contract {expected!r}"
-            )
+            raise ValueError(f"event_type {self.event_type!r} does not match the payload contract {expected!r}")
         return self
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from shared.events.envelope import EventPayload
 from shared.events.vocabulary import FIELDS, Channel, Head
@@ -12,9 +13,14 @@ from shared.events.vocabulary import FIELDS, Channel, Head
 TRACKING_CODE_PATTERN = r"^[A-Z0-9]{2,12}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"
 
 
-def _known_field(value: str | None) -> str | None:
+def known_field(value: str | None) -> str | None:
+    """Validator: a field code from the vocabulary (error type `unknown_field`)."""
     if value is not None and value not in FIELDS:
-        raise ValueError(f"unknown field code {value!r}; known codes: {', '.join(FIELDS)}")
+        raise PydanticCustomError(
+            "unknown_field",
+            "unknown field code '{value}'; known codes: {known}",
+            {"value": value, "known": ", ".join(FIELDS)},
+        )
     return value
 
 
@@ -73,7 +79,7 @@ class OpinionReceivedV1(OpinionEvent):
     conference_id: str | None = None
     submitted_at: AwareDatetime
 
-    _field = field_validator("field")(_known_field)
+    _field = field_validator("field")(known_field)
 
 
 class OpinionClassifiedV1(OpinionEvent):
@@ -86,7 +92,7 @@ class OpinionClassifiedV1(OpinionEvent):
     method: str = Field(description="submitted, rules or default: where the classification came from.")
     matched_keywords: list[str] = Field(default_factory=list)
 
-    _field = field_validator("field")(_known_field)
+    _field = field_validator("field")(known_field)
 
 
 class OpinionAssignedV1(OpinionEvent):
@@ -103,7 +109,7 @@ class OpinionAssignedV1(OpinionEvent):
     assigned_at: AwareDatetime
     due_at: AwareDatetime
 
-    _field = field_validator("field")(_known_field)
+    _field = field_validator("field")(known_field)
 
 
 class OpinionAnsweredV1(OpinionEvent):

@@ -57,30 +57,72 @@ class Field:
 FIELDS: dict[str, Field] = {
     f.code: f
     for f in (
-        Field("land", "Đất đai", Head.COMMITTEE_CHAIR,
-              "Cấp giấy chứng nhận quyền sử dụng đất, tranh chấp ranh giới, giải phóng mặt bằng, bồi thường."),
-        Field("construction", "Xây dựng, quy hoạch, đô thị", Head.COMMITTEE_CHAIR,
-              "Trật tự xây dựng, quy hoạch, chỉnh trang đô thị, nhà ở."),
-        Field("environment", "Tài nguyên, môi trường", Head.COMMITTEE_CHAIR,
-              "Vệ sinh môi trường, rác thải, nước thải, ô nhiễm, cây xanh."),
-        Field("traffic", "Giao thông, hạ tầng", Head.COMMITTEE_CHAIR,
-              "Đường giao thông, ngõ xóm, đường nội đồng, chiếu sáng, an toàn giao thông."),
-        Field("agriculture", "Nông nghiệp, thủy lợi", Head.COMMITTEE_CHAIR,
-              "Sản xuất nông nghiệp, giống, dịch bệnh, kênh mương, thủy lợi nội đồng."),
-        Field("social_policy", "Lao động, chính sách xã hội", Head.COMMITTEE_CHAIR,
-              "Người có công, bảo trợ xã hội, hộ nghèo, bảo hiểm, việc làm."),
-        Field("health_education", "Y tế, giáo dục", Head.COMMITTEE_CHAIR,
-              "Trạm y tế, trường học, học phí, tiêm chủng."),
-        Field("security_order", "An ninh, trật tự", Head.COMMITTEE_CHAIR,
-              "An ninh trật tự, tệ nạn xã hội, phòng cháy chữa cháy."),
-        Field("administration", "Cải cách hành chính", Head.COMMITTEE_CHAIR,
-              "Thủ tục hành chính, thái độ phục vụ của cán bộ, công chức."),
-        Field("culture", "Văn hóa, thông tin", Head.COMMITTEE_CHAIR,
-              "Nhà văn hóa, lễ hội, loa truyền thanh, thể thao."),
-        Field("party_building", "Xây dựng Đảng", Head.PARTY_SECRETARY,
-              "Công tác xây dựng Đảng, cán bộ đảng viên, sinh hoạt chi bộ."),
-        Field("people_council", "Hoạt động HĐND", Head.COUNCIL_CHAIR,
-              "Hoạt động của HĐND và đại biểu HĐND, tiếp xúc cử tri, giám sát."),
+        Field(
+            "land",
+            "Đất đai",
+            Head.COMMITTEE_CHAIR,
+            "Cấp giấy chứng nhận quyền sử dụng đất, tranh chấp ranh giới, giải phóng mặt bằng, bồi thường.",
+        ),
+        Field(
+            "construction",
+            "Xây dựng, quy hoạch, đô thị",
+            Head.COMMITTEE_CHAIR,
+            "Trật tự xây dựng, quy hoạch, chỉnh trang đô thị, nhà ở.",
+        ),
+        Field(
+            "environment",
+            "Tài nguyên, môi trường",
+            Head.COMMITTEE_CHAIR,
+            "Vệ sinh môi trường, rác thải, nước thải, ô nhiễm, cây xanh.",
+        ),
+        Field(
+            "traffic",
+            "Giao thông, hạ tầng",
+            Head.COMMITTEE_CHAIR,
+            "Đường giao thông, ngõ xóm, đường nội đồng, chiếu sáng, an toàn giao thông.",
+        ),
+        Field(
+            "agriculture",
+            "Nông nghiệp, thủy lợi",
+            Head.COMMITTEE_CHAIR,
+            "Sản xuất nông nghiệp, giống, dịch bệnh, kênh mương, thủy lợi nội đồng.",
+        ),
+        Field(
+            "social_policy",
+            "Lao động, chính sách xã hội",
+            Head.COMMITTEE_CHAIR,
+            "Người có công, bảo trợ xã hội, hộ nghèo, bảo hiểm, việc làm.",
+        ),
+        Field(
+            "health_education", "Y tế, giáo dục", Head.COMMITTEE_CHAIR, "Trạm y tế, trường học, học phí, tiêm chủng."
+        ),
+        Field(
+            "security_order",
+            "An ninh, trật tự",
+            Head.COMMITTEE_CHAIR,
+            "An ninh trật tự, tệ nạn xã hội, phòng cháy chữa cháy.",
+        ),
+        Field(
+            "administration",
+            "Cải cách hành chính",
+            Head.COMMITTEE_CHAIR,
+            "Thủ tục hành chính, thái độ phục vụ của cán bộ, công chức.",
+        ),
+        Field(
+            "culture", "Văn hóa, thông tin", Head.COMMITTEE_CHAIR, "Nhà văn hóa, lễ hội, loa truyền thanh, thể thao."
+        ),
+        Field(
+            "party_building",
+            "Xây dựng Đảng",
+            Head.PARTY_SECRETARY,
+            "Công tác xây dựng Đảng, cán bộ đảng viên, sinh hoạt chi bộ.",
+        ),
+        Field(
+            "people_council",
+            "Hoạt động HĐND",
+            Head.COUNCIL_CHAIR,
+            "Hoạt động của HĐND và đại biểu HĐND, tiếp xúc cử tri, giám sát.",
+        ),
         Field("other", "Lĩnh vực khác", Head.COMMITTEE_CHAIR, "Ý kiến chưa xếp được vào lĩnh vực nào."),
     )
 }

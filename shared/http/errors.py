@@ -53,7 +53,11 @@ def translate(error: dict[str, Any]) -> dict[str, str]:
     if kind == "missing":
         vi = "Thiếu trường bắt buộc"
     elif kind == "string_too_short":
-        vi = "Không được để trống" if ctx.get("min_length") == 1 else f"Quá ngắn: tối thiểu {ctx.get('min_length')} ký tự"
+        vi = (
+            "Không được để trống"
+            if ctx.get("min_length") == 1
+            else f"Quá ngắn: tối thiểu {ctx.get('min_length')} ký tự"
+        )
     elif kind == "string_too_long":
         vi = f"Quá dài: tối đa {ctx.get('max_length')} ký tự"
     elif kind in ("enum", "literal_error"):

@@ -27,6 +27,8 @@ class MessageContext(BaseMiddleware):
                 metrics.MESSAGES_REJECTED.labels(**metrics.base(), event_type=routing_key or "").inc()
                 log.error(
                     "message %s (%s) rejected to its dead-letter queue: %s",
-                    msg.message_id, routing_key, " ".join(str(exc).split())[:500],
+                    msg.message_id,
+                    routing_key,
+                    " ".join(str(exc).split())[:500],
                 )
                 raise

@@ -7,10 +7,13 @@ import contextvars
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 
-_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_context", default={})
+_context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "log_context", default=MappingProxyType({})
+)
 
 
 @contextlib.contextmanager
@@ -25,7 +28,7 @@ def log_context(**values: str | None) -> Iterator[None]:
 
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.context = _context.get()
+        record.context = dict(_context.get())
         return True
 
 
@@ -58,9 +61,7 @@ def configure_logging(service: str, instance: str, *, json_lines: bool, level: s
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
-            TextFormatter(f"%(asctime)s %(levelname)s {instance}/{service} %(name)s: %(message)s")
-        )
+        handler.setFormatter(TextFormatter(f"%(asctime)s %(levelname)s {instance}/{service} %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

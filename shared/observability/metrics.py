@@ -32,9 +32,7 @@ OPINIONS_CLASSIFIED = Counter(
     "Opinions classified, by field, answering head and method.",
     (*BASE_LABELS, "field", "head", "method"),
 )
-OPINIONS_ANSWERED = Counter(
-    "doithoai_opinions_answered_total", "Opinions answered, by kind.", (*BASE_LABELS, "kind")
-)
+OPINIONS_ANSWERED = Counter("doithoai_opinions_answered_total", "Opinions answered, by kind.", (*BASE_LABELS, "kind"))
 RECEIPT_TO_ASSIGNMENT = Histogram(
     "doithoai_receipt_to_assignment_seconds",
     "Time from receipt of an opinion to its assignment to an agency.",
@@ -47,9 +45,7 @@ RECEIPT_TO_ANSWER = Histogram(
     BASE_LABELS,
     buckets=_DURATION_BUCKETS,
 )
-TIMERS_FIRED = Counter(
-    "doithoai_timers_fired_total", "Deadline timers fired, by kind.", (*BASE_LABELS, "kind")
-)
+TIMERS_FIRED = Counter("doithoai_timers_fired_total", "Deadline timers fired, by kind.", (*BASE_LABELS, "kind"))
 NOTIFICATIONS = Counter(
     "doithoai_notifications_total",
     "Notifications by channel, type and outcome (sent, failed, duplicate).",

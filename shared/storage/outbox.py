@@ -68,9 +68,7 @@ class Outbox:
         except Exception as exc:  # the relay tries again; nothing is lost
             log.warning("publishing %s left for the outbox relay: %r", entries[len(published)]["event_id"], exc)
         if published:
-            await collection.update_one(
-                {"_id": doc_id}, {"$pull": {OUTBOX: {"event_id": {"$in": published}}}}
-            )
+            await collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"event_id": {"$in": published}}}})
         return len(published)
 
     async def relay_once(self, *, grace: timedelta | None = None) -> int:
@@ -78,9 +76,7 @@ class Outbox:
         cutoff = datetime.now(UTC) - (self._grace if grace is None else grace)
         sent = 0
         for collection in self._collections:
-            cursor = collection.find(
-                {f"{OUTBOX}.created_at": {"$lte": cutoff}}, {OUTBOX: 1}, limit=500
-            )
+            cursor = collection.find({f"{OUTBOX}.created_at": {"$lte": cutoff}}, {OUTBOX: 1}, limit=500)
             async for doc in cursor:
                 entries = [e for e in doc[OUTBOX] if e["created_at"] <= cutoff]
                 sent += await self.flush(collection, doc["_id"], entries)
@@ -91,7 +87,9 @@ class Outbox:
         total = 0
         for collection in self._collections:
             # A range on the indexed field, so the count reads only documents with pending events.
-            total += await collection.count_documents({f"{OUTBOX}.created_at": {"$gte": datetime.min.replace(tzinfo=UTC)}})
+            total += await collection.count_documents(
+                {f"{OUTBOX}.created_at": {"$gte": datetime.min.replace(tzinfo=UTC)}}
+            )
         return total
 
     async def run(self) -> None:

@@ -44,7 +44,8 @@ def test_compose_file_declares_a_healthy_start_order() -> None:
         service = spec[name]
         assert service["command"] == ["python", "-m", f"services.{name}"]
         assert service["depends_on"] == {
-            "rabbitmq": {"condition": "service_healthy"}, "mongo": {"condition": "service_healthy"}
+            "rabbitmq": {"condition": "service_healthy"},
+            "mongo": {"condition": "service_healthy"},
         }
         port = service["environment"]["DOITHOAI_HTTP_PORT"]
         assert f"127.0.0.1:{port}/health/ready" in " ".join(service["healthcheck"]["test"])
@@ -54,10 +55,14 @@ def test_compose_file_declares_a_healthy_start_order() -> None:
     assert "rabbitmq_shovel" in enabled and "rabbitmq_prometheus" in enabled
 
 
-def local_env(environment: dict[str, str], *, vhost: str, mongo_url: str, smtp_port: int, keys_file: Path) -> dict[str, str]:
+def local_env(
+    environment: dict[str, str], *, vhost: str, mongo_url: str, smtp_port: int, keys_file: Path
+) -> dict[str, str]:
     env = {k: expand(str(v)) for k, v in environment.items()}
     broker = urlsplit(env["DOITHOAI_BROKER_URL"])
-    assert broker.scheme == "amqp" and broker.hostname == "rabbitmq" and broker.path == f"/{env['DOITHOAI_INSTANCE_ID']}"
+    assert (
+        broker.scheme == "amqp" and broker.hostname == "rabbitmq" and broker.path == f"/{env['DOITHOAI_INSTANCE_ID']}"
+    )
     env["DOITHOAI_BROKER_URL"] = urlunsplit(("amqp", f"guest:guest@{AMQP_HOST}", f"/{vhost}", "", ""))
     assert urlsplit(env["DOITHOAI_MONGO_URL"]).hostname == "mongo"
     env["DOITHOAI_MONGO_URL"] = mongo_url
@@ -78,11 +83,13 @@ def test_services_start_with_the_compose_command_and_environment(vhost, secantus
 
     procs = {}
     for name in SERVICES:
-        env = local_env(spec[name]["environment"], vhost=vhost, mongo_url=secantus.url, smtp_port=smtp.port,
-                        keys_file=keys_file)
+        env = local_env(
+            spec[name]["environment"], vhost=vhost, mongo_url=secantus.url, smtp_port=smtp.port, keys_file=keys_file
+        )
         assert spec[name]["command"][:2] == ["python", "-m"]
-        proc = ServiceProcess(spec[name]["command"][2].removeprefix("services."), env, free_port(),
-                              tmp_path / f"{name}.log")
+        proc = ServiceProcess(
+            spec[name]["command"][2].removeprefix("services."), env, free_port(), tmp_path / f"{name}.log"
+        )
         proc.env["DOITHOAI_HTTP_PORT"] = str(proc.port)  # published ports may be taken on this machine
         procs[name] = proc
     try:
@@ -90,12 +97,19 @@ def test_services_start_with_the_compose_command_and_environment(vhost, secantus
             proc.start()
         for proc in procs.values():
             proc.wait_ready()
-        r = httpx.post(f"{procs['intake'].url}/api/v1/opinions", headers={"X-API-Key": front_key},
-                       json={"text": "Ô nhiễm khói bụi từ xưởng gỗ", "channel": "written"})
+        r = httpx.post(
+            f"{procs['intake'].url}/api/v1/opinions",
+            headers={"X-API-Key": front_key},
+            json={"text": "Ô nhiễm khói bụi từ xưởng gỗ", "channel": "written"},
+        )
         assert r.status_code == 201, r.text
         code = r.json()["tracking_code"]
-        wait_until(lambda: httpx.get(f"{procs['intake'].url}/api/v1/opinions/{code}").json()["status"] == "assigned",
-                   30, 0.2, "the opinion to be assigned")
+        wait_until(
+            lambda: httpx.get(f"{procs['intake'].url}/api/v1/opinions/{code}").json()["status"] == "assigned",
+            30,
+            0.2,
+            "the opinion to be assigned",
+        )
         wait_until(lambda: any(code in m["Subject"] for m in smtp.mail.messages()), 30, 0.2, "the agency's mail")
     finally:
         for proc in procs.values():

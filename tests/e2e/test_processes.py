@@ -76,10 +76,14 @@ def test_opinion_story_across_processes(processes, smtp) -> None:  # type: ignor
     )
     assert r.status_code == 200, r.text
     wait_until(lambda: httpx.get(f"{intake}/api/v1/opinions/{code}").json()["status"] == "closed", 30, 0.2, "closed")
-    wait_until(lambda: len([m for m in smtp.mail.messages() if m["To"] == "cuong@example.vn"]) == 2, 30, 0.2,
-               "the citizen's answer mail")
+    wait_until(
+        lambda: len([m for m in smtp.mail.messages() if m["To"] == "cuong@example.vn"]) == 2,
+        30,
+        0.2,
+        "the citizen's answer mail",
+    )
     metrics = httpx.get(f"{processes['assignment'].url}/metrics").text
-    assert 'doithoai_opinions_answered_total{instance=' in metrics
+    assert "doithoai_opinions_answered_total{instance=" in metrics
 
 
 def test_assignment_killed_mid_batch_loses_nothing_and_duplicates_nothing(processes, smtp) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,9 @@ async def stack(service_env, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 async def submit_and_wait(intake, assignment, text: str, **extra) -> str:  # type: ignore[no-untyped-def]
-    r = await intake.post("/api/v1/opinions", json={"text": text, "channel": "direct", **extra}, headers=headers("front-key"))
+    r = await intake.post(
+        "/api/v1/opinions", json={"text": text, "channel": "direct", **extra}, headers=headers("front-key")
+    )
     code = r.json()["tracking_code"]
 
     async def assigned() -> bool:

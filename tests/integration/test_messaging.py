@@ -15,7 +15,6 @@ from services.intake.app import create_app as intake_app
 from shared.events import Envelope, OpinionAnsweredV1, OpinionReceivedV1, Source
 from shared.messaging.consumer import TransientError, consumes, subscriber
 from shared.messaging.topology import DELIVERY_LIMIT, declare_topology
-from tests.conftest import AMQP_HOST
 from tests.integration.amqp import body_of, drain, message_count, publish_raw
 from tests.integration.harness import eventually, headers, running
 
@@ -57,12 +56,27 @@ async def test_malformed_and_unknown_version_messages_are_dead_lettered_and_the_
         del missing_fields["payload"]["text"]
 
         await publish_raw(broker_url, "opinion.received.v1", b"{not json", message_id="poison-1")
-        await publish_raw(broker_url, "opinion.received.v1", json.dumps(wrong_version).encode(),
-                          message_id="poison-2", content_type="application/json")
-        await publish_raw(broker_url, "opinion.received.v1", json.dumps(missing_fields).encode(),
-                          message_id="poison-3", content_type="application/json")
-        await publish_raw(broker_url, "opinion.received.v1", good.model_dump_json().encode(),
-                          message_id=str(good.event_id), content_type="application/json")
+        await publish_raw(
+            broker_url,
+            "opinion.received.v1",
+            json.dumps(wrong_version).encode(),
+            message_id="poison-2",
+            content_type="application/json",
+        )
+        await publish_raw(
+            broker_url,
+            "opinion.received.v1",
+            json.dumps(missing_fields).encode(),
+            message_id="poison-3",
+            content_type="application/json",
+        )
+        await publish_raw(
+            broker_url,
+            "opinion.received.v1",
+            good.model_dump_json().encode(),
+            message_id=str(good.event_id),
+            content_type="application/json",
+        )
 
         async def three_dead() -> bool:
             return await message_count(broker_url, "assignment.opinion.received.v1.dead") == 3
@@ -108,12 +122,23 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_
     await broker.start()
     try:
         event = Envelope.new(
-            OpinionAnsweredV1(opinion_id="o", tracking_code="c", kind="written", text="t",
-                              answered_by="x", answered_at=datetime.now(UTC)),
+            OpinionAnsweredV1(
+                opinion_id="o",
+                tracking_code="c",
+                kind="written",
+                text="t",
+                answered_by="x",
+                answered_at=datetime.now(UTC),
+            ),
             SOURCE,
         )
-        await publish_raw(broker_url, event.event_type, event.model_dump_json().encode(),
-                          message_id=str(event.event_id), content_type="application/json")
+        await publish_raw(
+            broker_url,
+            event.event_type,
+            event.model_dump_json().encode(),
+            message_id=str(event.event_id),
+            content_type="application/json",
+        )
 
         async def dead() -> bool:
             return await message_count(broker_url, "scheduling.opinion.answered.v1.dead") == 1
@@ -137,7 +162,8 @@ async def test_an_event_the_broker_refused_stays_in_the_outbox_and_goes_out_late
         # the events exchange (queues stay writable so channels can still be restored).
         rabbit_admin.set_permissions(vhost, "guest", write=r"^(?!doithoai\.events$).*")
         r = await client.post(
-            "/api/v1/opinions", json={"text": "Đèn đường ngõ 3 bị hỏng", "channel": "online"},
+            "/api/v1/opinions",
+            json={"text": "Đèn đường ngõ 3 bị hỏng", "channel": "online"},
             headers=headers("front-key"),
         )
         assert r.status_code == 201, r.text

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.notification.app import create_app as notification_app
-from shared.events import AgencyRef, CitizenContact, Envelope, OpinionAnsweredV1, OpinionAssignedV1, OpinionReceivedV1, Source
+from shared.events import (
+    AgencyRef,
+    CitizenContact,
+    Envelope,
+    OpinionAnsweredV1,
+    OpinionAssignedV1,
+    OpinionReceivedV1,
+    Source,
+)
 from tests.integration.amqp import publish_raw
 from tests.integration.harness import eventually, running
 
@@ -26,16 +34,27 @@ def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 async def publish(broker_url: str, event: Envelope) -> None:  # type: ignore[type-arg]
-    await publish_raw(broker_url, event.event_type, event.model_dump_json().encode(),
-                      message_id=str(event.event_id), content_type="application/json")
+    await publish_raw(
+        broker_url,
+        event.event_type,
+        event.model_dump_json().encode(),
+        message_id=str(event.event_id),
+        content_type="application/json",
+    )
 
 
 def assigned(opinion_id: str) -> Envelope[OpinionAssignedV1]:
     return Envelope.new(
         OpinionAssignedV1(
-            opinion_id=opinion_id, tracking_code="YK-MAIL-0001", field="environment", head="committee_chair",
-            agency=AgencyRef(id="mt", name="Tổ Môi trường", email="moitruong@example.vn"), channel="online",
-            text="Bãi rác tự phát cạnh chợ Đồng Xuân", submitted_at=NOW, assigned_at=NOW,
+            opinion_id=opinion_id,
+            tracking_code="YK-MAIL-0001",
+            field="environment",
+            head="committee_chair",
+            agency=AgencyRef(id="mt", name="Tổ Môi trường", email="moitruong@example.vn"),
+            channel="online",
+            text="Bãi rác tự phát cạnh chợ Đồng Xuân",
+            submitted_at=NOW,
+            assigned_at=NOW,
             due_at=NOW + timedelta(days=30),
         ),
         SOURCE,
@@ -47,8 +66,12 @@ async def test_a_redelivered_event_sends_no_second_mail(env, broker_url, smtp) -
     opinion_id = str(uuid.uuid4())
     received = Envelope.new(
         OpinionReceivedV1(
-            opinion_id=opinion_id, tracking_code="YK-MAIL-0001", origin_instance="test", channel="online",
-            text="Bãi rác tự phát", submitted_at=NOW,
+            opinion_id=opinion_id,
+            tracking_code="YK-MAIL-0001",
+            origin_instance="test",
+            channel="online",
+            text="Bãi rác tự phát",
+            submitted_at=NOW,
             citizen=CitizenContact(name="Lê Thị Hoa", email="hoa@example.vn"),
         ),
         SOURCE,
@@ -60,9 +83,15 @@ async def test_a_redelivered_event_sends_no_second_mail(env, broker_url, smtp) -
             await publish(broker_url, event)
             await publish(broker_url, received)
         answered = Envelope.new(
-            OpinionAnsweredV1(opinion_id=opinion_id, tracking_code="YK-MAIL-0001", kind="written",
-                              text="Đã dọn bãi rác và đặt biển cấm.", answered_by="Tổ Môi trường",
-                              document_number="45/UBND", answered_at=NOW),
+            OpinionAnsweredV1(
+                opinion_id=opinion_id,
+                tracking_code="YK-MAIL-0001",
+                kind="written",
+                text="Đã dọn bãi rác và đặt biển cấm.",
+                answered_by="Tổ Môi trường",
+                document_number="45/UBND",
+                answered_at=NOW,
+            ),
             SOURCE,
         )
         await publish(broker_url, answered)

@@ -28,9 +28,16 @@ def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
 def assigned(opinion_id: str, due_at: datetime) -> Envelope[OpinionAssignedV1]:
     return Envelope.new(
         OpinionAssignedV1(
-            opinion_id=opinion_id, tracking_code="YK-TEST-0001", field="land", head="committee_chair",
-            agency=AgencyRef(id="dc", name="Địa chính", email="dc@example.vn"), channel="direct",
-            text="Đất", submitted_at=T0, assigned_at=T0, due_at=due_at,
+            opinion_id=opinion_id,
+            tracking_code="YK-TEST-0001",
+            field="land",
+            head="committee_chair",
+            agency=AgencyRef(id="dc", name="Địa chính", email="dc@example.vn"),
+            channel="direct",
+            text="Đất",
+            submitted_at=T0,
+            assigned_at=T0,
+            due_at=due_at,
         ),
         SOURCE,
         correlation_id=opinion_id,
@@ -38,8 +45,13 @@ def assigned(opinion_id: str, due_at: datetime) -> Envelope[OpinionAssignedV1]:
 
 
 async def publish(broker_url: str, event: Envelope) -> None:  # type: ignore[type-arg]
-    await publish_raw(broker_url, event.event_type, event.model_dump_json().encode(),
-                      message_id=str(event.event_id), content_type="application/json")
+    await publish_raw(
+        broker_url,
+        event.event_type,
+        event.model_dump_json().encode(),
+        message_id=str(event.event_id),
+        content_type="application/json",
+    )
 
 
 async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> None:  # type: ignore[no-untyped-def]
@@ -70,6 +82,7 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
     clock.set(T0 + timedelta(days=3, hours=12))
     app = scheduling_app(clock=clock)
     async with running(app):
+
         async def first_reminder() -> bool:
             return await message_count(broker_url, "intake.opinion.due_soon.v1") == 2
 
@@ -77,8 +90,10 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
         clock.set(due + timedelta(seconds=1))
 
         async def all_fired() -> bool:
-            return (await message_count(broker_url, "intake.opinion.due_soon.v1") == 6
-                    and await message_count(broker_url, "intake.opinion.overdue.v1") == 2)
+            return (
+                await message_count(broker_url, "intake.opinion.due_soon.v1") == 6
+                and await message_count(broker_url, "intake.opinion.overdue.v1") == 2
+            )
 
         await eventually(all_fired, what="the other reminders and the overdue event")
         service = app.state.scheduling
@@ -107,8 +122,14 @@ async def test_an_answer_cancels_the_timers_even_if_it_arrives_first(env, broker
 
         def answer(opinion_id: str) -> Envelope[OpinionAnsweredV1]:
             return Envelope.new(
-                OpinionAnsweredV1(opinion_id=opinion_id, tracking_code="YK-TEST-0002", kind="on_the_spot",
-                                  text="Đã trả lời", answered_by="Chủ tịch UBND", answered_at=T0),
+                OpinionAnsweredV1(
+                    opinion_id=opinion_id,
+                    tracking_code="YK-TEST-0002",
+                    kind="on_the_spot",
+                    text="Đã trả lời",
+                    answered_by="Chủ tịch UBND",
+                    answered_at=T0,
+                ),
                 SOURCE,
             )
 

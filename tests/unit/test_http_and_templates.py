@@ -22,14 +22,28 @@ def test_every_template_renders_vietnamese_subject_and_body() -> None:
     templates = Templates()
     common = {"instance_name": "Phường A", "tracking_code": "YK-1234-ABCD", "status_url": "http://x/YK-1234-ABCD"}
     cases = {
-        "citizen_ack": {"citizen_name": "Chị B", "channel_label": "Gửi trực tuyến", "submitted_at": "08:00", "text": "Đường hỏng"},
+        "citizen_ack": {
+            "citizen_name": "Chị B",
+            "channel_label": "Gửi trực tuyến",
+            "submitted_at": "08:00",
+            "text": "Đường hỏng",
+        },
         "assignment_notice": {
-            "agency_name": "Địa chính", "field_name": "Đất đai", "head_label": "Chủ tịch UBND",
-            "channel_label": "Gửi trực tuyến", "submitted_at": "08:00", "due_date": "01/02/2026", "text": "Đất",
+            "agency_name": "Địa chính",
+            "field_name": "Đất đai",
+            "head_label": "Chủ tịch UBND",
+            "channel_label": "Gửi trực tuyến",
+            "submitted_at": "08:00",
+            "due_date": "01/02/2026",
+            "text": "Đất",
         },
         "citizen_answer": {
-            "citizen_name": None, "answer_kind_label": "Trả lời bằng văn bản", "answered_by": "UBND",
-            "document_number": "12/UBND", "answered_at": "01/02/2026", "answer_text": "Đã sửa",
+            "citizen_name": None,
+            "answer_kind_label": "Trả lời bằng văn bản",
+            "answered_by": "UBND",
+            "document_number": "12/UBND",
+            "answered_at": "01/02/2026",
+            "answer_text": "Đã sửa",
         },
         "reminder": {"agency_name": "Địa chính", "due_date": "01/02/2026", "days_left": 3},
         "overdue_notice": {"agency_name": "Địa chính", "due_date": "01/02/2026"},

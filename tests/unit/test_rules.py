@@ -48,7 +48,9 @@ def test_an_answered_opinion_cannot_be_answered_again() -> None:
 
 def test_read_model_stages_are_ordered_so_late_events_never_go_backwards() -> None:
     assert Stage.RECEIVED < Stage.CLASSIFIED < Stage.ASSIGNED < Stage.CLOSED
-    classified = OpinionClassifiedV1(opinion_id="o", tracking_code="YK-0000-0000", field="land", head="committee_chair", method="rules")
+    classified = OpinionClassifiedV1(
+        opinion_id="o", tracking_code="YK-0000-0000", field="land", head="committee_chair", method="rules"
+    )
     assert change_for(classified).stage is Stage.CLASSIFIED
     answered = OpinionAnsweredV1(
         opinion_id="o", tracking_code="c", kind="written", text="t", answered_by="x", answered_at=datetime.now(UTC)
@@ -70,7 +72,9 @@ def test_timers_for_the_reminders_still_ahead_and_the_deadline() -> None:
     due = now + timedelta(days=5)
     plans = plan_timers("op", due, now, [7, 3, 1, 3])
     assert [(p.kind, p.days_left) for p in plans] == [
-        (TimerKind.DUE_SOON, 3), (TimerKind.DUE_SOON, 1), (TimerKind.OVERDUE, 0)
+        (TimerKind.DUE_SOON, 3),
+        (TimerKind.DUE_SOON, 1),
+        (TimerKind.OVERDUE, 0),
     ]
     assert plans[-1].fire_at == due
     # The same timer always yields the same event id: a second firing is recognisable.
