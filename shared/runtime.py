@@ -79,7 +79,7 @@ class Runtime:
         if setup is not None:
             await setup()
         await self.broker.connect()
-        await declare_topology(self.broker)
+        await declare_topology(self.broker, self.settings.neighbours)
         await self.broker.start()
         self._tasks = [asyncio.create_task(loop(), name=loop.__qualname__) for loop in self._loops]
         log.info(

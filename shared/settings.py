@@ -9,9 +9,19 @@ from typing import Literal
 from pydantic import Field, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.events.vocabulary import LEVEL_RANKS
+
 Role = Literal["front", "agency", "operator"]
 
 INSTANCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,40}$")
+
+
+def check_instance_id(value: str) -> str:
+    if not INSTANCE_ID_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a valid instance id: use 2-41 lowercase letters, digits or '-'")
+    return value
+
+
 _API_KEYS = TypeAdapter(dict[str, Role])
 
 
@@ -21,18 +31,23 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOITHOAI_", env_file=".env", extra="ignore")
 
     instance_id: str = Field(
-        default="phuong-thuy-luong",
+        default="phuong-bo-de",
         description="Short id of this deployment; names its vhost, databases and tracking codes.",
     )
-    instance_name: str = Field(default="Phường Thủy Lương", description="Name shown to people.")
+    instance_name: str = Field(default="Phường Bồ Đề", description="Name shown to people.")
     level: str = Field(
         default="ward",
-        description="Administrative level of this deployment (ward, commune, district, city, ...).",
+        description="Administrative level of this deployment: " + ", ".join(LEVEL_RANKS) + ".",
     )
     parent_id: str | None = Field(default=None, description="Instance id of the level above, if any.")
+    parent_name: str | None = Field(default=None, description="Name of the level above, shown to people.")
+    parent_level: str | None = Field(default=None, description="Level of the level above (needed with a parent).")
+    child_ids: list[str] = Field(
+        default_factory=list, description="Instance ids of the levels below that may escalate here (JSON list)."
+    )
 
     broker_url: str = Field(
-        default="amqp://guest:guest@127.0.0.1:5672/phuong-thuy-luong",
+        default="amqp://guest:guest@127.0.0.1:5672/phuong-bo-de",
         description="AMQP URL including this instance's vhost.",
     )
     mongo_url: str = Field(default="mongodb://127.0.0.1:27017", description="MongoDB URL.")
@@ -49,7 +64,6 @@ class ServiceSettings(BaseSettings):
     )
 
     publish_timeout_s: float = Field(default=10.0, gt=0)
-    delivery_limit: int = Field(default=10, ge=1, description="Deliveries of one message before it is dead-lettered.")
     prefetch: int = Field(default=32, ge=1)
     outbox_interval_s: float = Field(default=2.0, gt=0, description="How often the outbox relay looks.")
     outbox_grace_s: float = Field(
@@ -61,9 +75,36 @@ class ServiceSettings(BaseSettings):
     @field_validator("instance_id", "parent_id")
     @classmethod
     def _instance_id_shape(cls, value: str | None) -> str | None:
-        if value is not None and not INSTANCE_ID_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not a valid instance id: use 2-41 lowercase letters, digits or '-'")
+        return value if value is None else check_instance_id(value)
+
+    @field_validator("child_ids")
+    @classmethod
+    def _child_ids_shape(cls, value: list[str]) -> list[str]:
+        return [check_instance_id(child) for child in value]
+
+    @field_validator("level", "parent_level")
+    @classmethod
+    def _known_level(cls, value: str | None) -> str | None:
+        if value is not None and value not in LEVEL_RANKS:
+            raise ValueError(f"unknown level {value!r}; known levels: {', '.join(LEVEL_RANKS)}")
         return value
+
+    @model_validator(mode="after")
+    def _neighbours_make_sense(self) -> ServiceSettings:
+        if self.parent_id == self.instance_id or self.instance_id in self.child_ids:
+            raise ValueError("an instance cannot be its own parent or child")
+        if self.parent_id is not None and self.parent_id in self.child_ids:
+            raise ValueError(f"{self.parent_id} cannot be both parent and child")
+        if self.parent_id is not None and self.parent_level is None:
+            raise ValueError(f"parent {self.parent_id} needs DOITHOAI_PARENT_LEVEL (e.g. district or city)")
+        if self.parent_level is not None and LEVEL_RANKS[self.parent_level] <= LEVEL_RANKS[self.level]:
+            raise ValueError(f"the parent's level {self.parent_level!r} must be above this level {self.level!r}")
+        return self
+
+    @property
+    def neighbours(self) -> list[str]:
+        """The instances this one has links with."""
+        return ([self.parent_id] if self.parent_id else []) + list(self.child_ids)
 
     @model_validator(mode="after")
     def _load_api_keys_file(self) -> ServiceSettings:

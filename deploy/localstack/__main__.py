@@ -1,8 +1,10 @@
-"""`python -m deploy.localstack`: run the whole system on this machine, no Docker needed.
+"""`python -m deploy.localstack`: run the whole linked system on this machine, no Docker needed.
 
-Starts SecantusDB (a MongoDB-protocol server), a local SMTP server that keeps mail in a folder,
-a RabbitMQ vhost per instance on the local broker, and the four services of every instance of
-the stack; prints where everything listens; restarts a service that dies; Ctrl-C stops it all.
+Starts SecantusDB (a MongoDB-protocol server) and a local SMTP server that keeps mail in a
+folder; on the local RabbitMQ makes a vhost and a user per instance of the hierarchy
+(`deploy/hierarchy.local.yaml`: two wards, a district, a city); starts the four services of every
+instance; then creates the shovels that link them; prints where everything listens; restarts a
+service that dies; Ctrl-C stops it all.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.links import Credentials, Hierarchy, InstanceSpec, connect, link_states, prepare
 from deploy.localstack import mailbox
-from deploy.localstack.processes import SecantusServer, ServiceProcess
-from shared.messaging.admin import RabbitAdmin
+from deploy.localstack.processes import SecantusServer, ServiceProcess, wait_until
 
 log = logging.getLogger("localstack")
 
@@ -28,40 +30,38 @@ SERVICES = {"intake": 1, "scheduling": 2, "assignment": 3, "notification": 4}
 DEV_API_KEYS = {"dev-front-key": "front", "dev-agency-key": "agency", "dev-operator-key": "operator"}
 
 
+DEFAULT_HIERARCHY = Path(__file__).resolve().parents[1] / "hierarchy.local.yaml"
+
+
+def dev_credentials(hierarchy: Hierarchy) -> Credentials:
+    """Development passwords, documented in the README; production ones come from a secrets file."""
+    return Credentials(shovel="dev-link", instances={i.id: f"dev-{i.id}" for i in hierarchy.instances})
+
+
 @dataclass(frozen=True)
-class Instance:
-    id: str
-    name: str
-    level: str
-    parent: str | None
-    port_base: int
+class Ports:
+    base: int = 8100
 
-    def port(self, service: str) -> int:
-        return self.port_base + SERVICES[service]
+    def of(self, index: int, service: str) -> int:
+        """The n-th instance of the file listens on base + 10·n + 1…4."""
+        return self.base + 10 * index + SERVICES[service]
 
 
-# The embedded default stack.
-STACK = [Instance("phuong-thuy-luong", "Phường Thủy Lương", "ward", None, 8100)]
-
-
-def instance_env(instance: Instance, *, amqp: str, mongo_url: str, smtp_port: int) -> dict[str, str]:
-    env = {
-        "DOITHOAI_INSTANCE_ID": instance.id,
-        "DOITHOAI_INSTANCE_NAME": instance.name,
-        "DOITHOAI_LEVEL": instance.level,
-        "DOITHOAI_BROKER_URL": f"amqp://guest:guest@{amqp}/{instance.id}",
+def instance_env(
+    hierarchy: Hierarchy, inst: InstanceSpec, creds: Credentials, *, mongo_url: str, smtp_port: int, intake_port: int
+) -> dict[str, str]:
+    return {
+        **hierarchy.settings_env(inst.id),
+        "DOITHOAI_BROKER_URL": inst.uri(inst.user, creds.instance(inst.id)),
         "DOITHOAI_MONGO_URL": mongo_url,
         "DOITHOAI_API_KEYS": json.dumps(DEV_API_KEYS),
         "DOITHOAI_SMTP_HOST": "127.0.0.1",
         "DOITHOAI_SMTP_PORT": str(smtp_port),
-        "DOITHOAI_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{instance.port('intake')}",
+        "DOITHOAI_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{intake_port}",
     }
-    if instance.parent:
-        env["DOITHOAI_PARENT_ID"] = instance.parent
-    return env
 
 
-def banner(stack: list[Instance], var: Path, mongo_url: str, smtp_port: int, management: str) -> str:
+def banner(hierarchy: Hierarchy, ports: Ports, var: Path, mongo_url: str, smtp_port: int, management: str) -> str:
     lines = [
         "",
         "doithoai local stack is running (Ctrl-C stops it)",
@@ -72,22 +72,24 @@ def banner(stack: list[Instance], var: Path, mongo_url: str, smtp_port: int, man
         f"  Logs             {var / 'log'}",
         "",
     ]
-    for inst in stack:
-        lines.append(f"  {inst.name} — instance {inst.id}, level {inst.level}, vhost /{inst.id}")
+    for index, inst in enumerate(hierarchy.instances):
+        parent = f", parent {inst.parent}" if inst.parent else ""
+        lines.append(f"  {inst.name} — instance {inst.id}, level {inst.level}{parent}, vhost /{inst.id}")
         for service in SERVICES:
-            port = inst.port(service)
+            port = ports.of(index, service)
             lines.append(f"    {service:<13} http://127.0.0.1:{port}   (/docs, /metrics, /health/ready)")
-    first = stack[0]
+    intake = ports.of(0, "intake")
     lines += [
         "",
         "  Development API keys (X-API-Key): " + ", ".join(f"{k} ({r})" for k, r in DEV_API_KEYS.items()),
+        "  Broker users: doithoai-<instance id> / dev-<instance id>; link shovels: doithoai-link / dev-link",
         "",
-        "  Try:",
-        f"    curl -s -X POST http://127.0.0.1:{first.port('intake')}/api/v1/opinions \\",
+        "  Try it (land is a district matter: watch the opinion go up, and the answer come back down):",
+        f"    curl -s -X POST http://127.0.0.1:{intake}/api/v1/opinions \\",
         "      -H 'Content-Type: application/json' -H 'X-API-Key: dev-front-key' \\",
-        '      -d \'{"text": "Đề nghị sửa đường nội đồng thôn Đông", "channel": "direct",'
+        '      -d \'{"text": "Đề nghị cấp giấy chứng nhận quyền sử dụng đất", "channel": "direct",'
         ' "citizen": {"email": "dan@example.vn"}}\'',
-        f"    curl -s http://127.0.0.1:{first.port('intake')}/api/v1/opinions/<tracking_code>",
+        f"    curl -s http://127.0.0.1:{intake}/api/v1/opinions/<tracking_code>",
         f"    ls {var / 'mail'}",
         "",
     ]
@@ -102,6 +104,8 @@ def main() -> int:
     parser.add_argument("--amqp", default="127.0.0.1:5672", help="RabbitMQ host:port")
     parser.add_argument("--management", default="http://127.0.0.1:15672", help="RabbitMQ management URL")
     parser.add_argument("--fresh", action="store_true", help="delete stored data and mail first")
+    parser.add_argument("--hierarchy", type=Path, default=DEFAULT_HIERARCHY, help="instances and their links")
+    parser.add_argument("--port-base", type=int, default=8100, help="first instance on base+1…4, next on base+11…")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s localstack: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -113,10 +117,17 @@ def main() -> int:
     for sub in ("db", "mail", "log"):
         (var / sub).mkdir(parents=True, exist_ok=True)
 
-    admin = RabbitAdmin(args.management)
-    for inst in STACK:
-        admin.ensure_vhost(inst.id)
-        log.info("RabbitMQ vhost /%s ready", inst.id)
+    hierarchy = Hierarchy.from_yaml(args.hierarchy)
+    hierarchy = Hierarchy(
+        instances=[
+            i.model_copy(update={"amqp": f"amqp://{args.amqp}", "management": args.management})
+            for i in hierarchy.instances
+        ]
+    )
+    creds = dev_credentials(hierarchy)
+    ports = Ports(args.port_base)
+    prepare(hierarchy, creds)
+    log.info("RabbitMQ vhosts and users ready: %s", ", ".join(i.id for i in hierarchy.instances))
 
     database = SecantusServer(var / "db", port=args.mongo_port, log=var / "log" / "secantus.log")
     database.start()
@@ -125,10 +136,17 @@ def main() -> int:
     log.info("SMTP mail folder listening on 127.0.0.1:%d", args.smtp_port)
 
     processes: list[ServiceProcess] = []
-    for inst in STACK:
-        env = instance_env(inst, amqp=args.amqp, mongo_url=database.url, smtp_port=args.smtp_port)
+    for index, inst in enumerate(hierarchy.instances):
+        env = instance_env(
+            hierarchy,
+            inst,
+            creds,
+            mongo_url=database.url,
+            smtp_port=args.smtp_port,
+            intake_port=ports.of(index, "intake"),
+        )
         for service in SERVICES:
-            proc = ServiceProcess(service, env, inst.port(service), var / "log" / f"{inst.id}-{service}.log")
+            proc = ServiceProcess(service, env, ports.of(index, service), var / "log" / f"{inst.id}-{service}.log")
             proc.start()
             processes.append(proc)
 
@@ -144,7 +162,12 @@ def main() -> int:
         for proc in processes:
             log.info("waiting for %s on port %d", proc.service, proc.port)
             proc.wait_ready()
-        print(banner(STACK, var, database.url, args.smtp_port, args.management), flush=True)
+        shovels = connect(hierarchy, creds)
+        wait_until(
+            lambda: all(s == "running" for s in link_states(hierarchy, creds).values()), 60, 0.5, "the link shovels"
+        )
+        log.info("links running: %s", ", ".join(shovels))
+        print(banner(hierarchy, ports, var, database.url, args.smtp_port, args.management), flush=True)
         while not stopping:
             for proc in processes:
                 if not proc.alive() and not stopping:
@@ -160,7 +183,6 @@ def main() -> int:
             proc.stop()
         smtp.stop()
         database.stop()
-        admin.close()
     return 0
 
 

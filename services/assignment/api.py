@@ -9,11 +9,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.assignment.directory import Agency
 from services.assignment.domain import Status, TransitionRefused
-from services.assignment.service import AssignmentService
-from shared.events import FIELDS, AnswerKind, Head
+from services.assignment.service import AssignmentService, HopLimit, NoParent
+from services.assignment.summaries import NoParentToReport, Summaries
+from shared.events import FIELDS, AnswerKind, Figures, Head, Summary
 from shared.http.app import require_json
 from shared.http.auth import Caller, require_role
 from shared.http.errors import ApiError
+from shared.periods import parse_period
 
 router = APIRouter(prefix="/api/v1", tags=["giao việc và trả lời"])
 
@@ -40,42 +42,69 @@ class AnswerView(BaseModel):
     answered_at: AwareDatetime
 
 
+class EscalationView(BaseModel):
+    to: str
+    to_name: str | None
+    reason: str
+    by: str
+    at: AwareDatetime
+    holder: str | None = Field(default=None, description="Instance holding it now, once the level above reported.")
+    holder_name: str | None = None
+    holder_state: str | None = Field(default=None, description="accepted, forwarded or answered.")
+    holder_agency: str | None = None
+
+
 class AssignmentView(BaseModel):
     opinion_id: str
     tracking_code: str
+    origin_instance: str
+    came_from: str | None = Field(description="Child instance that escalated it here, if any.")
     status: Status
     status_label: str
     field: str
     field_name: str
     head: Head
     head_label: str
-    agency_id: str
-    agency_name: str
+    agency_id: str | None
+    agency_name: str | None
     text: str
     submitted_at: AwareDatetime
-    due_at: AwareDatetime
+    due_at: AwareDatetime | None
+    escalation: EscalationView | None
     answer: AnswerView | None
 
 
 def assignment_view(doc: dict[str, Any]) -> AssignmentView:
     head = Head(doc["head"])
     status = Status(doc["status"])
-    answer = doc.get("answer")
+    answer, agency, escalation = doc.get("answer"), doc.get("agency") or {}, doc.get("escalation")
+    holder = doc.get("holder") or {}
     return AssignmentView(
         opinion_id=doc["_id"],
         tracking_code=doc["tracking_code"],
+        origin_instance=doc["origin_instance"],
+        came_from=doc.get("came_from"),
         status=status,
         status_label=status.label,
         field=doc["field"],
         field_name=FIELDS[doc["field"]].name,
         head=head,
         head_label=head.label,
-        agency_id=doc["agency"]["id"],
-        agency_name=doc["agency"]["name"],
+        agency_id=agency.get("id"),
+        agency_name=agency.get("name"),
         text=doc["text"],
         submitted_at=doc["submitted_at"],
-        due_at=doc["due_at"],
-        answer=AnswerView(**{k: answer[k] for k in AnswerView.model_fields}) if answer else None,
+        due_at=doc.get("due_at"),
+        escalation=EscalationView(
+            **{k: escalation[k] for k in ("to", "to_name", "reason", "by", "at")},
+            holder=holder.get("instance"),
+            holder_name=holder.get("name"),
+            holder_state=holder.get("state"),
+            holder_agency=holder.get("agency_name"),
+        )
+        if escalation
+        else None,
+        answer=AnswerView(**{k: answer.get(k) for k in AnswerView.model_fields}) if answer else None,
     )
 
 
@@ -140,11 +169,120 @@ async def record_answer(
     except TransitionRefused as exc:
         raise ApiError(
             409,
-            "already_answered",
-            f"Ý kiến {doc['tracking_code']} đang ở trạng thái '{exc.current.label}'; không ghi nhận trả lời lần nữa.",
-            f"Opinion {doc['tracking_code']} is '{exc.current.value}'; it cannot be answered again.",
+            "cannot_answer",
+            f"Ý kiến {doc['tracking_code']} đang ở trạng thái '{exc.current.label}'; "
+            "chỉ ghi nhận trả lời cho ý kiến đang chờ trả lời tại cấp này.",
+            f"Opinion {doc['tracking_code']} is '{exc.current.value}'; "
+            "only an opinion waiting for an answer at this level can be answered.",
         ) from exc
     return assignment_view(updated)
+
+
+class EscalateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=1000, description="Vì sao vượt thẩm quyền của cấp này.")
+
+
+@router.post(
+    "/opinions/{tracking_code}/escalate",
+    response_model=AssignmentView,
+    summary="Chuyển ý kiến lên cấp trên (vận hành viên)",
+    dependencies=[Depends(require_json)],
+    responses={401: {}, 403: {}, 404: {}, 409: {}, 413: {}, 415: {}, 422: {}},
+)
+async def escalate(
+    tracking_code: str,
+    body: EscalateIn,
+    service: Service,
+    caller: Annotated[Caller, Depends(require_role("operator"))],
+) -> AssignmentView:
+    doc = await _load(service, tracking_code)
+    try:
+        updated = await service.escalate_by_hand(doc, reason=body.reason, by=caller.key_id)
+    except TransitionRefused as exc:
+        raise ApiError(
+            409,
+            "cannot_escalate",
+            f"Ý kiến {doc['tracking_code']} đang ở trạng thái '{exc.current.label}'; "
+            "chỉ chuyển được ý kiến đang chờ trả lời.",
+            f"Opinion {doc['tracking_code']} is '{exc.current.value}'; "
+            "only an opinion waiting for an answer can be escalated.",
+        ) from exc
+    except NoParent as exc:
+        raise ApiError(
+            409,
+            "no_parent",
+            "Đơn vị này là cấp cao nhất trong chuỗi liên thông; không có cấp trên để chuyển.",
+            "This instance is the top of its chain; there is no level above to escalate to.",
+        ) from exc
+    except HopLimit as exc:
+        raise ApiError(
+            409,
+            "hop_limit",
+            f"Ý kiến đã qua {len(doc['chain'])} cấp; không chuyển tiếp thêm.",
+            f"The opinion has passed {len(doc['chain'])} levels; it cannot go further.",
+        ) from exc
+    return assignment_view(updated)
+
+
+def get_summaries(request: Request) -> Summaries:
+    return request.app.state.summaries
+
+
+def _period(period: str) -> str:
+    try:
+        return parse_period(period).code
+    except ValueError as exc:
+        raise ApiError(
+            422,
+            "invalid_period",
+            "Kỳ báo cáo không hợp lệ; dùng YYYY, YYYY-MM, YYYY-Qn, YYYY-6M hoặc YYYY-9M (ví dụ 2026-Q1).",
+            str(exc),
+        ) from exc
+
+
+class SummaryView(BaseModel):
+    summary: Summary
+    total: Figures = Field(description="This instance and every level below it, added up.")
+
+
+@router.get(
+    "/summary",
+    response_model=SummaryView,
+    summary="Số liệu tổng hợp theo kỳ: của đơn vị và các đơn vị cấp dưới",
+    responses={401: {}, 403: {}, 422: {}},
+)
+async def summary(
+    period: str,
+    summaries: Annotated[Summaries, Depends(get_summaries)],
+    _: Annotated[Caller, Depends(require_role("front", "operator"))],
+) -> SummaryView:
+    result = await summaries.summary(_period(period))
+    return SummaryView(summary=result, total=result.total())
+
+
+@router.post(
+    "/summary/report",
+    response_model=SummaryView,
+    summary="Gửi số liệu tổng hợp của kỳ lên cấp trên ngay",
+    responses={401: {}, 403: {}, 409: {}, 422: {}},
+)
+async def report_summary(
+    period: str,
+    summaries: Annotated[Summaries, Depends(get_summaries)],
+    _: Annotated[Caller, Depends(require_role("operator"))],
+) -> SummaryView:
+    try:
+        result = await summaries.report_up(_period(period))
+    except NoParentToReport as exc:
+        raise ApiError(
+            409,
+            "no_parent",
+            "Đơn vị này là cấp cao nhất; không có cấp trên để gửi báo cáo.",
+            "This instance is the top of its chain; there is no level above to report to.",
+        ) from exc
+    return SummaryView(summary=result, total=result.total())
 
 
 @router.get("/agencies", response_model=list[Agency], summary="Danh bạ cơ quan chịu trách nhiệm")

@@ -11,10 +11,13 @@ from services.assignment import api
 from services.assignment.classification import RuleTable
 from services.assignment.directory import Directory, load_seed
 from services.assignment.handlers import SERVICE, build_router
+from services.assignment.jurisdiction import JurisdictionTable
 from services.assignment.repository import AssignmentRepository
 from services.assignment.service import AssignmentService
+from services.assignment.summaries import Summaries
 from shared.clock import Clock
 from shared.http.app import create_service_app
+from shared.messaging.links import LinkGuard
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
 
@@ -26,6 +29,10 @@ class AssignmentSettings(ServiceSettings):
     answer_days: int = Field(default=30, ge=1, le=365, description="Days allowed for a written answer.")
     classification_rules: Path = Field(default=CONFIG / "classification.yaml")
     agencies_seed: Path = Field(default=CONFIG / "agencies.yaml")
+    jurisdiction_rules: Path = Field(default=CONFIG / "jurisdiction.yaml")
+    summary_interval_s: float = Field(
+        default=3600, gt=0, description="How often the month's and year's summaries are sent to the parent."
+    )
 
 
 def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -38,10 +45,15 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
         repository,
         directory,
         RuleTable.from_yaml(settings.classification_rules),
+        JurisdictionTable.from_yaml(settings.jurisdiction_rules),
         answer_days=settings.answer_days,
     )
+    summaries = Summaries(runtime, repository, interval_s=settings.summary_interval_s)
     seed = load_seed(settings.agencies_seed)
-    runtime.include(build_router(service, prefetch=settings.prefetch))
+    guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids)
+    runtime.include(build_router(service, summaries, guard, prefetch=settings.prefetch))
+    if settings.parent_id:
+        runtime.add_loop(summaries.run)
 
     async def setup() -> None:
         await repository.create_indexes()
@@ -58,4 +70,5 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
         routers=[api.router],
     )
     app.state.assignment = service
+    app.state.summaries = summaries
     return app

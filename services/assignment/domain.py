@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from shared.clock import VIETNAM, utc
+from shared.events import LEVEL_RANKS
 
 END_OF_DAY = time(23, 59, 59)
 
@@ -18,11 +19,16 @@ def answer_due_at(received_at: datetime, days: int) -> datetime:
 
 class Status(StrEnum):
     ASSIGNED = "assigned"
+    ESCALATED = "escalated"
     ANSWERED = "answered"
 
     @property
     def label(self) -> str:
-        return {Status.ASSIGNED: "Đang chờ trả lời", Status.ANSWERED: "Đã trả lời"}[self]
+        return {
+            Status.ASSIGNED: "Đang chờ trả lời",
+            Status.ESCALATED: "Đã chuyển lên cấp trên",
+            Status.ANSWERED: "Đã trả lời",
+        }[self]
 
 
 class TransitionRefused(Exception):
@@ -32,9 +38,32 @@ class TransitionRefused(Exception):
         self.wanted = wanted
 
 
-ALLOWED = {Status.ASSIGNED: {Status.ANSWERED}, Status.ANSWERED: set()}
+ALLOWED = {
+    Status.ASSIGNED: {Status.ANSWERED, Status.ESCALATED},
+    Status.ESCALATED: {Status.ANSWERED},  # answered by the level above
+    Status.ANSWERED: set(),
+}
 
 
 def check_transition(current: Status, wanted: Status) -> None:
     if wanted not in ALLOWED[current]:
         raise TransitionRefused(current, wanted)
+
+
+def progress_rank(state: str, holder_level: str) -> int:
+    """Order of news from above, so a late message never undoes a newer one: sent further up <
+    accepted there, a higher level after a lower one, and the answer last."""
+    if state == "answered":
+        return 1000
+    return LEVEL_RANKS[holder_level] * 10 + (2 if state == "accepted" else 1)
+
+
+def outcome(doc: dict[str, object]) -> str:
+    """How an opinion received here ended (or stands), in the categories summaries count."""
+    level = doc.get("holder_level") or doc.get("escalated_to_level")
+    if doc.get("status") == Status.ESCALATED or (level and doc.get("status") == Status.ANSWERED):
+        rank = LEVEL_RANKS.get(str(level), 2)
+        return "escalated_to_district" if rank == 2 else "escalated_to_city"
+    if doc.get("status") == Status.ANSWERED:
+        return "answered_on_the_spot" if doc.get("kind") == "on_the_spot" else "answered_in_writing"
+    return "pending"

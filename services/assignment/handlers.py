@@ -1,22 +1,63 @@
-"""Assignment's consumer: every received opinion is classified and given to an agency."""
+"""Assignment's consumers: received opinions, and what linked instances send (checked first)."""
 
 from __future__ import annotations
 
 from faststream.rabbit import RabbitRouter
+from faststream.rabbit.annotations import RabbitMessage
 
 from services.assignment.service import AssignmentService
-from shared.events import Envelope, OpinionReceivedV1
+from services.assignment.summaries import Summaries
+from shared.events import (
+    Envelope,
+    EscalationAcknowledgedV1,
+    EscalationAnsweredV1,
+    EscalationForwardedV1,
+    EscalationRequestedV1,
+    OpinionReceivedV1,
+    SummaryReportedV1,
+)
 from shared.messaging.consumer import consumes, subscriber
+from shared.messaging.links import LinkGuard
 
 SERVICE = "assignment"
 
 
-def build_router(service: AssignmentService, *, prefetch: int) -> RabbitRouter:
+def build_router(service: AssignmentService, summaries: Summaries, guard: LinkGuard, *, prefetch: int) -> RabbitRouter:
     router = RabbitRouter()
 
     @subscriber(router, SERVICE, OpinionReceivedV1, prefetch=prefetch)
     @consumes()
     async def on_received(event: Envelope[OpinionReceivedV1]) -> None:
         await service.assign(event)
+
+    @subscriber(router, SERVICE, EscalationRequestedV1, prefetch=prefetch, inbound=True)
+    @consumes()
+    async def on_escalation_requested(event: Envelope[EscalationRequestedV1], message: RabbitMessage) -> None:
+        guard.from_child(event.payload, message.headers)
+        await service.accept_escalation(event)
+
+    @subscriber(router, SERVICE, EscalationAcknowledgedV1, prefetch=prefetch, inbound=True)
+    @consumes()
+    async def on_escalation_acknowledged(event: Envelope[EscalationAcknowledgedV1], message: RabbitMessage) -> None:
+        guard.from_parent(event.payload, message.headers)
+        await service.on_progress(event)
+
+    @subscriber(router, SERVICE, EscalationForwardedV1, prefetch=prefetch, inbound=True)
+    @consumes()
+    async def on_escalation_forwarded(event: Envelope[EscalationForwardedV1], message: RabbitMessage) -> None:
+        guard.from_parent(event.payload, message.headers)
+        await service.on_progress(event)
+
+    @subscriber(router, SERVICE, EscalationAnsweredV1, prefetch=prefetch, inbound=True)
+    @consumes()
+    async def on_escalation_answered(event: Envelope[EscalationAnsweredV1], message: RabbitMessage) -> None:
+        guard.from_parent(event.payload, message.headers)
+        await service.on_progress(event)
+
+    @subscriber(router, SERVICE, SummaryReportedV1, prefetch=prefetch, inbound=True)
+    @consumes()
+    async def on_summary(event: Envelope[SummaryReportedV1], message: RabbitMessage) -> None:
+        guard.from_child(event.payload, message.headers)
+        await summaries.store_child(event.payload)
 
     return router

@@ -1,7 +1,8 @@
-"""Assignment's state: one document per opinion with its classification, agency, deadline, answer."""
+"""Assignment's state: one document per opinion at this instance, and children's summaries."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -15,11 +16,13 @@ class AssignmentRepository:
     def __init__(self, db: AsyncDatabase) -> None:
         self.assignments = db["assignments"]
         self.agencies = db["agencies"]
+        self.child_summaries = db["child_summaries"]
 
     async def create_indexes(self) -> None:
         # Tracking codes are unique per receiving instance, not across instances.
         await self.assignments.create_index([("tracking_code", 1), ("origin_instance", 1)], unique=True)
         await self.assignments.create_index([("status", 1), ("due_at", 1)])
+        await self.assignments.create_index([("submitted_at", 1)])
 
     async def insert(self, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Insert once. A second delivery gets the stored document (with what is left in its outbox)
@@ -33,16 +36,83 @@ class AssignmentRepository:
                 raise
             return existing, False
 
+    async def get(self, opinion_id: str) -> dict[str, Any] | None:
+        return await self.assignments.find_one({"_id": opinion_id}, {OUTBOX: 0})
+
     async def by_tracking_code(self, code: str) -> dict[str, Any] | None:
         return await self.assignments.find_one({"tracking_code": code}, {OUTBOX: 0})
 
-    async def record_answer(self, opinion_id: str, answer: dict[str, Any], entries: list[dict[str, Any]]) -> bool:
-        """Answer only an opinion still waiting for one; the filter makes it a compare-and-set."""
+    async def transition(
+        self, opinion_id: str, expected: Status, changes: dict[str, Any], entries: list[dict[str, Any]]
+    ) -> bool:
+        """Change an opinion only if it is still in `expected` status: a compare-and-set, with its events."""
         result = await self.assignments.update_one(
-            {"_id": opinion_id, "status": Status.ASSIGNED.value},
+            {"_id": opinion_id, "status": expected.value},
+            {"$set": changes, "$push": {OUTBOX: {"$each": entries}}},
+        )
+        return result.modified_count == 1
+
+    async def apply_progress(
+        self, opinion_id: str, event_id: str, rank: int, changes: dict[str, Any], entries: list[dict[str, Any]]
+    ) -> bool:
+        """Apply news from above once, and only if it is newer than what is known (they may overtake)."""
+        result = await self.assignments.update_one(
+            {"_id": opinion_id, "processed": {"$ne": event_id}, "progress": {"$lt": rank}},
             {
-                "$set": {"status": Status.ANSWERED.value, "answer": answer},
+                "$set": {**changes, "progress": rank},
+                "$addToSet": {"processed": event_id},
                 "$push": {OUTBOX: {"$each": entries}},
             },
         )
-        return result.modified_count == 1
+        if result.modified_count == 1:
+            return True
+        await self.assignments.update_one({"_id": opinion_id}, {"$addToSet": {"processed": event_id}})
+        return False
+
+    async def outcome_groups(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Opinions submitted in [start, end) counted by every dimension a summary needs, in the database."""
+        pipeline = [
+            {"$match": {"submitted_at": {"$gte": start, "$lt": end}}},
+            {
+                "$group": {
+                    "_id": {
+                        "came_from": "$came_from",
+                        "channel": "$channel",
+                        "field": "$field",
+                        "head": "$head",
+                        "status": "$status",
+                        "kind": "$answer.kind",
+                        "on_time": "$answer.on_time",
+                        "holder_level": "$holder.level",
+                        "escalated_to_level": "$escalation.to_level",
+                    },
+                    "n": {"$sum": 1},
+                }
+            },
+        ]
+        return await (await self.assignments.aggregate(pipeline)).to_list(None)
+
+    async def count_overdue(self, start: datetime, end: datetime, now: datetime) -> int:
+        """Opinions of the period still waiting for an answer after their deadline."""
+        return await self.assignments.count_documents(
+            {
+                "submitted_at": {"$gte": start, "$lt": end},
+                "came_from": None,
+                "status": {"$ne": Status.ANSWERED.value},
+                "due_at": {"$lt": now},
+            }
+        )
+
+    async def store_child_summary(self, child: str, period: str, summary: dict[str, Any], at: datetime) -> None:
+        """Keep the newest summary per child and period (reports may arrive twice or out of order)."""
+        try:
+            await self.child_summaries.update_one(
+                {"_id": f"{child}:{period}", "generated_at": {"$lt": at}},
+                {"$set": {"child": child, "period": period, "summary": summary, "generated_at": at}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # a newer one is stored already
+
+    async def child_summaries_for(self, period: str) -> list[dict[str, Any]]:
+        return await self.child_summaries.find({"period": period}).sort("child", 1).to_list(None)

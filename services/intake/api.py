@@ -76,7 +76,7 @@ class AnswerView(BaseModel):
 class OpinionView(BaseModel):
     tracking_code: str
     opinion_id: str
-    status: str = Field(description="received, classified, assigned or closed.")
+    status: str = Field(description="received, classified, assigned, escalated, accepted or closed.")
     status_label: str
     channel: Channel
     channel_label: str
@@ -86,6 +86,7 @@ class OpinionView(BaseModel):
     head: Head | None
     head_label: str | None
     agency: str | None = Field(description="Cơ quan chịu trách nhiệm.")
+    holder: str | None = Field(description="Cấp đang giữ ý kiến, khi đã chuyển lên cấp trên.")
     due_at: AwareDatetime | None = Field(description="Hạn trả lời.")
     overdue: bool
     answer: AnswerView | None
@@ -124,6 +125,7 @@ def opinion_view(doc: dict[str, Any]) -> OpinionView:
         head=head,
         head_label=head.label if head else None,
         agency=(doc.get("agency") or {}).get("name"),
+        holder=doc.get("holder"),
         due_at=doc.get("due_at"),
         overdue=bool(doc.get("overdue")),
         answer=AnswerView(**answer, kind_label=AnswerKind(answer["kind"]).label) if answer else None,

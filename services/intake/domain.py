@@ -11,12 +11,15 @@ from typing import Any
 from shared.clock import VIETNAM
 from shared.events import (
     AnswerKind,
+    EscalationState,
     EventPayload,
     Head,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
     OpinionDueSoonV1,
+    OpinionEscalatedV1,
+    OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
 )
 from shared.events.vocabulary import FIELDS
@@ -48,6 +51,8 @@ class Stage(IntEnum):
     RECEIVED = 1
     CLASSIFIED = 2
     ASSIGNED = 3
+    ESCALATED = 4
+    ACCEPTED = 5  # by the level above
     CLOSED = 9
 
     @property
@@ -59,18 +64,25 @@ STAGE_LABELS = {
     Stage.RECEIVED: "Đã tiếp nhận",
     Stage.CLASSIFIED: "Đã phân loại",
     Stage.ASSIGNED: "Đã giao cơ quan xử lý",
+    Stage.ESCALATED: "Đã chuyển lên cấp trên",
+    Stage.ACCEPTED: "Cấp trên đã tiếp nhận, đang xử lý",
     Stage.CLOSED: "Đã trả lời, kết thúc",
 }
 
 
 @dataclass
 class Change:
-    """How one downstream event changes the read model."""
+    """How one downstream event changes the read model.
+
+    `before`: apply only while the opinion has not reached that stage, so news that arrives
+    late (an overdue notice after the answer, a local assignment after an escalation) does
+    not overwrite what is newer.
+    """
 
     stage: Stage | None
     note: str
     set: dict[str, Any] = field(default_factory=dict)
-    only_if_open: bool = False
+    before: Stage | None = None
 
 
 def _when(moment: datetime) -> str:
@@ -97,16 +109,44 @@ def change_for(payload: EventPayload) -> Change:
                     "agency": {"id": payload.agency.id, "name": payload.agency.name},
                     "due_at": payload.due_at,
                 },
+                before=Stage.ESCALATED,
+            )
+        case OpinionEscalatedV1():
+            return Change(
+                Stage.ESCALATED,
+                f"Chuyển lên {payload.to_name}: {payload.reason}",
+                {"holder": payload.to_name, "agency": None, "due_at": None, "overdue": False},
+                before=Stage.ACCEPTED,
+            )
+        case OpinionEscalationUpdatedV1(state=EscalationState.FORWARDED):
+            return Change(
+                None, f"Chuyển tiếp lên {payload.holder_name}", {"holder": payload.holder_name}, before=Stage.ACCEPTED
+            )
+        case OpinionEscalationUpdatedV1():
+            due = payload.due_at
+            return Change(
+                Stage.ACCEPTED,
+                f"{payload.holder_name} tiếp nhận, giao {payload.agency_name} xử lý"
+                + (f", hạn trả lời {_when(due)}" if due else ""),
+                {
+                    "holder": payload.holder_name,
+                    "agency": {"id": None, "name": f"{payload.agency_name} ({payload.holder_name})"},
+                    "due_at": due,
+                },
+                before=Stage.CLOSED,
             )
         case OpinionAnsweredV1():
+            by = payload.answered_by
+            if payload.answering_name and payload.answering_instance != payload.origin_instance:
+                by = f"{by}, {payload.answering_name}"
             return Change(
                 Stage.CLOSED,
-                f"{AnswerKind(payload.kind).label} ({payload.answered_by})",
+                f"{AnswerKind(payload.kind).label} ({by})",
                 {
                     "answer": {
                         "kind": AnswerKind(payload.kind).value,
                         "text": payload.text,
-                        "answered_by": payload.answered_by,
+                        "answered_by": by,
                         "document_number": payload.document_number,
                         "answered_at": payload.answered_at,
                     },
@@ -115,10 +155,10 @@ def change_for(payload: EventPayload) -> Change:
             )
         case OpinionDueSoonV1():
             return Change(
-                None, f"Còn {payload.days_left} ngày đến hạn trả lời ({_when(payload.due_at)})", only_if_open=True
+                None, f"Còn {payload.days_left} ngày đến hạn trả lời ({_when(payload.due_at)})", before=Stage.CLOSED
             )
         case OpinionOverdueV1():
-            return Change(None, f"Quá hạn trả lời ({_when(payload.due_at)})", {"overdue": True}, only_if_open=True)
+            return Change(None, f"Quá hạn trả lời ({_when(payload.due_at)})", {"overdue": True}, before=Stage.CLOSED)
     raise TypeError(f"intake has no read-model rule for {type(payload).__name__}")
 
 

@@ -11,6 +11,8 @@ from shared.events import (
     OpinionAssignedV1,
     OpinionClassifiedV1,
     OpinionDueSoonV1,
+    OpinionEscalatedV1,
+    OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
 )
 from shared.messaging.consumer import consumes, subscriber
@@ -44,6 +46,16 @@ def build_router(service: IntakeService, *, prefetch: int) -> RabbitRouter:
     @subscriber(router, SERVICE, OpinionOverdueV1, prefetch=prefetch)
     @consumes()
     async def on_overdue(event: Envelope[OpinionOverdueV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionEscalatedV1, prefetch=prefetch)
+    @consumes()
+    async def on_escalated(event: Envelope[OpinionEscalatedV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionEscalationUpdatedV1, prefetch=prefetch)
+    @consumes()
+    async def on_escalation_updated(event: Envelope[OpinionEscalationUpdatedV1]) -> None:
         await service.record(event)
 
     return router

@@ -211,7 +211,7 @@ def _service_request(doc: dict[str, Any]) -> dict[str, Any]:
     stage = Stage(doc["stage"])
     field = doc.get("field")
     location = doc.get("location") or {}
-    notes = [stage.label]
+    notes = [stage.label, doc["history"][-1]["note"]] if len(doc["history"]) > 1 else [stage.label]
     if doc.get("overdue"):
         notes.append("quá hạn trả lời")
     if doc.get("answer"):

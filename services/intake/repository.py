@@ -59,8 +59,8 @@ class OpinionRepository:
     async def apply(self, opinion_id: str, event_id: str, at: datetime, change: Change) -> bool:
         """Apply a downstream event once; False if already applied (or not applicable)."""
         query: dict[str, Any] = {"_id": opinion_id, "processed": {"$ne": event_id}}
-        if change.only_if_open:
-            query["stage"] = {"$lt": int(Stage.CLOSED)}
+        if change.before is not None:
+            query["stage"] = {"$lt": int(change.before)}
         update: dict[str, Any] = {
             "$set": {**change.set, "updated_at": at},
             "$addToSet": {"processed": event_id},

@@ -76,4 +76,5 @@ class IntakeService:
             payload.opinion_id, str(event.event_id), event.occurred_at, change_for(payload)
         )
         if not applied and not await self.repository.exists(payload.opinion_id):
-            log.warning("%s for opinion %s, which this instance never received", event.event_type, payload.opinion_id)
+            # Opinions escalated here from a child are followed at the instance that received them.
+            log.debug("%s for opinion %s, received elsewhere", event.event_type, payload.opinion_id)

@@ -10,6 +10,7 @@ from shared.events import (
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionDueSoonV1,
+    OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
     OpinionReceivedV1,
 )
@@ -35,6 +36,11 @@ def build_router(service: NotificationService, *, prefetch: int) -> RabbitRouter
     @consumes()
     async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
         await service.on_answered(event)
+
+    @subscriber(router, SERVICE, OpinionEscalationUpdatedV1, prefetch=prefetch)
+    @consumes()
+    async def on_escalation_updated(event: Envelope[OpinionEscalationUpdatedV1]) -> None:
+        await service.on_escalation_updated(event)
 
     @subscriber(router, SERVICE, OpinionDueSoonV1, prefetch=prefetch)
     @consumes()

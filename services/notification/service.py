@@ -24,11 +24,13 @@ from shared.events import (
     AnswerKind,
     Channel,
     Envelope,
+    EscalationState,
     EventPayload,
     Head,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionDueSoonV1,
+    OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
     OpinionReceivedV1,
 )
@@ -126,6 +128,8 @@ class NotificationService:
 
     async def on_answered(self, event: Envelope[OpinionAnsweredV1]) -> None:
         p = event.payload
+        if not self._received_here(p.origin_instance):
+            return  # the instance that received it tells the citizen
         contact = await self.repository.contact(p.opinion_id)
         if contact is None:
             # opinion.received.v1 is on its way on another queue; come back to this one later.
@@ -146,6 +150,32 @@ class NotificationService:
                 "answer_text": p.text,
             },
         )
+
+    async def on_escalation_updated(self, event: Envelope[OpinionEscalationUpdatedV1]) -> None:
+        """Tell the citizen which level and agency now hold the opinion, and when to expect the answer."""
+        p = event.payload
+        if p.state is not EscalationState.ACCEPTED or not self._received_here(p.origin_instance):
+            return
+        contact = await self.repository.contact(p.opinion_id)
+        if contact is None:
+            raise TransientError(f"contact of opinion {p.opinion_id} not known yet")
+        if not contact.get("email"):
+            return
+        await self.send(
+            event,
+            kind="escalation_notice",
+            to=contact["email"],
+            variables={
+                **self._common(p.tracking_code),
+                "citizen_name": contact.get("name"),
+                "holder_name": p.holder_name,
+                "agency_name": p.agency_name,
+                "due_date": _date(p.due_at) if p.due_at else None,
+            },
+        )
+
+    def _received_here(self, origin: str | None) -> bool:
+        return origin is None or origin == self.runtime.settings.instance_id
 
     async def on_deadline(self, event: Envelope[OpinionDueSoonV1] | Envelope[OpinionOverdueV1]) -> None:
         p = event.payload

@@ -1,11 +1,11 @@
-"""Scheduling's consumers: an assignment starts the answer clock, an answer stops it."""
+"""Scheduling's consumers: an assignment starts the answer clock; an answer or an escalation stops it."""
 
 from __future__ import annotations
 
 from faststream.rabbit import RabbitRouter
 
 from services.scheduling.service import SchedulingService
-from shared.events import Envelope, OpinionAnsweredV1, OpinionAssignedV1
+from shared.events import Envelope, OpinionAnsweredV1, OpinionAssignedV1, OpinionEscalatedV1
 from shared.messaging.consumer import consumes, subscriber
 
 SERVICE = "scheduling"
@@ -22,6 +22,11 @@ def build_router(service: SchedulingService, *, prefetch: int) -> RabbitRouter:
     @subscriber(router, SERVICE, OpinionAnsweredV1, prefetch=prefetch)
     @consumes()
     async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
+        await service.stop_clock(event)
+
+    @subscriber(router, SERVICE, OpinionEscalatedV1, prefetch=prefetch)
+    @consumes()
+    async def on_escalated(event: Envelope[OpinionEscalatedV1]) -> None:
         await service.stop_clock(event)
 
     return router

@@ -20,6 +20,7 @@ from shared.events import (
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionDueSoonV1,
+    OpinionEscalatedV1,
     OpinionOverdueV1,
 )
 from shared.observability import metrics
@@ -64,9 +65,10 @@ class SchedulingService:
         added = await self.repository.add(docs)
         log.info("opinion %s: %d timer(s) set, due %s", p.tracking_code, added, p.due_at.isoformat())
 
-    async def stop_clock(self, event: Envelope[OpinionAnsweredV1]) -> None:
+    async def stop_clock(self, event: Envelope[OpinionAnsweredV1] | Envelope[OpinionEscalatedV1]) -> None:
+        """Answered here, or sent to the level above (whose own clock runs there)."""
         cancelled = await self.repository.close(event.payload.opinion_id, self.runtime.clock.now())
-        log.info("opinion %s answered; %d timer(s) cancelled", event.payload.tracking_code, cancelled)
+        log.info("opinion %s: %s; %d timer(s) cancelled", event.payload.tracking_code, event.event_type, cancelled)
 
     def _event(self, timer: dict[str, Any]) -> Envelope[Any]:
         common = {

@@ -124,6 +124,44 @@ class OpinionAnsweredV1(OpinionEvent):
     agency: AgencyRef | None = None
     document_number: str | None = Field(default=None, description="Number of the written answer, if any.")
     answered_at: AwareDatetime
+    origin_instance: str | None = Field(
+        default=None, description="Instance that received the opinion; only it tells the citizen."
+    )
+    answering_instance: str | None = Field(default=None, description="Instance whose agency or head answered.")
+    answering_name: str | None = Field(default=None, description="Name of that instance.")
+
+
+class OpinionEscalatedV1(OpinionEvent):
+    """This instance sent the opinion to the level above, which has the authority."""
+
+    event_type = "opinion.escalated.v1"
+
+    origin_instance: str
+    to_instance: str
+    to_name: str
+    reason: str
+    by: str = Field(description="jurisdiction (the rule table) or operator (by hand).")
+    escalated_at: AwareDatetime
+
+
+class EscalationState(StrEnum):
+    ACCEPTED = "accepted"
+    FORWARDED = "forwarded"
+
+
+class OpinionEscalationUpdatedV1(OpinionEvent):
+    """Where an opinion this instance escalated now is: accepted by an agency above, or sent further up."""
+
+    event_type = "opinion.escalation_updated.v1"
+
+    origin_instance: str
+    state: EscalationState
+    holder_instance: str = Field(description="Instance that now holds the opinion.")
+    holder_name: str
+    holder_level: str
+    agency_name: str | None = Field(default=None, description="Responsible agency there (when accepted).")
+    due_at: AwareDatetime | None = Field(default=None, description="Expected answer date (when accepted).")
+    updated_at: AwareDatetime
 
 
 class OpinionDueSoonV1(OpinionEvent):

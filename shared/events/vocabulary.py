@@ -128,3 +128,27 @@ FIELDS: dict[str, Field] = {
 }
 
 OTHER_FIELD = "other"
+
+
+# Administrative levels by rank. Since 1 July 2025 Vietnam has two levels of local government
+# (commune/ward → province/city); the district rank remains for the three-level chains that
+# still exist in data and in other deployments. A deployment names its level; the rank orders it.
+LEVEL_RANKS: dict[str, int] = {
+    "commune": 1,
+    "ward": 1,
+    "township": 1,
+    "district": 2,
+    "town": 2,
+    "province": 3,
+    "city": 3,
+}
+
+LEVEL_LABELS: dict[str, str] = {
+    "commune": "xã",
+    "ward": "phường",
+    "township": "thị trấn",
+    "district": "quận/huyện",
+    "town": "thị xã",
+    "province": "tỉnh",
+    "city": "thành phố",
+}

@@ -1,4 +1,4 @@
-"""RabbitMQ management HTTP API: vhosts, permissions and queue depths (shovels come later)."""
+"""RabbitMQ management HTTP API: vhosts, users, permissions, queues and shovels."""
 
 from __future__ import annotations
 
@@ -34,6 +34,31 @@ class RabbitAdmin:
             f"/permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
             json={"configure": configure, "write": write, "read": read},
         )
+
+    def ensure_user(self, user: str, password: str) -> None:
+        self._call("PUT", f"/users/{quote(user, safe='')}", json={"password": password, "tags": ""})
+
+    def delete_user(self, user: str) -> None:
+        self._call("DELETE", f"/users/{quote(user, safe='')}")
+
+    def exists(self, vhost: str, kind: str, name: str) -> bool:
+        """Does queue or exchange `name` exist in `vhost` (kind: queues or exchanges)?"""
+        response = self._client.get(f"/{kind}/{quote(vhost, safe='')}/{quote(name, safe='')}")
+        return response.status_code == 200
+
+    def put_shovel(self, vhost: str, name: str, value: dict[str, Any]) -> None:
+        self._call("PUT", f"/parameters/shovel/{quote(vhost, safe='')}/{quote(name, safe='')}", json={"value": value})
+
+    def delete_shovel(self, vhost: str, name: str) -> None:
+        self._call("DELETE", f"/parameters/shovel/{quote(vhost, safe='')}/{quote(name, safe='')}")
+
+    def shovel_names(self, vhost: str) -> list[str]:
+        return [p["name"] for p in self._call("GET", f"/parameters/shovel/{quote(vhost, safe='')}").json()]
+
+    def shovel_state(self, vhost: str, name: str) -> str:
+        """running, starting, terminated… or `absent` (defined but not running, or not defined)."""
+        shovels = self._call("GET", f"/shovels/{quote(vhost, safe='')}").json()
+        return next((s.get("state", "unknown") for s in shovels if s["name"] == name), "absent")
 
     def delete_vhost(self, vhost: str) -> None:
         self._call("DELETE", f"/vhosts/{quote(vhost, safe='')}")

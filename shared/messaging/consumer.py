@@ -24,7 +24,7 @@ from faststream.exceptions import NackMessage
 from faststream.rabbit import Channel, RabbitRouter
 
 from shared.events import Envelope, EventPayload
-from shared.messaging.topology import EVENTS_EXCHANGE, event_queue
+from shared.messaging.topology import EVENTS_EXCHANGE, INBOUND_EXCHANGE, event_queue
 from shared.observability.logging import log_context
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,14 @@ R = TypeVar("R")
 
 
 def subscriber(
-    router: RabbitRouter, service: str, payload: type[EventPayload], *, prefetch: int
+    router: RabbitRouter, service: str, payload: type[EventPayload], *, prefetch: int, inbound: bool = False
 ) -> Callable[[Callable[..., Any]], Any]:
-    """Subscribe a handler of `payload` events to the service's own queue for that event."""
-    queue = event_queue(service, payload.event_type)
+    """Subscribe a handler of `payload` events to the service's own queue for that event
+    (for events from neighbours when `inbound`)."""
+    queue = event_queue(service, payload.event_type, inbound=inbound)
     return router.subscriber(
         queue,
-        EVENTS_EXCHANGE,
+        INBOUND_EXCHANGE if inbound else EVENTS_EXCHANGE,
         ack_policy=AckPolicy.REJECT_ON_ERROR,
         channel=Channel(prefetch_count=prefetch),
         title=queue.name,

@@ -5,6 +5,14 @@ before its consumer ever ran still has a queue waiting for it. Each (service, ev
 its own durable quorum queue with a delivery limit; a message that fails too often, or is
 rejected as malformed, moves to that queue's own dead-letter queue where an operator can
 inspect and replay it.
+
+Linked instances talk through three more pieces. A message for a neighbour (parent or child)
+is published to `doithoai.links` with routing key `<neighbour>.<event type>` and waits in the
+durable queue `link.to.<neighbour>`; RabbitMQ's shovel plugin moves it, with publisher
+confirms, into the neighbour's `doithoai.inbound` exchange, where that instance's consumers
+of link events have their own queues (`<service>.inbound.<event type>`). Internal events and
+link messages never share an exchange, so nothing received from a neighbour is forwarded by
+accident.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
 
 EVENTS_EXCHANGE = RabbitExchange("doithoai.events", type=ExchangeType.TOPIC, durable=True)
+LINKS_EXCHANGE = RabbitExchange("doithoai.links", type=ExchangeType.TOPIC, durable=True)
+INBOUND_EXCHANGE = RabbitExchange("doithoai.inbound", type=ExchangeType.TOPIC, durable=True)
 DEAD_LETTER_EXCHANGE = RabbitExchange("doithoai.dead-letter", type=ExchangeType.DIRECT, durable=True)
 
 # Part of the queue's identity: every service declares the same queues with the same
@@ -25,36 +35,61 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "opinion.answered.v1",
         "opinion.due_soon.v1",
         "opinion.overdue.v1",
+        "opinion.escalated.v1",
+        "opinion.escalation_updated.v1",
     ),
     "assignment": ("opinion.received.v1",),
-    "scheduling": ("opinion.assigned.v1", "opinion.answered.v1"),
+    "scheduling": ("opinion.assigned.v1", "opinion.answered.v1", "opinion.escalated.v1"),
     "notification": (
         "opinion.received.v1",
         "opinion.assigned.v1",
         "opinion.answered.v1",
         "opinion.due_soon.v1",
         "opinion.overdue.v1",
+        "opinion.escalation_updated.v1",
+    ),
+}
+
+# Link events consumed from neighbours, through the inbound exchange.
+INBOUND_SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "assignment": (
+        "escalation.requested.v1",
+        "escalation.acknowledged.v1",
+        "escalation.forwarded.v1",
+        "escalation.answered.v1",
+        "summary.reported.v1",
     ),
 }
 
 
-def queue_name(service: str, event_type: str) -> str:
-    return f"{service}.{event_type}"
+def queue_name(service: str, event_type: str, *, inbound: bool = False) -> str:
+    return f"{service}.inbound.{event_type}" if inbound else f"{service}.{event_type}"
 
 
 def dead_letter_queue_name(queue: str) -> str:
     return f"{queue}.dead"
 
 
-def event_queue(service: str, event_type: str) -> RabbitQueue:
-    if event_type not in SUBSCRIPTIONS.get(service, ()):
-        raise ValueError(f"{service} has no subscription to {event_type}; add it to SUBSCRIPTIONS")
-    name = queue_name(service, event_type)
+def link_queue_name(neighbour: str) -> str:
+    return f"link.to.{neighbour}"
+
+
+def link_routing_key(neighbour: str, event_type: str) -> str:
+    return f"{neighbour}.{event_type}"
+
+
+def event_queue(service: str, event_type: str, *, inbound: bool = False) -> RabbitQueue:
+    """The consumer queue of `service` for `event_type` (from a neighbour when `inbound`)."""
+    table = INBOUND_SUBSCRIPTIONS if inbound else SUBSCRIPTIONS
+    if event_type not in table.get(service, ()):
+        raise ValueError(f"{service} has no {'inbound ' if inbound else ''}subscription to {event_type}")
+    name = queue_name(service, event_type, inbound=inbound)
     return RabbitQueue(
         name,
         queue_type=QueueType.QUORUM,
         durable=True,
-        routing_key=event_type,
+        # Inbound messages are addressed `<this instance>.<event type>`; only ours arrive here.
+        routing_key=f"*.{event_type}" if inbound else event_type,
         arguments={
             "x-delivery-limit": DELIVERY_LIMIT,
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
@@ -75,21 +110,44 @@ def dead_letter_queue(queue: str) -> RabbitQueue:
     )
 
 
-def all_queues() -> list[tuple[RabbitQueue, RabbitQueue]]:
-    """Every (event queue, its dead-letter queue) of an instance."""
+def link_queue(neighbour: str) -> RabbitQueue:
+    """Where messages for a neighbour wait for the shovel; no delivery limit: they must not be dropped."""
+    return RabbitQueue(
+        link_queue_name(neighbour),
+        queue_type=QueueType.QUORUM,
+        durable=True,
+        routing_key=f"{neighbour}.#",
+    )
+
+
+def all_queues() -> list[tuple[RabbitQueue, RabbitQueue, RabbitExchange]]:
+    """Every (consumer queue, its dead-letter queue, the exchange it is bound to) of an instance."""
+    tables = [(SUBSCRIPTIONS, False, EVENTS_EXCHANGE), (INBOUND_SUBSCRIPTIONS, True, INBOUND_EXCHANGE)]
     return [
-        (event_queue(service, event_type), dead_letter_queue(queue_name(service, event_type)))
-        for service, event_types in SUBSCRIPTIONS.items()
+        (
+            event_queue(service, event_type, inbound=is_inbound),
+            dead_letter_queue(queue_name(service, event_type, inbound=is_inbound)),
+            exchange,
+        )
+        for table, is_inbound, exchange in tables
+        for service, event_types in table.items()
         for event_type in event_types
     ]
 
 
-async def declare_topology(broker: RabbitBroker) -> None:
-    """Declare exchanges, queues, dead-letter queues and bindings; safe to repeat."""
-    events = await broker.declare_exchange(EVENTS_EXCHANGE)
-    dead = await broker.declare_exchange(DEAD_LETTER_EXCHANGE)
-    for queue, dlq in all_queues():
+async def declare_topology(broker: RabbitBroker, neighbours: list[str] = ()) -> None:  # type: ignore[assignment]
+    """Declare exchanges, queues, dead-letter queues, link queues and bindings; safe to repeat."""
+    exchanges = {
+        ex.name: await broker.declare_exchange(ex)
+        for ex in (EVENTS_EXCHANGE, LINKS_EXCHANGE, INBOUND_EXCHANGE, DEAD_LETTER_EXCHANGE)
+    }
+    dead = exchanges[DEAD_LETTER_EXCHANGE.name]
+    for queue, dlq, exchange in all_queues():
         declared = await broker.declare_queue(queue)
-        await declared.bind(events, routing_key=queue.routing_key)
+        await declared.bind(exchanges[exchange.name], routing_key=queue.routing_key)
         declared_dlq = await broker.declare_queue(dlq)
         await declared_dlq.bind(dead, routing_key=dlq.routing_key)
+    for neighbour in neighbours:
+        queue = link_queue(neighbour)
+        declared = await broker.declare_queue(queue)
+        await declared.bind(exchanges[LINKS_EXCHANGE.name], routing_key=queue.routing_key)

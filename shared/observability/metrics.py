@@ -59,6 +59,16 @@ MESSAGES_REJECTED = Counter(
     "Messages rejected to a dead-letter queue (malformed, unknown version, handler bug).",
     (*BASE_LABELS, "event_type"),
 )
+LINKS_REFUSED = Counter(
+    "doithoai_link_messages_refused_total",
+    "Messages from a neighbour refused (unknown child, not the parent, wrong chain, forged sender…).",
+    (*BASE_LABELS, "reason"),
+)
+ESCALATIONS = Counter(
+    "doithoai_escalations_total",
+    "Escalations sent to the parent, received from children, and acknowledged from above.",
+    (*BASE_LABELS, "direction"),
+)
 OUTBOX_BACKLOG = Gauge(
     "doithoai_outbox_backlog", "Documents holding events the broker has not yet confirmed.", BASE_LABELS
 )

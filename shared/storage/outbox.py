@@ -17,7 +17,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.events import Envelope, EventPayload
-from shared.messaging.publisher import EventPublisher
+from shared.messaging.publisher import EventPublisher, Route
 from shared.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -25,19 +25,31 @@ log = logging.getLogger(__name__)
 OUTBOX = "outbox"
 
 
-def outbox_entries(*envelopes: Envelope[EventPayload]) -> list[dict[str, Any]]:
-    """What to `$push` (or insert) under `outbox` together with the state change."""
+Outgoing = Envelope[EventPayload] | tuple[Envelope[EventPayload], Route]
+
+
+def outbox_entries(*events: Outgoing) -> list[dict[str, Any]]:
+    """What to `$push` (or insert) under `outbox` together with the state change.
+
+    An envelope alone goes to this instance's consumers; `(envelope, route)` goes where the
+    route says (to a neighbour, through its link).
+    """
     now = datetime.now(UTC)
-    return [
-        {
-            "event_id": str(e.event_id),
-            "event_type": e.event_type,
-            "correlation_id": e.correlation_id,
-            "body": e.model_dump_json(),
-            "created_at": now,
-        }
-        for e in envelopes
-    ]
+    entries = []
+    for item in events:
+        envelope, route = item if isinstance(item, tuple) else (item, Route.internal(item.event_type))
+        entries.append(
+            {
+                "event_id": str(envelope.event_id),
+                "event_type": envelope.event_type,
+                "correlation_id": envelope.correlation_id,
+                "body": envelope.model_dump_json(),
+                "exchange": route.exchange,
+                "routing_key": route.routing_key,
+                "created_at": now,
+            }
+        )
+    return entries
 
 
 class Outbox:
@@ -62,6 +74,7 @@ class Outbox:
                     event_type=entry["event_type"],
                     correlation_id=entry["correlation_id"],
                     body=entry["body"],
+                    route=Route(entry["exchange"], entry["routing_key"]),
                 )
                 published.append(entry["event_id"])
                 metrics.EVENTS_PUBLISHED.labels(**metrics.base(), event_type=entry["event_type"]).inc()

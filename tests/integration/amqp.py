@@ -16,11 +16,13 @@ async def message_count(broker_url: str, queue: str) -> int:
         return declared.declaration_result.message_count or 0
 
 
-async def publish_raw(broker_url: str, routing_key: str, body: bytes, **properties: Any) -> None:
+async def publish_raw(
+    broker_url: str, routing_key: str, body: bytes, *, exchange_name: str = "doithoai.events", **properties: Any
+) -> None:
     connection = await aio_pika.connect(broker_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange("doithoai.events")
+        exchange = await channel.get_exchange(exchange_name)
         await exchange.publish(
             aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **properties),
             routing_key=routing_key,

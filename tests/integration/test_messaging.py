@@ -186,13 +186,20 @@ async def test_an_event_the_broker_refused_stays_in_the_outbox_and_goes_out_late
 async def test_every_queue_of_every_service_dead_letters_poison(env, broker_url: str) -> None:  # type: ignore[no-untyped-def]
     from services.notification.app import create_app as notification_app
     from services.scheduling.app import create_app as scheduling_app
-    from shared.events import CATALOG
-    from shared.messaging.topology import all_queues
+    from shared.messaging.topology import INBOUND_SUBSCRIPTIONS, SUBSCRIPTIONS, all_queues
 
     async with running(intake_app(), assignment_app(), scheduling_app(), notification_app()):
-        for event_type in CATALOG:
+        for event_type in {e for events in SUBSCRIPTIONS.values() for e in events}:
             await publish_raw(broker_url, event_type, b"\xff\xfe not json", message_id=f"poison-{event_type}")
-        queues = [(q.name, d.name) for q, d in all_queues()]
+        for event_type in {e for events in INBOUND_SUBSCRIPTIONS.values() for e in events}:
+            await publish_raw(
+                broker_url,
+                f"{env['DOITHOAI_INSTANCE_ID']}.{event_type}",
+                b"{}",
+                exchange_name="doithoai.inbound",
+                message_id=f"poison-{event_type}",
+            )
+        queues = [(q.name, d.name) for q, d, _ in all_queues()]
 
         async def all_dead() -> bool:
             return all([await message_count(broker_url, dlq) == 1 for _, dlq in queues])

@@ -64,7 +64,7 @@ def test_overdue_only_applies_to_open_opinions() -> None:
         opinion_id="o", tracking_code="c", agency=AgencyRef(id="a", name="A"), due_at=datetime.now(UTC)
     )
     change = change_for(overdue)
-    assert change.stage is None and change.only_if_open and change.set == {"overdue": True}
+    assert change.stage is None and change.before is Stage.CLOSED and change.set == {"overdue": True}
 
 
 def test_timers_for_the_reminders_still_ahead_and_the_deadline() -> None:

@@ -1,0 +1,257 @@
+"""The hierarchy of linked instances, and the RabbitMQ set-up that links them.
+
+The hierarchy is data (a YAML file): each instance names its level and its parent, so a
+ward → district → city chain and a two-level ward → city chain are the same code. From it,
+`provision` makes on each broker: a vhost per instance, a user per instance that reaches only
+its own vhost, a shovel user that may only read link queues and write inbound exchanges, and
+one dynamic shovel per direction of every parent–child link (ack-mode on-confirm). Running it
+again updates the shovels to match the file and removes link shovels no longer in it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.events import LEVEL_RANKS
+from shared.messaging.admin import RabbitAdmin
+from shared.messaging.links import shovel_name
+from shared.messaging.topology import INBOUND_EXCHANGE, link_queue_name
+from shared.settings import check_instance_id
+
+SHOVEL_USER = "doithoai-link"
+
+
+class InstanceSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    level: str
+    parent: str | None = None
+    amqp: str = Field(default="amqp://127.0.0.1:5672", description="Broker address (no credentials, no vhost).")
+    management: str = Field(default="http://127.0.0.1:15672", description="Broker's management API.")
+
+    @model_validator(mode="after")
+    def _check(self) -> InstanceSpec:
+        check_instance_id(self.id)
+        if self.level not in LEVEL_RANKS:
+            raise ValueError(f"{self.id}: unknown level {self.level!r}; known levels: {', '.join(LEVEL_RANKS)}")
+        return self
+
+    @property
+    def user(self) -> str:
+        return f"doithoai-{self.id}"
+
+    def uri(self, user: str, password: str) -> str:
+        """AMQP URI of this instance's vhost for `user` (amqps:// works the same way)."""
+        parts = urlsplit(self.amqp)
+        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.netloc}"
+        return urlunsplit((parts.scheme, netloc, f"/{quote(self.id, safe='')}", "", ""))
+
+
+class Hierarchy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instances: list[InstanceSpec]
+
+    @model_validator(mode="after")
+    def _tree(self) -> Hierarchy:
+        ids = [i.id for i in self.instances]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"instance ids must be unique: {ids}")
+        by_id = {i.id: i for i in self.instances}
+        for inst in self.instances:
+            if inst.parent is None:
+                continue
+            parent = by_id.get(inst.parent)
+            if parent is None:
+                raise ValueError(f"{inst.id}: parent {inst.parent!r} is not in the hierarchy")
+            if LEVEL_RANKS[parent.level] <= LEVEL_RANKS[inst.level]:
+                raise ValueError(f"{inst.id} ({inst.level}) cannot have {parent.id} ({parent.level}) as parent")
+        return self  # levels strictly rise towards the root, so there can be no cycle
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> Hierarchy:
+        return cls(**yaml.safe_load(path.read_text(encoding="utf-8")))
+
+    def get(self, instance_id: str) -> InstanceSpec:
+        return next(i for i in self.instances if i.id == instance_id)
+
+    def children(self, instance_id: str) -> list[InstanceSpec]:
+        return [i for i in self.instances if i.parent == instance_id]
+
+    def links(self) -> list[tuple[InstanceSpec, InstanceSpec]]:
+        """Every (source, target) direction: child → parent and parent → child."""
+        pairs = []
+        for inst in self.instances:
+            if inst.parent:
+                parent = self.get(inst.parent)
+                pairs += [(inst, parent), (parent, inst)]
+        return pairs
+
+    def settings_env(self, instance_id: str) -> dict[str, str]:
+        """The DOITHOAI_* variables that tell one instance who its neighbours are."""
+        inst = self.get(instance_id)
+        env = {
+            "DOITHOAI_INSTANCE_ID": inst.id,
+            "DOITHOAI_INSTANCE_NAME": inst.name,
+            "DOITHOAI_LEVEL": inst.level,
+            "DOITHOAI_CHILD_IDS": json.dumps([c.id for c in self.children(inst.id)]),
+        }
+        if inst.parent:
+            parent = self.get(inst.parent)
+            env |= {
+                "DOITHOAI_PARENT_ID": parent.id,
+                "DOITHOAI_PARENT_NAME": parent.name,
+                "DOITHOAI_PARENT_LEVEL": parent.level,
+            }
+        return env
+
+
+@dataclass
+class Credentials:
+    """Passwords of the instance users and of the shovel user."""
+
+    shovel: str
+    instances: dict[str, str] = field(default_factory=dict)
+    shovel_user: str = SHOVEL_USER
+    admin_user: str = "guest"
+    admin_password: str = "guest"
+
+    def instance(self, instance_id: str) -> str:
+        return self.instances[instance_id]
+
+
+class LinkError(Exception):
+    pass
+
+
+def _admins(hierarchy: Hierarchy, creds: Credentials) -> dict[str, RabbitAdmin]:
+    return {
+        url: RabbitAdmin(url, creds.admin_user, creds.admin_password)
+        for url in {i.management for i in hierarchy.instances}
+    }
+
+
+def prepare(hierarchy: Hierarchy, creds: Credentials) -> None:
+    """Vhosts, instance users (each reaching only its own vhost), and the shovel user's rights."""
+    admins = _admins(hierarchy, creds)
+    try:
+        for inst in hierarchy.instances:
+            admin = admins[inst.management]
+            admin.ensure_vhost(inst.id)
+            admin.ensure_user(inst.user, creds.instance(inst.id))
+            admin.set_permissions(inst.id, inst.user)
+            admin.ensure_user(creds.shovel_user, creds.shovel)
+            admin.set_permissions(
+                inst.id,
+                creds.shovel_user,
+                configure="^$",
+                write=f"^{INBOUND_EXCHANGE.name.replace('.', '[.]')}$",
+                read="^link[.]to[.].*",
+            )
+    finally:
+        for admin in admins.values():
+            admin.close()
+
+
+def connect(hierarchy: Hierarchy, creds: Credentials) -> list[str]:
+    """Create or update one shovel per link direction; remove link shovels no longer configured.
+
+    The instances' services must have run once: they declare the link queues and the inbound
+    exchanges the shovels use (a shovel would otherwise declare a plain queue of its own)."""
+    admins = _admins(hierarchy, creds)
+    names = []
+    try:
+        for source, target in hierarchy.links():
+            queue = link_queue_name(target.id)
+            if not admins[source.management].exists(source.id, "queues", queue):
+                raise LinkError(f"queue {queue} is missing in /{source.id}: start the services of {source.id} first")
+            if not admins[target.management].exists(target.id, "exchanges", INBOUND_EXCHANGE.name):
+                raise LinkError(
+                    f"exchange {INBOUND_EXCHANGE.name} is missing in /{target.id}: start the services of {target.id}"
+                )
+            name = shovel_name(source.id, target.id)
+            admins[source.management].put_shovel(
+                source.id,
+                name,
+                {
+                    "src-protocol": "amqp091",
+                    "src-uri": source.uri(creds.shovel_user, creds.shovel),
+                    "src-queue": queue,
+                    "dest-protocol": "amqp091",
+                    "dest-uri": target.uri(creds.shovel_user, creds.shovel),
+                    "dest-exchange": INBOUND_EXCHANGE.name,
+                    "ack-mode": "on-confirm",
+                    "dest-add-forward-headers": True,
+                    "src-delete-after": "never",
+                    "reconnect-delay": 5,
+                },
+            )
+            names.append(name)
+        for inst in hierarchy.instances:
+            admin = admins[inst.management]
+            for existing in admin.shovel_names(inst.id):
+                if existing.startswith("doithoai-link-") and existing not in names:
+                    admin.delete_shovel(inst.id, existing)
+    finally:
+        for admin in admins.values():
+            admin.close()
+    return names
+
+
+def link_states(hierarchy: Hierarchy, creds: Credentials) -> dict[str, str]:
+    """Shovel name → state (running, starting, terminated…) for every configured link."""
+    admins = _admins(hierarchy, creds)
+    try:
+        states: dict[str, str] = {}
+        for source, target in hierarchy.links():
+            states[shovel_name(source.id, target.id)] = admins[source.management].shovel_state(
+                source.id, shovel_name(source.id, target.id)
+            )
+        return states
+    finally:
+        for admin in admins.values():
+            admin.close()
+
+
+def main() -> int:
+    """`python -m deploy.links {prepare,connect,status} --hierarchy H.yaml --credentials C.json`."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["prepare", "connect", "status"])
+    parser.add_argument("--hierarchy", type=Path, required=True, help="YAML list of instances")
+    parser.add_argument(
+        "--credentials",
+        type=Path,
+        required=True,
+        help='JSON {"shovel": "…", "instances": {"<id>": "…"}, "admin_user": "…", "admin_password": "…"}',
+    )
+    args = parser.parse_args()
+    hierarchy = Hierarchy.from_yaml(args.hierarchy)
+    creds = Credentials(**json.loads(args.credentials.read_text(encoding="utf-8")))
+    try:
+        if args.action == "prepare":
+            prepare(hierarchy, creds)
+            print(f"vhosts, users and permissions ready for {len(hierarchy.instances)} instances")
+        elif args.action == "connect":
+            for name in connect(hierarchy, creds):
+                print(f"shovel {name} configured")
+        for name, state in link_states(hierarchy, creds).items():
+            print(f"{name}: {state}")
+    except LinkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

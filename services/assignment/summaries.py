@@ -1,0 +1,101 @@
+"""Period summaries: this instance's figures, its children's as they reported them, sent up the chain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from services.assignment.domain import outcome
+from services.assignment.repository import AssignmentRepository
+from shared.events import Figures, Summary, SummaryReportedV1
+from shared.messaging.publisher import Route
+from shared.periods import Period, current_periods, parse_period
+from shared.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def _count(target: dict[str, int], key: str | None, n: int) -> None:
+    if key:
+        target[key] = target.get(key, 0) + n
+
+
+class Summaries:
+    def __init__(self, runtime: Runtime, repository: AssignmentRepository, *, interval_s: float) -> None:
+        self.runtime = runtime
+        self.repository = repository
+        self.interval_s = interval_s
+
+    async def figures(self, period: Period) -> Figures:
+        """Counted in the database; Python only adds up the (few) groups."""
+        groups = await self.repository.outcome_groups(period.start, period.end)
+        f: dict[str, Any] = {
+            "by_channel": {}, "by_field": {}, "by_head": {}, "by_outcome": {}, "escalated_to": {},
+            "received": 0, "on_time": 0, "overdue": 0, "handled_for_children": 0,
+        }  # fmt: skip
+        for group in groups:
+            key, n = group["_id"], group["n"]
+            if key.get("came_from"):
+                f["handled_for_children"] += n
+                continue
+            f["received"] += n
+            _count(f["by_channel"], key.get("channel"), n)
+            _count(f["by_field"], key.get("field"), n)
+            _count(f["by_head"], key.get("head"), n)
+            result = outcome(key)
+            _count(f["by_outcome"], result, n)
+            if result.startswith("escalated_to_"):
+                _count(f["escalated_to"], key.get("holder_level") or key.get("escalated_to_level"), n)
+            if key.get("on_time") is True:
+                f["on_time"] += n
+            elif key.get("on_time") is False:
+                f["overdue"] += n  # answered, but late
+        f["overdue"] += await self.repository.count_overdue(period.start, period.end, self.runtime.clock.now())
+        return Figures(**f)
+
+    async def summary(self, code: str) -> Summary:
+        period = parse_period(code)
+        settings = self.runtime.settings
+        children = [Summary(**doc["summary"]) for doc in await self.repository.child_summaries_for(period.code)]
+        return Summary(
+            instance=settings.instance_id,
+            name=settings.instance_name,
+            level=settings.level,
+            period=period.code,
+            generated_at=self.runtime.clock.now(),
+            own=await self.figures(period),
+            children=children,
+        )
+
+    async def store_child(self, report: SummaryReportedV1) -> None:
+        s = report.summary
+        await self.repository.store_child_summary(s.instance, s.period, s.model_dump(mode="python"), s.generated_at)
+        log.info("summary %s of %s stored", s.period, s.instance)
+
+    async def report_up(self, code: str) -> Summary:
+        """Send this instance's summary (its children's included) to the parent, confirmed by the broker."""
+        settings = self.runtime.settings
+        if settings.parent_id is None:
+            raise NoParentToReport(settings.instance_id)
+        summary = await self.summary(code)
+        report = SummaryReportedV1(from_instance=settings.instance_id, to_instance=settings.parent_id, summary=summary)
+        route = Route.to_neighbour(settings.parent_id, report.event_type)
+        await self.runtime.publisher.publish(self.runtime.envelope(report), route)
+        return summary
+
+    async def run(self) -> None:
+        """On schedule: the current month's and year's summaries go up."""
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                for code in current_periods(self.runtime.clock.now()):
+                    await self.report_up(code)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sending the period summary up failed; will try again")
+
+
+class NoParentToReport(Exception):
+    pass

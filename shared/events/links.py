@@ -1,0 +1,157 @@
+"""Contracts between linked instances: escalations up, their progress and answers down, summaries up.
+
+They cross a level, so they carry what the other level needs and no more: never the citizen's
+name, email or phone, which stay at the instance that received the opinion.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, Field, field_validator, model_validator
+
+from shared.events.envelope import EventPayload
+from shared.events.opinions import AnswerKind, Contract, known_field
+from shared.events.vocabulary import LEVEL_RANKS, Channel, Head
+
+HOP_LIMIT = 4
+
+
+class LinkEvent(EventPayload):
+    from_instance: str = Field(description="Sending instance (a neighbour of the receiver).")
+    to_instance: str = Field(description="Receiving instance.")
+
+
+class EscalationRequestedV1(LinkEvent):
+    """A child sends an opinion beyond its authority to its parent."""
+
+    event_type = "escalation.requested.v1"
+
+    opinion_id: str
+    tracking_code: str
+    origin_instance: str
+    chain: list[str] = Field(
+        min_length=1,
+        max_length=HOP_LIMIT,
+        description="Instances the opinion has been at, from the origin to the sender.",
+    )
+    field: str
+    head: Head
+    channel: Channel
+    text: str = Field(min_length=1, max_length=5000)
+    address: str | None = Field(default=None, max_length=500)
+    submitted_at: AwareDatetime
+    reason: str = Field(max_length=1000)
+    requested_at: AwareDatetime
+
+    _field = field_validator("field")(known_field)
+
+    @model_validator(mode="after")
+    def _chain_shape(self) -> EscalationRequestedV1:
+        if self.chain[0] != self.origin_instance:
+            raise ValueError(f"chain must start at the origin {self.origin_instance!r}, not {self.chain[0]!r}")
+        if self.chain[-1] != self.from_instance:
+            raise ValueError(f"chain must end at the sender {self.from_instance!r}, not {self.chain[-1]!r}")
+        if len(set(self.chain)) != len(self.chain) or self.to_instance in self.chain:
+            raise ValueError(f"chain {self.chain} + {self.to_instance!r} would be a loop")
+        return self
+
+
+class EscalationProgress(LinkEvent):
+    opinion_id: str
+    tracking_code: str
+    holder_instance: str = Field(description="Instance that holds the opinion now.")
+    holder_name: str
+    holder_level: str
+
+    @field_validator("holder_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value not in LEVEL_RANKS:
+            raise ValueError(f"unknown level {value!r}; known levels: {', '.join(LEVEL_RANKS)}")
+        return value
+
+
+class EscalationAcknowledgedV1(EscalationProgress):
+    """The level above took the opinion on: this agency answers, by this date."""
+
+    event_type = "escalation.acknowledged.v1"
+
+    agency_name: str
+    due_at: AwareDatetime
+    acknowledged_at: AwareDatetime
+
+
+class EscalationForwardedV1(EscalationProgress):
+    """The level above sent the opinion further up (the holder is the instance it went to)."""
+
+    event_type = "escalation.forwarded.v1"
+
+    reason: str
+    forwarded_at: AwareDatetime
+
+
+class EscalationAnsweredV1(EscalationProgress):
+    """The level above answered the opinion."""
+
+    event_type = "escalation.answered.v1"
+
+    kind: AnswerKind
+    text: str = Field(min_length=1, max_length=20000)
+    answered_by: str
+    document_number: str | None = None
+    answered_at: AwareDatetime
+
+
+class Figures(Contract):
+    """Counts for one instance over one period."""
+
+    received: int = 0
+    by_channel: dict[str, int] = Field(default_factory=dict)
+    by_field: dict[str, int] = Field(default_factory=dict)
+    by_head: dict[str, int] = Field(default_factory=dict)
+    by_outcome: dict[str, int] = Field(default_factory=dict)
+    escalated_to: dict[str, int] = Field(default_factory=dict, description="Escalated opinions by final level.")
+    on_time: int = 0
+    overdue: int = 0
+    handled_for_children: int = Field(default=0, description="Opinions escalated here from the levels below.")
+
+
+class Summary(Contract):
+    """An instance's figures and, recursively, those of the levels below it."""
+
+    instance: str
+    name: str
+    level: str
+    period: str
+    generated_at: AwareDatetime
+    own: Figures
+    children: list[Summary] = Field(default_factory=list)
+
+    def total(self) -> Figures:
+        return add_figures([self.own, *(c.total() for c in self.children)])
+
+
+def add_figures(items: list[Figures]) -> Figures:
+    def merge(dicts: list[dict[str, int]]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for d in dicts:
+            for k, v in d.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    fields: dict[str, Any] = {
+        name: sum(getattr(f, name) for f in items)
+        for name in ("received", "on_time", "overdue", "handled_for_children")
+    }
+    for name in ("by_channel", "by_field", "by_head", "by_outcome", "escalated_to"):
+        fields[name] = merge([getattr(f, name) for f in items])
+    return Figures(**fields)
+
+
+class SummaryReportedV1(LinkEvent):
+    """A child's period summary, sent up on schedule or on demand."""
+
+    event_type = "summary.reported.v1"
+
+    summary: Summary

@@ -1,0 +1,63 @@
+"""Reporting periods as local governments use them: month, quarter, 6 and 9 months, year."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from shared.clock import VIETNAM, utc
+
+_PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])|(?P<months>6|9)M))?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    code: str
+    start: datetime  # inclusive, UTC
+    end: datetime  # exclusive, UTC
+
+    @property
+    def label(self) -> str:
+        year = self.code[:4]
+        rest = self.code[5:]
+        if not rest:
+            return f"năm {year}"
+        if rest.startswith("Q"):
+            return f"quý {rest[1]} năm {year}"
+        if rest.endswith("M"):
+            return f"{rest[:-1]} tháng đầu năm {year}"
+        return f"tháng {int(rest)} năm {year}"
+
+
+def _local_midnight(day: date) -> datetime:
+    return utc(datetime(day.year, day.month, day.day, tzinfo=VIETNAM))
+
+
+def _month_start(year: int, month: int) -> date:
+    return date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+
+
+def parse_period(code: str) -> Period:
+    """`2026`, `2026-03`, `2026-Q2`, `2026-6M`, `2026-9M` (months counted from January, Vietnam time)."""
+    match = _PATTERN.match(code.strip().upper())
+    if not match:
+        raise ValueError(f"period {code!r} is not one of YYYY, YYYY-MM, YYYY-Qn, YYYY-6M, YYYY-9M (e.g. 2026-Q1)")
+    year = int(match["year"])
+    if match["month"]:
+        first, count = int(match["month"]), 1
+    elif match["quarter"]:
+        first, count = 3 * int(match["quarter"]) - 2, 3
+    elif match["months"]:
+        first, count = 1, int(match["months"])
+    else:
+        first, count = 1, 12
+    start = _month_start(year, first)
+    end = _month_start(year, first + count)
+    return Period(code.strip().upper(), _local_midnight(start), _local_midnight(end))
+
+
+def current_periods(now: datetime) -> list[str]:
+    """The month and the year `now` falls in (what summaries are sent for on schedule)."""
+    local = now.astimezone(VIETNAM)
+    return [f"{local.year}-{local.month:02d}", f"{local.year}"]

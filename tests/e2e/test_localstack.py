@@ -1,0 +1,95 @@
+"""`make run`'s launcher, as a newcomer runs it: the linked stack starts, escalates, and stops cleanly."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from deploy.localstack.processes import free_port, wait_until
+from shared.messaging.admin import RabbitAdmin
+from tests.conftest import RABBIT_MANAGEMENT
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_linked_local_stack_runs_and_escalates(tmp_path: Path) -> None:
+    # The embedded hierarchy, with ids of its own so a stack the developer runs is not disturbed.
+    tag = uuid.uuid4().hex[:6]
+    data = yaml.safe_load((ROOT / "deploy/hierarchy.local.yaml").read_text(encoding="utf-8"))
+    rename = {i["id"]: f"{i['id']}-{tag}" for i in data["instances"]}
+    for inst in data["instances"]:
+        inst["id"] = rename[inst["id"]]
+        inst["parent"] = rename.get(inst.get("parent"))
+    hierarchy = tmp_path / "hierarchy.yaml"
+    hierarchy.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    base = free_port() // 100 * 100 if free_port() < 60000 else 20000
+    out = open(tmp_path / "stack.out", "wb")
+    stack = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "deploy.localstack",
+            "--var",
+            str(tmp_path / "var"),
+            "--hierarchy",
+            str(hierarchy),
+            "--port-base",
+            str(base),
+            "--mongo-port",
+            str(free_port()),
+            "--smtp-port",
+            str(free_port()),
+        ],
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    admin = RabbitAdmin(RABBIT_MANAGEMENT)
+    try:
+        wait_until(
+            lambda: b"local stack is running" in (tmp_path / "stack.out").read_bytes(),
+            180,
+            0.5,
+            "the banner (see stack.out)",
+        )
+        banner = (tmp_path / "stack.out").read_text(encoding="utf-8")
+        assert f"http://127.0.0.1:{base + 1}" in banner and f"http://127.0.0.1:{base + 34}" in banner
+
+        ward = f"http://127.0.0.1:{base + 1}"
+        r = httpx.post(
+            f"{ward}/api/v1/opinions",
+            headers={"X-API-Key": "dev-front-key"},
+            json={"text": "Đề nghị cấp giấy chứng nhận quyền sử dụng đất", "channel": "direct"},
+        )
+        assert r.status_code == 201, r.text
+        code = r.json()["tracking_code"]
+        view = wait_until(
+            lambda: (v := httpx.get(f"{ward}/api/v1/opinions/{code}").json())["status"] == "accepted" and v,
+            60,
+            0.3,
+            "the district to accept the escalated opinion",
+        )
+        assert view["holder"] == "Quận Long Biên"
+        # Each instance's user reaches only its own vhost.
+        perms = admin._call("GET", f"/users/doithoai-{rename['phuong-bo-de']}/permissions").json()
+        assert [p["vhost"] for p in perms] == [rename["phuong-bo-de"]]
+    finally:
+        stack.send_signal(signal.SIGTERM)
+        stack.wait(90)
+        for inst_id in rename.values():
+            admin.delete_vhost(inst_id)
+            admin.delete_user(f"doithoai-{inst_id}")
+        admin.close()
+    time.sleep(0.5)
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
+    assert leftovers == [], "the launcher left processes behind"
+    assert stack.returncode == 0
