@@ -63,6 +63,11 @@ class ServiceSettings(BaseSettings):
         default=None, description="File holding the same JSON object; preferred for secrets."
     )
 
+    agencies_seed: Path = Field(
+        default=Path(__file__).parent / "config" / "agencies.yaml",
+        description="YAML agency directory loaded at start where the database has none of them yet.",
+    )
+
     publish_timeout_s: float = Field(default=10.0, gt=0)
     prefetch: int = Field(default=32, ge=1)
     outbox_interval_s: float = Field(default=2.0, gt=0, description="How often the outbox relay looks.")

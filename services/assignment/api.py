@@ -285,7 +285,9 @@ async def report_summary(
     return SummaryView(summary=result, total=result.total())
 
 
-@router.get("/agencies", response_model=list[Agency], summary="Danh bạ cơ quan chịu trách nhiệm")
+@router.get(
+    "/agencies", response_model=list[Agency], summary="Cơ quan nhận giao việc theo lĩnh vực (bản sao định tuyến)"
+)
 async def list_agencies(
     service: Service, _: Annotated[Caller, Depends(require_role("front", "agency", "operator"))]
 ) -> list[Agency]:

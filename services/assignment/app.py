@@ -9,12 +9,13 @@ from pydantic import Field
 
 from services.assignment import api
 from services.assignment.classification import RuleTable
-from services.assignment.directory import Directory, load_seed
+from services.assignment.directory import Directory
 from services.assignment.handlers import SERVICE, build_router
 from services.assignment.jurisdiction import JurisdictionTable
 from services.assignment.repository import AssignmentRepository
 from services.assignment.service import AssignmentService
 from services.assignment.summaries import Summaries
+from shared.agencies import load_seed
 from shared.clock import Clock
 from shared.http.app import create_service_app
 from shared.messaging.links import LinkGuard
@@ -28,7 +29,6 @@ class AssignmentSettings(ServiceSettings):
     http_port: int = 8103
     answer_days: int = Field(default=30, ge=1, le=365, description="Days allowed for a written answer.")
     classification_rules: Path = Field(default=CONFIG / "classification.yaml")
-    agencies_seed: Path = Field(default=CONFIG / "agencies.yaml")
     jurisdiction_rules: Path = Field(default=CONFIG / "jurisdiction.yaml")
     summary_interval_s: float = Field(
         default=3600, gt=0, description="How often the month's and year's summaries are sent to the parent."
@@ -49,9 +49,9 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
         answer_days=settings.answer_days,
     )
     summaries = Summaries(runtime, repository, interval_s=settings.summary_interval_s)
-    seed = load_seed(settings.agencies_seed)
+    seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
     guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids)
-    runtime.include(build_router(service, summaries, guard, prefetch=settings.prefetch))
+    runtime.include(build_router(service, summaries, guard, directory, prefetch=settings.prefetch))
     if settings.parent_id:
         runtime.add_loop(summaries.run)
 

@@ -1,43 +1,34 @@
-"""The agency directory (danh bạ cơ quan): which agency acts on which field."""
+"""Which agency acts on which field: assignment's copy of the directory, kept by `agency.updated.v1`.
+
+The notification service owns the directory (contacts, channels, secrets); assignment keeps only
+what routing needs. Both seed from the same YAML file at start, so routing works before any event.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
-from shared.events import FIELDS, AgencyRef
+from shared.agencies import AgencyRecord
+from shared.events import AgencyRef, AgencyUpdatedV1
 
 
 class Agency(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
-    name: str = Field(min_length=1, max_length=200)
-    email: EmailStr | None = None
-    fields: list[str] = Field(default_factory=list)
+    id: str
+    name: str
+    level: str
+    fields: list[str]
     default: bool = False
-
-    @field_validator("fields")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        unknown = [f for f in value if f not in FIELDS]
-        if unknown:
-            raise ValueError(f"unknown field code(s) {unknown}; known codes: {', '.join(FIELDS)}")
-        return value
+    active: bool = True
+    version: int = 0
 
     def ref(self) -> AgencyRef:
-        return AgencyRef(id=self.id, name=self.name, email=self.email)
-
-
-def load_seed(path: Path) -> list[Agency]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return [Agency(**a) for a in data.get("agencies") or []]
+        return AgencyRef(id=self.id, name=self.name)
 
 
 @dataclass
@@ -54,17 +45,34 @@ class Directory:
         self._cache: list[Agency] = []
         self._loaded_at = float("-inf")
 
-    async def seed(self, agencies: list[Agency]) -> None:
-        """Insert agencies the database does not have yet; never overwrite edits made since."""
-        for agency in agencies:
+    async def seed(self, records: list[AgencyRecord]) -> None:
+        """Insert agencies the database does not have yet; never overwrite changes made since."""
+        for r in records:
+            fields = {"name": r.name, "level": r.level, "fields": r.fields, "default": r.default, "active": r.active}
+            await self.collection.update_one({"_id": r.id}, {"$setOnInsert": {**fields, "version": 0}}, upsert=True)
+        self._loaded_at = float("-inf")
+
+    async def apply(self, update: AgencyUpdatedV1) -> None:
+        """Take a change from the directory's owner, unless a newer one is already here."""
+        changes: dict[str, Any] = {
+            "name": update.name,
+            "level": update.level,
+            "fields": update.fields,
+            "default": update.default,
+            "active": update.active,
+            "version": update.version,
+        }
+        try:
             await self.collection.update_one(
-                {"_id": agency.id}, {"$setOnInsert": agency.model_dump(exclude={"id"})}, upsert=True
+                {"_id": update.agency_id, "version": {"$lt": update.version}}, {"$set": changes}, upsert=True
             )
+        except DuplicateKeyError:
+            pass  # the stored version is newer
         self._loaded_at = float("-inf")
 
     async def all(self) -> list[Agency]:
         if time.monotonic() - self._loaded_at > self._ttl:
-            docs: list[dict[str, Any]] = await self.collection.find().sort("_id").to_list(None)
+            docs: list[dict[str, Any]] = await self.collection.find({"active": True}).sort("_id").to_list(None)
             self._cache = [Agency(id=d.pop("_id"), **d) for d in docs]
             self._loaded_at = time.monotonic()
         return self._cache

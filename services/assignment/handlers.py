@@ -5,9 +5,11 @@ from __future__ import annotations
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 
+from services.assignment.directory import Directory
 from services.assignment.service import AssignmentService
 from services.assignment.summaries import Summaries
 from shared.events import (
+    AgencyUpdatedV1,
     Envelope,
     EscalationAcknowledgedV1,
     EscalationAnsweredV1,
@@ -22,8 +24,15 @@ from shared.messaging.links import LinkGuard
 SERVICE = "assignment"
 
 
-def build_router(service: AssignmentService, summaries: Summaries, guard: LinkGuard, *, prefetch: int) -> RabbitRouter:
+def build_router(
+    service: AssignmentService, summaries: Summaries, guard: LinkGuard, directory: Directory, *, prefetch: int
+) -> RabbitRouter:
     router = RabbitRouter()
+
+    @subscriber(router, SERVICE, AgencyUpdatedV1, prefetch=prefetch)
+    @consumes()
+    async def on_agency_updated(event: Envelope[AgencyUpdatedV1]) -> None:
+        await directory.apply(event.payload)
 
     @subscriber(router, SERVICE, OpinionReceivedV1, prefetch=prefetch)
     @consumes()

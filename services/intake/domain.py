@@ -14,6 +14,8 @@ from shared.events import (
     EscalationState,
     EventPayload,
     Head,
+    NotificationAcknowledgedV1,
+    NotificationFailedV1,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
@@ -152,6 +154,14 @@ def change_for(payload: EventPayload) -> Change:
                     },
                     "overdue": False,
                 },
+            )
+        case NotificationAcknowledgedV1():
+            return Change(
+                None, f"{payload.agency_name or 'Cơ quan'} đã xác nhận nhận được thông báo", before=Stage.CLOSED
+            )
+        case NotificationFailedV1():
+            return Change(
+                None, f"Chưa gửi được thông báo tới {payload.agency_name or 'cơ quan'}; cán bộ vận hành đang xử lý"
             )
         case OpinionDueSoonV1():
             return Change(

@@ -7,6 +7,8 @@ from faststream.rabbit import RabbitRouter
 from services.intake.service import IntakeService
 from shared.events import (
     Envelope,
+    NotificationAcknowledgedV1,
+    NotificationFailedV1,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
@@ -56,6 +58,17 @@ def build_router(service: IntakeService, *, prefetch: int) -> RabbitRouter:
     @subscriber(router, SERVICE, OpinionEscalationUpdatedV1, prefetch=prefetch)
     @consumes()
     async def on_escalation_updated(event: Envelope[OpinionEscalationUpdatedV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, NotificationFailedV1, prefetch=prefetch)
+    @consumes()
+    async def on_notification_failed(event: Envelope[NotificationFailedV1]) -> None:
+        if event.payload.recipient_kind == "agency":
+            await service.record(event)
+
+    @subscriber(router, SERVICE, NotificationAcknowledgedV1, prefetch=prefetch)
+    @consumes()
+    async def on_notification_acknowledged(event: Envelope[NotificationAcknowledgedV1]) -> None:
         await service.record(event)
 
     return router

@@ -72,6 +72,8 @@ class IntakeService:
     async def record(self, event: Envelope[EventPayload]) -> None:
         """Fold a downstream event into the status read model, once."""
         payload: Any = event.payload
+        if payload.opinion_id is None:
+            return
         applied = await self.repository.apply(
             payload.opinion_id, str(event.event_id), event.occurred_at, change_for(payload)
         )

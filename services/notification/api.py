@@ -1,40 +1,315 @@
-"""Notification's HTTP API: what was sent about an opinion, for staff and operators."""
+"""Notification's HTTP API: the agency directory, delivery status, retries and acknowledgements."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import hmac
+from html import escape
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
+from services.notification.directory import ConcurrentChange
+from services.notification.service import NotAcknowledgeable, NotificationService
+from shared.agencies import AgencyRecord, ChannelName
+from shared.http.app import require_json
 from shared.http.auth import Caller, require_role
+from shared.http.errors import ApiError, validation_error
 
-router = APIRouter(prefix="/api/v1", tags=["thông báo"])
+router = APIRouter(prefix="/api/v1")
+
+
+def get_service(request: Request) -> NotificationService:
+    return request.app.state.notification
+
+
+Service = Annotated[NotificationService, Depends(get_service)]
+Staff = Annotated[Caller, Depends(require_role("front", "agency", "operator"))]
+Operator = Annotated[Caller, Depends(require_role("operator"))]
+
+
+# ---- agency directory ---------------------------------------------------------------------------
+
+
+class AgencyIn(BaseModel):
+    """An agency as an operator enters it; the id is in the path."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    level: str | None = Field(default=None, description="Mặc định: cấp của đơn vị.")
+    fields: list[str] = Field(default_factory=list)
+    default: bool = False
+    email: EmailStr | None = None
+    phone: str | None = None
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: str | None = Field(default=None, description="Chỉ ghi, không bao giờ đọc ra.")
+    channels: list[ChannelName] = Field(default_factory=lambda: ["email"])
+    active: bool = True
+
+
+class AgencyView(BaseModel):
+    id: str
+    name: str
+    level: str
+    fields: list[str]
+    default: bool
+    email: str | None
+    phone: str | None
+    webhook_url: str | None
+    has_webhook_secret: bool
+    channels: list[str]
+    active: bool
+
+
+def agency_view(record: AgencyRecord) -> AgencyView:
+    return AgencyView(
+        **record.model_dump(mode="json", exclude={"webhook_secret"}),
+        has_webhook_secret=record.webhook_secret is not None,
+    )
+
+
+def _not_found(agency_id: str) -> ApiError:
+    return ApiError(
+        404,
+        "agency_not_found",
+        f"Không có cơ quan mã {agency_id} trong danh bạ.",
+        f"No agency {agency_id} in the directory.",
+    )
+
+
+@router.get("/agencies", response_model=list[AgencyView], tags=["danh bạ cơ quan"], summary="Danh bạ cơ quan")
+async def list_agencies(service: Service, _: Staff) -> list[AgencyView]:
+    return [agency_view(r) for r in await service.directory.all()]
+
+
+@router.get("/agencies/{agency_id}", response_model=AgencyView, tags=["danh bạ cơ quan"], responses={404: {}})
+async def get_agency(agency_id: str, service: Service, _: Staff) -> AgencyView:
+    record = await service.directory.get(agency_id)
+    if record is None:
+        raise _not_found(agency_id)
+    return agency_view(record)
+
+
+@router.put(
+    "/agencies/{agency_id}",
+    response_model=AgencyView,
+    tags=["danh bạ cơ quan"],
+    summary="Thêm hoặc sửa một cơ quan (vận hành viên)",
+    dependencies=[Depends(require_json)],
+    responses={401: {}, 403: {}, 409: {}, 415: {}, 422: {}},
+)
+async def put_agency(agency_id: str, body: AgencyIn, service: Service, _: Operator) -> AgencyView:
+    data: dict[str, Any] = body.model_dump(exclude_none=True)
+    data["level"] = body.level or service.runtime.settings.level
+    if body.webhook_secret is None:  # keep the secret already stored, if any
+        current = await service.directory.get(agency_id)
+        if current is not None and current.webhook_secret:
+            data["webhook_secret"] = current.webhook_secret
+    try:
+        record = AgencyRecord(id=agency_id, **data)
+    except ValidationError as exc:
+        raise validation_error(list(exc.errors())) from exc
+    try:
+        stored, _created = await service.directory.put(record)
+    except ConcurrentChange as exc:
+        raise ApiError(
+            409,
+            "concurrent_change",
+            f"Cơ quan {agency_id} vừa được người khác sửa; tải lại rồi sửa lại.",
+            f"Agency {agency_id} was changed meanwhile; reload and apply your change again.",
+        ) from exc
+    return agency_view(stored)
+
+
+@router.delete(
+    "/agencies/{agency_id}",
+    response_model=AgencyView,
+    tags=["danh bạ cơ quan"],
+    summary="Ngừng giao việc cho một cơ quan (vận hành viên)",
+    responses={401: {}, 403: {}, 404: {}},
+)
+async def deactivate_agency(agency_id: str, service: Service, _: Operator) -> AgencyView:
+    record = await service.directory.get(agency_id)
+    if record is None:
+        raise _not_found(agency_id)
+    stored, _ = await service.directory.put(record.model_copy(update={"active": False}))
+    return agency_view(stored)
+
+
+# ---- delivery status ----------------------------------------------------------------------------
 
 
 class NotificationView(BaseModel):
     id: str
     type: str
     channel: str
-    recipient: str
-    subject: str
-    status: str
+    recipient_kind: str
+    recipient_name: str | None
+    address: str
+    agency_id: str | None
+    tracking_code: str | None
+    opinion_id: str | None
+    status: str = Field(description="queued, sent, failed or acknowledged.")
     attempts: int
-    created_at: AwareDatetime
-    sent_at: AwareDatetime | None = None
+    subject: str | None = None
     last_error: str | None = None
+    created_at: AwareDatetime
+    next_attempt_at: AwareDatetime | None = None
+    sent_at: AwareDatetime | None = None
+    acknowledged_at: AwareDatetime | None = None
+    failed_at: AwareDatetime | None = None
+
+
+def notification_view(doc: dict[str, Any]) -> NotificationView:
+    recipient = doc["recipient"]
+    return NotificationView(
+        id=doc["_id"],
+        type=doc["type"],
+        channel=doc["channel"],
+        recipient_kind=recipient["kind"],
+        recipient_name=recipient.get("name"),
+        address=recipient["address"],
+        agency_id=recipient.get("agency_id"),
+        tracking_code=doc.get("tracking_code"),
+        opinion_id=doc.get("opinion_id"),
+        status=doc["status"],
+        attempts=doc["attempts"],
+        subject=doc.get("subject"),
+        last_error=doc.get("last_error"),
+        created_at=doc["created_at"],
+        next_attempt_at=doc.get("next_attempt_at") if doc["status"] == "queued" else None,
+        sent_at=doc.get("sent_at"),
+        acknowledged_at=doc.get("acknowledged_at"),
+        failed_at=doc.get("failed_at"),
+    )
+
+
+async def _load(service: NotificationService, notification_id: str) -> dict[str, Any]:
+    doc = await service.repository.get(notification_id)
+    if doc is None:
+        raise ApiError(
+            404,
+            "notification_not_found",
+            f"Không có thông báo mã {notification_id}.",
+            f"No notification {notification_id}.",
+        )
+    return doc
 
 
 @router.get(
-    "/opinions/{opinion_id}/notifications",
+    "/notifications",
     response_model=list[NotificationView],
-    summary="Các thông báo đã gửi về một ý kiến",
+    tags=["thông báo"],
+    summary="Tình trạng gửi thông báo, theo ý kiến, theo cơ quan, theo trạng thái",
     responses={401: {}, 403: {}},
 )
-async def notifications(
-    opinion_id: str,
-    request: Request,
+async def search_notifications(
+    service: Service,
     _: Annotated[Caller, Depends(require_role("front", "operator"))],
+    tracking_code: str | None = None,
+    opinion_id: str | None = None,
+    agency_id: str | None = None,
+    status: str | None = None,
 ) -> list[NotificationView]:
-    docs = await request.app.state.notification.repository.for_opinion(opinion_id)
-    return [NotificationView(id=d.pop("_id"), **d) for d in docs]
+    query: dict[str, Any] = {}
+    if tracking_code:
+        query["tracking_code"] = tracking_code.strip().upper()
+    if opinion_id:
+        query["opinion_id"] = opinion_id
+    if agency_id:
+        query["recipient.agency_id"] = agency_id
+    if status:
+        query["status"] = status
+    return [notification_view(d) for d in await service.repository.search(query)]
+
+
+@router.get("/notifications/{notification_id}", response_model=NotificationView, tags=["thông báo"])
+async def get_notification(
+    notification_id: str, service: Service, _: Annotated[Caller, Depends(require_role("front", "operator"))]
+) -> NotificationView:
+    return notification_view(await _load(service, notification_id))
+
+
+@router.post(
+    "/notifications/{notification_id}/retry",
+    response_model=NotificationView,
+    tags=["thông báo"],
+    summary="Gửi lại một thông báo không gửi được (vận hành viên)",
+    responses={401: {}, 403: {}, 404: {}, 409: {}},
+)
+async def retry_notification(notification_id: str, service: Service, _: Operator) -> NotificationView:
+    doc = await _load(service, notification_id)
+    if not await service.retry(notification_id):
+        raise ApiError(
+            409,
+            "not_failed",
+            f"Thông báo đang ở trạng thái '{doc['status']}'; chỉ gửi lại được thông báo đã thất bại.",
+            f"The notification is '{doc['status']}'; only a failed one can be retried.",
+        )
+    return notification_view(await _load(service, notification_id))
+
+
+async def _acknowledge(service: NotificationService, notification_id: str, via: str) -> dict[str, Any]:
+    await _load(service, notification_id)
+    try:
+        return await service.acknowledge(notification_id, via=via)
+    except NotAcknowledgeable as exc:
+        raise ApiError(
+            409,
+            "not_acknowledgeable",
+            f"Thông báo đang ở trạng thái '{exc.status}'; chỉ xác nhận được thông báo đã gửi tới cơ quan.",
+            f"The notification is '{exc.status}'; only one sent to an agency can be acknowledged.",
+        ) from exc
+
+
+@router.post(
+    "/notifications/{notification_id}/acknowledge",
+    response_model=NotificationView,
+    tags=["thông báo"],
+    summary="Cơ quan xác nhận đã nhận thông báo",
+    responses={401: {}, 403: {}, 404: {}, 409: {}},
+)
+async def acknowledge_notification(
+    notification_id: str, service: Service, _: Annotated[Caller, Depends(require_role("agency", "operator"))]
+) -> NotificationView:
+    return notification_view(await _acknowledge(service, notification_id, "api"))
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _check_token(service: NotificationService, notification_id: str, token: str) -> HTMLResponse | None:
+    if hmac.compare_digest(service.ack_token(notification_id), token):
+        return None
+    return _page("Liên kết không hợp lệ", "<p>Liên kết xác nhận không đúng hoặc đã bị sửa.</p>", 403)
+
+
+@router.get("/notifications/{notification_id}/ack", response_class=HTMLResponse, tags=["thông báo"],
+            summary="Trang xác nhận đã nhận (liên kết trong thư)")  # fmt: skip
+async def ack_page(notification_id: str, token: str, service: Service) -> HTMLResponse:
+    # A GET only shows the button: mail scanners that follow links must not acknowledge anything.
+    if refused := _check_token(service, notification_id, token):
+        return refused
+    doc = await _load(service, notification_id)
+    form = (
+        f"<p>{escape(doc.get('subject') or doc['type'])}</p>"
+        f'<form method="post"><input type="hidden" name="token" value="{escape(token)}">'
+        '<button type="submit">Xác nhận đã nhận</button></form>'
+    )
+    return _page("Xác nhận đã nhận thông báo", form)
+
+
+@router.post("/notifications/{notification_id}/ack", response_class=HTMLResponse, tags=["thông báo"],
+             summary="Xác nhận đã nhận (từ liên kết trong thư)")  # fmt: skip
+async def ack_from_link(notification_id: str, service: Service, token: Annotated[str, Form()]) -> HTMLResponse:
+    if refused := _check_token(service, notification_id, token):
+        return refused
+    doc = await _acknowledge(service, notification_id, "link")
+    return _page("Đã xác nhận", f"<p>Cảm ơn. Đã ghi nhận {escape(doc['recipient'].get('name') or '')} đã nhận.</p>")

@@ -1,18 +1,24 @@
-"""Wiring of the notification service: templates, SMTP, consumers."""
+"""Wiring of the notification service: directory, templates, delivery channels, consumers, loops."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 from pydantic import Field
 
 from services.notification import api
+from services.notification.channels import DeliveryChannel
+from services.notification.channels.email import EmailChannel
+from services.notification.channels.sms import SmsGatewayChannel
+from services.notification.channels.webhook import WebhookChannel
+from services.notification.directory import AgencyDirectory
 from services.notification.handlers import SERVICE, build_router
-from services.notification.mailer import SmtpMailer
 from services.notification.rendering import Templates
 from services.notification.repository import NotificationRepository
-from services.notification.service import NotificationService
+from services.notification.service import DeliveryPolicy, NotificationService
+from shared.agencies import load_seed
 from shared.clock import Clock
 from shared.http.app import create_service_app
 from shared.runtime import Runtime
@@ -21,6 +27,12 @@ from shared.settings import ServiceSettings
 
 class NotificationSettings(ServiceSettings):
     http_port: int = 8104
+    public_url: str = Field(
+        default="http://127.0.0.1:8104", description="This service as agencies reach it (acknowledgement links)."
+    )
+    intake_public_url: str = Field(
+        default="http://127.0.0.1:8101", description="Intake's address as citizens reach it (links in mail)."
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None
@@ -29,17 +41,29 @@ class NotificationSettings(ServiceSettings):
     smtp_tls: bool = Field(default=False, description="Implicit TLS (SMTPS, usually port 465).")
     smtp_timeout_s: float = 15.0
     smtp_from: str = "Hệ thống đối thoại <khong-tra-loi@doithoai.example.vn>"
+    webhook_timeout_s: float = 10.0
+    sms_gateway_url: str | None = Field(default=None, description="HTTP SMS gateway; SMS is off without it.")
+    sms_gateway_token: str | None = None
+    sms_sender: str = "DOITHOAI"
     templates_dir: Path | None = Field(default=None, description="Instance overrides of the built-in templates.")
-    intake_public_url: str = Field(
-        default="http://127.0.0.1:8101", description="Intake's address as citizens reach it (links in mail)."
+    ack_secret: str = Field(
+        default="dev-ack-secret-change-me",
+        min_length=16,
+        description="Signs acknowledgement links; set it in production.",
     )
+    ack_reminder_after_s: float = Field(default=2 * 86400, gt=0, description="Remind an agency that has not confirmed.")
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_backoff_s: float = Field(default=30.0, gt=0, description="First retry delay; doubles each time.")
+    delivery_backoff_max_s: float = Field(default=3600.0, gt=0)
+    delivery_poll_s: float = Field(default=1.0, gt=0)
 
 
 def create_app(settings: NotificationSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotificationSettings()
     runtime = Runtime(settings, SERVICE, clock=clock)
     repository = NotificationRepository(runtime.db)
-    mailer = SmtpMailer(
+    directory = AgencyDirectory(runtime, repository.agencies)
+    email = EmailChannel(
         host=settings.smtp_host,
         port=settings.smtp_port,
         sender=settings.smtp_from,
@@ -49,18 +73,52 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         use_tls=settings.smtp_tls,
         timeout_s=settings.smtp_timeout_s,
     )
-    service = NotificationService(
-        runtime, repository, Templates(settings.templates_dir), mailer, public_base_url=settings.intake_public_url
+    channels: dict[str, DeliveryChannel] = {
+        "email": email,
+        "webhook": WebhookChannel(timeout_s=settings.webhook_timeout_s),
+    }
+    if settings.sms_gateway_url:
+        channels["sms"] = SmsGatewayChannel(
+            url=settings.sms_gateway_url, token=settings.sms_gateway_token, sender=settings.sms_sender
+        )
+    policy = DeliveryPolicy(
+        max_attempts=settings.delivery_max_attempts,
+        backoff_s=settings.delivery_backoff_s,
+        backoff_max_s=settings.delivery_backoff_max_s,
+        # Longer than any one attempt can take, so a live sender is never overtaken.
+        lease=timedelta(seconds=max(settings.smtp_timeout_s, settings.webhook_timeout_s) * 2 + 5),
+        ack_reminder_after=timedelta(seconds=settings.ack_reminder_after_s),
     )
+    service = NotificationService(
+        runtime,
+        repository,
+        directory,
+        Templates(settings.templates_dir),
+        channels,
+        policy,
+        intake_url=settings.intake_public_url,
+        public_url=settings.public_url,
+        ack_secret=settings.ack_secret,
+        poll_s=settings.delivery_poll_s,
+    )
+    seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
     runtime.include(build_router(service, prefetch=settings.prefetch))
+    runtime.add_loop(service.run)
+
+    async def setup() -> None:
+        await repository.create_indexes()
+        await directory.seed(seed)
+        await runtime.outbox.track(repository.notifications)
+        await runtime.outbox.track(repository.agencies)
 
     app = create_service_app(
         title=f"doithoai — thông báo ({settings.instance_name})",
         description=(
-            "Gửi thông báo giao việc, nhắc hạn, quá hạn tới cơ quan; thông báo tiếp nhận và câu trả lời tới người dân."
+            "Danh bạ cơ quan; gửi thông báo giao việc, nhắc hạn, quá hạn tới cơ quan (email, webhook có chữ ký, SMS) "
+            "và thông báo tiếp nhận, trả lời tới người dân; tình trạng gửi, gửi lại, xác nhận đã nhận."
         ),
         settings=settings,
-        start=lambda: runtime.start(repository.create_indexes),
+        start=lambda: runtime.start(setup),
         stop=runtime.stop,
         readiness=runtime.readiness,
         routers=[api.router],

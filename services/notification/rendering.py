@@ -1,4 +1,5 @@
-"""Vietnamese message templates (Jinja2): one file per notification type, a subject and a body block.
+"""Vietnamese message templates (Jinja2): one file per notification type, with a subject, a body and
+optionally a short `sms` block.
 
 Operators override a template for their instance by putting a file of the same name in the
 directory named by DOITHOAI_TEMPLATES_DIR; it is looked up before the built-in one.
@@ -19,6 +20,7 @@ BUILT_IN = Path(__file__).parent / "templates"
 class Rendered:
     subject: str
     body: str
+    sms: str  # the template's `sms` block, or the subject
 
 
 class Templates:
@@ -36,6 +38,7 @@ class Templates:
     def render(self, kind: str, variables: dict[str, Any]) -> Rendered:
         template = self.env.get_template(f"{kind}.j2")
         context = template.new_context(variables)
-        subject = "".join(template.blocks["subject"](context)).strip()
+        subject = " ".join("".join(template.blocks["subject"](context)).split())
         body = "".join(template.blocks["body"](context)).strip() + "\n"
-        return Rendered(" ".join(subject.split()), body)
+        sms = " ".join("".join(template.blocks["sms"](context)).split()) if "sms" in template.blocks else subject
+        return Rendered(subject, body, sms)

@@ -1,5 +1,6 @@
 """Versioned event contracts; a breaking change is a new version, never an edit of an old one."""
 
+from shared.events.directory import AgencyUpdatedV1, NotificationAcknowledgedV1, NotificationFailedV1
 from shared.events.envelope import Envelope, EventPayload, Source
 from shared.events.links import (
     HOP_LIMIT,
@@ -45,11 +46,17 @@ CATALOG: dict[str, type[EventPayload]] = {
         EscalationForwardedV1,
         EscalationAnsweredV1,
         SummaryReportedV1,
+        AgencyUpdatedV1,
+        NotificationFailedV1,
+        NotificationAcknowledgedV1,
     )
 }
 
 __all__ = [
     "CATALOG",
+    "AgencyUpdatedV1",
+    "NotificationAcknowledgedV1",
+    "NotificationFailedV1",
     "FIELDS",
     "HOP_LIMIT",
     "LEVEL_RANKS",

@@ -37,8 +37,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "opinion.overdue.v1",
         "opinion.escalated.v1",
         "opinion.escalation_updated.v1",
+        "notification.failed.v1",
+        "notification.acknowledged.v1",
     ),
-    "assignment": ("opinion.received.v1",),
+    "assignment": ("opinion.received.v1", "agency.updated.v1"),
     "scheduling": ("opinion.assigned.v1", "opinion.answered.v1", "opinion.escalated.v1"),
     "notification": (
         "opinion.received.v1",

@@ -1,10 +1,13 @@
-"""Email through a real SMTP server (aiosmtpd): once per cause, through outages, in Vietnamese."""
+"""Delivery to agencies and citizens through real servers: SMTP (aiosmtpd), webhooks and an SMS gateway
+served over real HTTP; retries, receipts, the directory, and failures an operator can see and retry."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -18,11 +21,14 @@ from shared.events import (
     OpinionReceivedV1,
     Source,
 )
-from tests.integration.amqp import publish_raw
-from tests.integration.harness import eventually, running
+from tests.integration.amqp import body_of, drain, message_count, publish_raw
+from tests.integration.harness import eventually, headers, running
+from tests.integration.receivers import SmsGateway, WebhookReceiver, serve
 
 SOURCE = Source(level="ward", instance="test", service="test")
 NOW = datetime.now(UTC)
+OPERATOR = headers("operator-key")
+SECRET = "agency-webhook-secret-0123456789"
 
 
 @pytest.fixture
@@ -30,35 +36,30 @@ def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
     for k, v in service_env.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("DOITHOAI_SMTP_TIMEOUT_S", "2")
+    monkeypatch.setenv("DOITHOAI_DELIVERY_BACKOFF_S", "0.3")
+    monkeypatch.setenv("DOITHOAI_DELIVERY_POLL_S", "0.1")
     return service_env
 
 
 async def publish(broker_url: str, event: Envelope) -> None:  # type: ignore[type-arg]
-    await publish_raw(
-        broker_url,
-        event.event_type,
-        event.model_dump_json().encode(),
-        message_id=str(event.event_id),
-        content_type="application/json",
-    )
+    await publish_raw(broker_url, event.event_type, event.model_dump_json().encode(),
+                      message_id=str(event.event_id), content_type="application/json")  # fmt: skip
 
 
-def assigned(opinion_id: str) -> Envelope[OpinionAssignedV1]:
+def assigned(opinion_id: str, agency_id: str = "dia-chinh-xay-dung", email: str | None = None) -> Envelope:  # type: ignore[type-arg]
     return Envelope.new(
         OpinionAssignedV1(
-            opinion_id=opinion_id,
-            tracking_code="YK-MAIL-0001",
-            field="environment",
-            head="committee_chair",
-            agency=AgencyRef(id="mt", name="Tổ Môi trường", email="moitruong@example.vn"),
-            channel="online",
-            text="Bãi rác tự phát cạnh chợ Đồng Xuân",
-            submitted_at=NOW,
-            assigned_at=NOW,
+            opinion_id=opinion_id, tracking_code="YK-MAIL-0001", field="environment", head="committee_chair",
+            agency=AgencyRef(id=agency_id, name="Tổ Môi trường", email=email), channel="online",
+            text="Bãi rác tự phát cạnh chợ Đồng Xuân", submitted_at=NOW, assigned_at=NOW,
             due_at=NOW + timedelta(days=30),
         ),
         SOURCE,
-    )
+    )  # fmt: skip
+
+
+async def notifications(client, **query) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    return (await client.get("/api/v1/notifications", params=query, headers=OPERATOR)).json()
 
 
 async def test_a_redelivered_event_sends_no_second_mail(env, broker_url, smtp) -> None:  # type: ignore[no-untyped-def]
@@ -66,34 +67,24 @@ async def test_a_redelivered_event_sends_no_second_mail(env, broker_url, smtp) -
     opinion_id = str(uuid.uuid4())
     received = Envelope.new(
         OpinionReceivedV1(
-            opinion_id=opinion_id,
-            tracking_code="YK-MAIL-0001",
-            origin_instance="test",
-            channel="online",
-            text="Bãi rác tự phát",
-            submitted_at=NOW,
+            opinion_id=opinion_id, tracking_code="YK-MAIL-0001", origin_instance=env["DOITHOAI_INSTANCE_ID"],
+            channel="online", text="Bãi rác tự phát", submitted_at=NOW,
             citizen=CitizenContact(name="Lê Thị Hoa", email="hoa@example.vn"),
         ),
         SOURCE,
-    )
+    )  # fmt: skip
     event = assigned(opinion_id)
     app = notification_app()
-    async with running(app):
+    async with running(app) as (client,):
         for _ in range(3):
             await publish(broker_url, event)
             await publish(broker_url, received)
         answered = Envelope.new(
-            OpinionAnsweredV1(
-                opinion_id=opinion_id,
-                tracking_code="YK-MAIL-0001",
-                kind="written",
-                text="Đã dọn bãi rác và đặt biển cấm.",
-                answered_by="Tổ Môi trường",
-                document_number="45/UBND",
-                answered_at=NOW,
-            ),
+            OpinionAnsweredV1(opinion_id=opinion_id, tracking_code="YK-MAIL-0001", kind="written",
+                              text="Đã dọn bãi rác và đặt biển cấm.", answered_by="Tổ Môi trường",
+                              document_number="45/UBND", answered_at=NOW),
             SOURCE,
-        )
+        )  # fmt: skip
         await publish(broker_url, answered)
 
         async def three_mails() -> bool:
@@ -101,13 +92,14 @@ async def test_a_redelivered_event_sends_no_second_mail(env, broker_url, smtp) -
 
         await eventually(three_mails, what="agency notice, acknowledgement and answer")
         await asyncio.sleep(1.5)  # time for any duplicate to arrive
-        sent = await app.state.notification.repository.notifications.find().to_list(None)
+        sent = await notifications(client, opinion_id=opinion_id)
 
     messages = mail.messages()
-    assert sorted(m["To"] for m in messages) == ["hoa@example.vn", "hoa@example.vn", "moitruong@example.vn"]
+    agency = f"diachinh@{env['DOITHOAI_INSTANCE_ID']}.example.vn"
+    assert sorted(m["To"] for m in messages) == sorted(["hoa@example.vn", "hoa@example.vn", agency])
     assert len({m["Message-ID"] for m in messages}) == 3
     assert len(sent) == 3 and all(n["status"] == "sent" for n in sent)
-    notice = next(m for m in messages if m["To"] == "moitruong@example.vn")
+    notice = next(m for m in messages if m["To"] == agency)
     assert notice["Subject"].startswith("[Phường Thử Nghiệm] Giao xử lý ý kiến YK-MAIL-0001")
     assert "Bãi rác tự phát cạnh chợ Đồng Xuân" in notice.get_content()
     answer = next(m for m in messages if "Trả lời" in m["Subject"])
@@ -117,25 +109,232 @@ async def test_a_redelivered_event_sends_no_second_mail(env, broker_url, smtp) -
 async def test_mail_waits_for_the_smtp_server_and_is_delivered_once(env, broker_url, smtp) -> None:  # type: ignore[no-untyped-def]
     smtp.stop()
     app = notification_app()
-    async with running(app):
+    async with running(app) as (client,):
         event = assigned(str(uuid.uuid4()))
         await publish(broker_url, event)
-        notifications = app.state.notification.repository.notifications
 
-        async def failed_attempt() -> dict | None:  # type: ignore[type-arg]
-            doc = await notifications.find_one({"event_id": str(event.event_id)})
-            return doc if doc and doc.get("last_error") else None
+        async def retrying():  # type: ignore[no-untyped-def]
+            found = await notifications(client, opinion_id=event.payload.opinion_id)
+            return found if found and found[0]["attempts"] >= 2 else None
 
-        doc = await eventually(failed_attempt, what="a failed delivery attempt to be recorded")
-        assert doc["status"] == "queued" and doc["attempts"] >= 1
+        [doc] = await eventually(retrying, what="failed attempts to be recorded and retried")
+        assert doc["status"] == "queued" and "unreachable" in doc["last_error"]
+        assert await message_count(broker_url, "notification.opinion.assigned.v1") == 0  # the event was acked
         assert smtp.mail.messages() == []
 
         smtp.start()
 
         async def delivered() -> bool:
-            found = await notifications.find_one({"event_id": str(event.event_id)})
-            return found["status"] == "sent"
+            found = await notifications(client, opinion_id=event.payload.opinion_id)
+            return found[0]["status"] == "sent"
 
         await eventually(delivered, timeout=30, what="delivery once the SMTP server is back")
         await asyncio.sleep(1)
-    assert [m["To"] for m in smtp.mail.messages()] == ["moitruong@example.vn"]
+    assert [m["Message-ID"] for m in smtp.mail.messages()] == [f"<{doc['id']}@doithoai>"]
+
+
+async def test_webhook_500_then_200_signed_and_acknowledged_by_the_reply(env, broker_url, smtp) -> None:  # type: ignore[no-untyped-def]
+    receiver = WebhookReceiver(SECRET, statuses=[500, 503])
+    with serve(receiver) as url:
+        app = notification_app()
+        async with running(app) as (client,):
+            r = await client.put(
+                "/api/v1/agencies/to-moi-truong",
+                json={"name": "Tổ Môi trường", "fields": ["environment"], "webhook_url": url,
+                      "webhook_secret": SECRET, "channels": ["webhook"]},
+                headers=OPERATOR,
+            )  # fmt: skip
+            assert r.status_code == 200, r.text
+            assert r.json()["has_webhook_secret"] is True and "webhook_secret" not in r.json()
+            event = assigned(str(uuid.uuid4()), agency_id="to-moi-truong")
+            await publish(broker_url, event)
+
+            async def acknowledged():  # type: ignore[no-untyped-def]
+                found = await notifications(client, agency_id="to-moi-truong")
+                return found if found and found[0]["status"] == "acknowledged" else None
+
+            [doc] = await eventually(acknowledged, what="the webhook to be delivered and acknowledged")
+            assert doc["attempts"] == 3 and doc["channel"] == "webhook"
+            await publish(broker_url, event)  # a redelivery sends nothing more
+            await asyncio.sleep(1)
+
+    assert receiver.calls == 3 and receiver.rejected == []
+    [payload] = receiver.accepted
+    assert payload["tracking_code"] == "YK-MAIL-0001" and payload["type"] == "assignment_notice"
+    assert payload["subject"].startswith("[Phường Thử Nghiệm] Giao xử lý") and payload["ack_url"]
+    # The receiver refuses what was not signed with its secret, and replays.
+    assert receiver.verify({"x-doithoai-timestamp": "1", "x-doithoai-signature": "sha256=00"}, b"{}") == "bad signature"
+    acks = [body_of(m) for m in await drain(broker_url, "intake.notification.acknowledged.v1")]
+    assert [a["payload"]["via"] for a in acks] == ["webhook"]
+
+
+async def test_sms_through_the_gateway_and_acknowledgement_by_link_or_api(env, broker_url, smtp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    gateway = SmsGateway(token="gw-token")
+    with serve(gateway) as url:
+        monkeypatch.setenv("DOITHOAI_SMS_GATEWAY_URL", url)
+        monkeypatch.setenv("DOITHOAI_SMS_GATEWAY_TOKEN", "gw-token")
+        app = notification_app()
+        async with running(app) as (client,):
+            r = await client.put(
+                "/api/v1/agencies/cong-an",
+                json={"name": "Công an phường", "fields": ["security_order"], "email": "congan@example.vn",
+                      "phone": "+84912345678", "channels": ["sms", "email"]},
+                headers=OPERATOR,
+            )  # fmt: skip
+            assert r.status_code == 200, r.text
+            event = assigned(str(uuid.uuid4()), agency_id="cong-an")
+            await publish(broker_url, event)
+
+            async def both_sent():  # type: ignore[no-untyped-def]
+                found = await notifications(client, agency_id="cong-an")
+                return found if len(found) == 2 and all(n["status"] == "sent" for n in found) else None
+
+            found = await eventually(both_sent, what="an SMS and a mail")
+            [sms] = gateway.messages
+            assert sms["to"] == "+84912345678" and "YK-MAIL-0001" in sms["text"] and len(sms["text"]) <= 160
+
+            # The mail carries a link; opening it only shows a button, the button acknowledges.
+            [mail] = [m for m in smtp.mail.messages() if m["To"] == "congan@example.vn"]
+            link = re.search(r"http://\S+/ack\?token=\w+", mail.get_content()).group(0)  # type: ignore[union-attr]
+            path = link.split("8104", 1)[-1] if "8104" in link else link[link.index("/api/") :]
+            page = await client.get(path)
+            assert page.status_code == 200 and "Xác nhận đã nhận" in page.text
+            email_doc = next(n for n in found if n["channel"] == "email")
+            assert (await client.get(f"/api/v1/notifications/{email_doc['id']}", headers=OPERATOR)).json()[
+                "status"
+            ] == "sent"
+            token = path.split("token=")[1]
+            forged = await client.post(path.split("?")[0], data={"token": "0" * 32})
+            assert forged.status_code == 403
+            done = await client.post(path.split("?")[0], data={"token": token})
+            assert done.status_code == 200 and "Đã xác nhận" in done.text
+            view = (await client.get(f"/api/v1/notifications/{email_doc['id']}", headers=OPERATOR)).json()
+            assert view["status"] == "acknowledged"
+
+            sms_doc = next(n for n in found if n["channel"] == "sms")
+            r = await client.post(f"/api/v1/notifications/{sms_doc['id']}/acknowledge", headers=headers("agency-key"))
+            assert r.status_code == 200 and r.json()["status"] == "acknowledged"
+
+
+async def test_an_unacknowledged_notice_brings_one_reminder(env, broker_url, smtp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DOITHOAI_ACK_REMINDER_AFTER_S", "0.5")
+    app = notification_app()
+    async with running(app) as (client,):
+        event = assigned(str(uuid.uuid4()))
+        await publish(broker_url, event)
+
+        async def sent() -> bool:
+            found = await notifications(client, opinion_id=event.payload.opinion_id)
+            return bool(found) and found[0]["status"] == "sent"
+
+        await eventually(sent, what="the notice")
+        await asyncio.sleep(0.6)
+        service = app.state.notification
+        assert await service.remind_unacknowledged() == 1
+        assert await service.remind_unacknowledged() == 0  # once only
+
+        async def reminded():  # type: ignore[no-untyped-def]
+            return [m for m in smtp.mail.messages() if "Đề nghị xác nhận" in m["Subject"]]
+
+        [reminder] = await eventually(reminded, what="the reminder mail")
+        found = await notifications(client, opinion_id=event.payload.opinion_id)
+        [original] = [n for n in found if n["type"] == "assignment_notice"]
+        assert f"/notifications/{original['id']}/ack?token=" in reminder.get_content()
+        assert [n["type"] for n in found] == ["assignment_notice", "ack_reminder"]
+
+
+async def test_bad_template_variables_fail_visibly_and_are_retried_after_the_fix(
+    env, broker_url, smtp, monkeypatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "assignment_notice.j2").write_text(
+        "{% block subject %}Giao {{ tracking_code }}{% endblock %}{% block body %}{{ agnecy_name }}{% endblock %}",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DOITHOAI_TEMPLATES_DIR", str(tmp_path))
+    app = notification_app()
+    async with running(app) as (client,):
+        event = assigned(str(uuid.uuid4()))
+        await publish(broker_url, event)
+
+        async def failed():  # type: ignore[no-untyped-def]
+            found = await notifications(client, status="failed")
+            return found or None
+
+        [doc] = await eventually(failed, what="the notification to fail on its template")
+        assert "'agnecy_name' is undefined" in doc["last_error"] and "assignment_notice.j2" in doc["last_error"]
+
+        async def announced() -> bool:
+            return await message_count(broker_url, "intake.notification.failed.v1") == 1
+
+        await eventually(announced, what="notification.failed.v1")
+        [failure] = [body_of(m) for m in await drain(broker_url, "intake.notification.failed.v1")]
+        assert failure["payload"]["notification_id"] == doc["id"] and failure["payload"]["agency_name"]
+
+        r = await client.post(f"/api/v1/notifications/{doc['id']}/retry", headers=headers("front-key"))
+        assert r.status_code == 403
+        (tmp_path / "assignment_notice.j2").unlink()  # the operator fixes the template…
+        r = await client.post(f"/api/v1/notifications/{doc['id']}/retry", headers=OPERATOR)
+        assert r.status_code == 200, r.text
+
+        async def sent() -> bool:
+            return (await client.get(f"/api/v1/notifications/{doc['id']}", headers=OPERATOR)).json()["status"] == "sent"
+
+        await eventually(sent, what="the retried notification")
+        r = await client.post(f"/api/v1/notifications/{doc['id']}/retry", headers=OPERATOR)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "not_failed"
+    assert len(smtp.mail.messages()) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "needle"),
+    [
+        ({"name": "X", "email": "not-an-address"}, "email", "email"),
+        ({"name": "X", "webhook_url": "ftp://x", "webhook_secret": SECRET, "channels": ["webhook"]}, "webhook_url", ""),
+        ({"name": "X", "channels": ["webhook"], "webhook_url": "https://x.example.vn/h"}, "body", "webhook_secret"),
+        ({"name": "X", "fields": ["weather"], "email": "x@example.vn"}, "fields", "weather"),
+        ({"name": "X", "phone": "12", "channels": ["sms"]}, "phone", ""),
+    ],
+)
+async def test_the_directory_refuses_bad_contacts(env, body, field, needle) -> None:  # type: ignore[no-untyped-def]
+    async with running(notification_app()) as (client,):
+        r = await client.put("/api/v1/agencies/co-quan-x", json=body, headers=OPERATOR)
+        assert r.status_code == 422, r.text
+        details = r.json()["error"]["details"]
+        assert any(d["field"].startswith(field) or field == "body" for d in details), details
+        assert needle in str(details)
+        assert (await client.get("/api/v1/agencies/co-quan-x", headers=OPERATOR)).status_code == 404
+        r = await client.put("/api/v1/agencies/co-quan-x", json={"name": "X", "email": "x@example.vn"},
+                             headers=headers("front-key"))  # fmt: skip
+        assert r.status_code == 403
+
+
+async def test_directory_changes_reach_the_routing_of_assignment(env, broker_url) -> None:  # type: ignore[no-untyped-def]
+    from services.assignment.app import create_app as assignment_app
+    from services.intake.app import create_app as intake_app
+
+    notification, assignment = notification_app(), assignment_app()
+    async with running(notification, assignment, intake_app()) as (client, routing, intake):
+        r = await client.put(
+            "/api/v1/agencies/ban-giao-thong",
+            json={"name": "Ban Giao thông", "fields": ["traffic"], "email": "giaothong@example.vn"},
+            headers=OPERATOR,
+        )
+        assert r.status_code == 200
+
+        async def replicated() -> bool:
+            agencies = (await routing.get("/api/v1/agencies", headers=OPERATOR)).json()
+            return any(a["id"] == "ban-giao-thong" for a in agencies)
+
+        await eventually(replicated, what="assignment to learn the new agency")
+        assignment.state.assignment.directory._loaded_at = float("-inf")  # skip the 30 s cache
+        r = await intake.post("/api/v1/opinions", json={"text": "Đường ngõ 5 nhiều ổ gà", "channel": "online"},
+                              headers=headers("front-key"))  # fmt: skip
+        code = r.json()["tracking_code"]
+
+        async def assigned_to_new() -> bool:
+            view = (await intake.get(f"/api/v1/opinions/{code}")).json()
+            return view["agency"] == "Ban Giao thông"
+
+        await eventually(assigned_to_new, what="the opinion to go to the new agency")
+        r = await client.delete("/api/v1/agencies/ban-giao-thong", headers=OPERATOR)
+        assert r.status_code == 200 and r.json()["active"] is False

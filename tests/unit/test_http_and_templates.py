@@ -47,11 +47,27 @@ def test_every_template_renders_vietnamese_subject_and_body() -> None:
         },
         "reminder": {"agency_name": "Địa chính", "due_date": "01/02/2026", "days_left": 3},
         "overdue_notice": {"agency_name": "Địa chính", "due_date": "01/02/2026"},
+        "escalation_notice": {
+            "citizen_name": "Anh C",
+            "holder_name": "Quận D",
+            "agency_name": "Địa chính",
+            "due_date": None,
+        },
+        "ack_reminder": {
+            "agency_name": "Địa chính",
+            "original_subject": "Giao xử lý",
+            "sent_at": "08:00 ngày 01/02/2026",
+        },
     }
     for kind, variables in cases.items():
-        rendered = templates.render(kind, {**common, **variables})
+        rendered = templates.render(kind, {**common, "ack_url": "http://n/ack?token=t", **variables})
         assert "YK-1234-ABCD" in rendered.subject and "\n" not in rendered.subject
         assert "Phường A" in rendered.body
+        assert rendered.sms and len(rendered.sms) <= 160 and "YK-1234-ABCD" in rendered.sms
+    notice = templates.render("assignment_notice", {**common, **cases["assignment_notice"], "ack_url": "http://n/ack"})
+    assert "http://n/ack" in notice.body
+    without = templates.render("assignment_notice", {**common, **cases["assignment_notice"], "ack_url": None})
+    assert "xác nhận" not in without.body
 
 
 def test_a_missing_template_variable_is_an_error_not_a_blank() -> None:
