@@ -16,9 +16,10 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.events import LEVEL_RANKS
+from shared.events.vocabulary import Level
 from shared.messaging.admin import RabbitAdmin
 from shared.messaging.links import shovel_name
 from shared.messaging.topology import INBOUND_EXCHANGE, link_queue_name
@@ -32,17 +33,12 @@ class InstanceSpec(BaseModel):
 
     id: str
     name: str
-    level: str
+    level: Level
     parent: str | None = None
     amqp: str = Field(default="amqp://127.0.0.1:5672", description="Broker address (no credentials, no vhost).")
     management: str = Field(default="http://127.0.0.1:15672", description="Broker's management API.")
 
-    @model_validator(mode="after")
-    def _check(self) -> InstanceSpec:
-        check_instance_id(self.id)
-        if self.level not in LEVEL_RANKS:
-            raise ValueError(f"{self.id}: unknown level {self.level!r}; known levels: {', '.join(LEVEL_RANKS)}")
-        return self
+    _id = field_validator("id")(check_instance_id)
 
     @property
     def user(self) -> str:

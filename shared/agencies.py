@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from shared.events.opinions import AgencyRef
-from shared.events.vocabulary import FIELDS, LEVEL_RANKS
+from shared.events.vocabulary import FieldCodes, Level
 
 DEFAULT_SEED = Path(__file__).parent / "config" / "agencies.yaml"
 
@@ -23,8 +23,8 @@ class AgencyRecord(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", description="Mã cơ quan (chữ thường, số, '-').")
     name: str = Field(min_length=1, max_length=200, description="Tên cơ quan.")
-    level: str = Field(description="Cấp của cơ quan: ward, district, city…")
-    fields: list[str] = Field(default_factory=list, description="Các lĩnh vực cơ quan xử lý.")
+    level: Level = Field(description="Cấp của cơ quan: ward, district, city…")
+    fields: FieldCodes = Field(default_factory=list, description="Các lĩnh vực cơ quan xử lý.")
     default: bool = Field(default=False, description="Nhận các lĩnh vực không cơ quan nào nhận.")
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{8,15}$", description="Số điện thoại nhận SMS.")
@@ -32,21 +32,6 @@ class AgencyRecord(BaseModel):
     webhook_secret: str | None = Field(default=None, min_length=16, description="Khóa ký HMAC; không bao giờ trả ra.")
     channels: list[ChannelName] = Field(default_factory=lambda: ["email"], description="Kênh nhận thông báo.")
     active: bool = True
-
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, value: list[str]) -> list[str]:
-        unknown = [f for f in value if f not in FIELDS]
-        if unknown:
-            raise ValueError(f"unknown field code(s) {unknown}; known codes: {', '.join(FIELDS)}")
-        return value
-
-    @field_validator("level")
-    @classmethod
-    def _known_level(cls, value: str) -> str:
-        if value not in LEVEL_RANKS:
-            raise ValueError(f"unknown level {value!r}; known levels: {', '.join(LEVEL_RANKS)}")
-        return value
 
     @model_validator(mode="after")
     def _channels_have_contacts(self) -> AgencyRecord:

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.events.vocabulary import LEVEL_RANKS
+from shared.events.vocabulary import LEVEL_RANKS, Level
 
 Role = Literal["front", "agency", "operator"]
 
@@ -35,13 +35,13 @@ class ServiceSettings(BaseSettings):
         description="Short id of this deployment; names its vhost, databases and tracking codes.",
     )
     instance_name: str = Field(default="Phường Bồ Đề", description="Name shown to people.")
-    level: str = Field(
+    level: Level = Field(
         default="ward",
         description="Administrative level of this deployment: " + ", ".join(LEVEL_RANKS) + ".",
     )
     parent_id: str | None = Field(default=None, description="Instance id of the level above, if any.")
     parent_name: str | None = Field(default=None, description="Name of the level above, shown to people.")
-    parent_level: str | None = Field(default=None, description="Level of the level above (needed with a parent).")
+    parent_level: Level | None = Field(default=None, description="Level of the level above (needed with a parent).")
     child_ids: list[str] = Field(
         default_factory=list, description="Instance ids of the levels below that may escalate here (JSON list)."
     )
@@ -86,13 +86,6 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _child_ids_shape(cls, value: list[str]) -> list[str]:
         return [check_instance_id(child) for child in value]
-
-    @field_validator("level", "parent_level")
-    @classmethod
-    def _known_level(cls, value: str | None) -> str | None:
-        if value is not None and value not in LEVEL_RANKS:
-            raise ValueError(f"unknown level {value!r}; known levels: {', '.join(LEVEL_RANKS)}")
-        return value
 
     @model_validator(mode="after")
     def _neighbours_make_sense(self) -> ServiceSettings:

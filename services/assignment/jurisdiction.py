@@ -6,17 +6,15 @@ from pathlib import Path
 
 import yaml
 
-from shared.events import FIELDS, LEVEL_RANKS
+from shared.events import LEVEL_RANKS
+from shared.events.vocabulary import check_fields, check_level
 
 
 class JurisdictionTable:
     def __init__(self, default: str, fields: dict[str, str]) -> None:
         for level in (default, *fields.values()):
-            if level not in LEVEL_RANKS:
-                raise ValueError(f"unknown level {level!r}; known levels: {', '.join(LEVEL_RANKS)}")
-        unknown = [f for f in fields if f not in FIELDS]
-        if unknown:
-            raise ValueError(f"unknown field code(s) {unknown}; known codes: {', '.join(FIELDS)}")
+            check_level(level)
+        check_fields(list(fields))
         self.default = default
         self.fields = fields
 

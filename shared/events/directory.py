@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field
 
 from shared.events.envelope import EventPayload
-from shared.events.vocabulary import FIELDS, LEVEL_RANKS
+from shared.events.vocabulary import FieldCodes, Level
 
 
 class AgencyUpdatedV1(EventPayload):
@@ -15,26 +15,11 @@ class AgencyUpdatedV1(EventPayload):
 
     agency_id: str
     name: str
-    level: str
-    fields: list[str]
+    level: Level
+    fields: FieldCodes
     default: bool = False
     active: bool = True
     version: int = Field(description="Increases with every change; an older version never overwrites a newer.")
-
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, value: list[str]) -> list[str]:
-        unknown = [f for f in value if f not in FIELDS]
-        if unknown:
-            raise ValueError(f"unknown field code(s) {unknown}")
-        return value
-
-    @field_validator("level")
-    @classmethod
-    def _known_level(cls, value: str) -> str:
-        if value not in LEVEL_RANKS:
-            raise ValueError(f"unknown level {value!r}")
-        return value
 
 
 class NotificationOutcome(EventPayload):

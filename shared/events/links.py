@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from shared.events.envelope import EventPayload
 from shared.events.opinions import AnswerKind, Contract, known_field
-from shared.events.vocabulary import LEVEL_RANKS, Channel, Head
+from shared.events.vocabulary import Channel, Head, Level
 
 HOP_LIMIT = 4
 
@@ -62,14 +62,7 @@ class EscalationProgress(LinkEvent):
     tracking_code: str
     holder_instance: str = Field(description="Instance that holds the opinion now.")
     holder_name: str
-    holder_level: str
-
-    @field_validator("holder_level")
-    @classmethod
-    def _known_level(cls, value: str) -> str:
-        if value not in LEVEL_RANKS:
-            raise ValueError(f"unknown level {value!r}; known levels: {', '.join(LEVEL_RANKS)}")
-        return value
+    holder_level: Level
 
 
 class EscalationAcknowledgedV1(EscalationProgress):

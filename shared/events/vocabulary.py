@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 
 class Channel(StrEnum):
@@ -152,3 +155,20 @@ LEVEL_LABELS: dict[str, str] = {
     "province": "tỉnh",
     "city": "thành phố",
 }
+
+
+def check_level(value: str) -> str:
+    if value not in LEVEL_RANKS:
+        raise ValueError(f"unknown level {value!r}; known levels: {', '.join(LEVEL_RANKS)}")
+    return value
+
+
+def check_fields(values: list[str]) -> list[str]:
+    unknown = [v for v in values if v not in FIELDS]
+    if unknown:
+        raise ValueError(f"unknown field code(s) {unknown}; known codes: {', '.join(FIELDS)}")
+    return values
+
+
+Level = Annotated[str, AfterValidator(check_level)]
+FieldCodes = Annotated[list[str], AfterValidator(check_fields)]

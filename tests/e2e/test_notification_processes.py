@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.localstack.processes import ServiceProcess, free_port, wait_until
+from deploy.localstack.processes import ServiceProcess, wait_until
+from tests.e2e.conftest import service_processes
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,19 +31,8 @@ def processes(service_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str,
         "DOITHOAI_DELIVERY_BACKOFF_S": "0.5",
         "DOITHOAI_DELIVERY_POLL_S": "0.2",
     }
-    procs = {
-        name: ServiceProcess(name, env, free_port(), tmp_path / f"{name}.log")
-        for name in ("intake", "assignment", "notification")
-    }
-    for proc in procs.values():
-        proc.start()
-    try:
-        for proc in procs.values():
-            proc.wait_ready()
+    with service_processes(("intake", "assignment", "notification"), env, tmp_path) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 def test_notification_killed_mid_batch(processes, smtp) -> None:  # type: ignore[no-untyped-def]

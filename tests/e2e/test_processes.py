@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.localstack.processes import ServiceProcess, free_port, wait_until
+from deploy.localstack.processes import ServiceProcess, wait_until
+from tests.e2e.conftest import service_processes
 
 pytestmark = pytest.mark.e2e
 
@@ -23,18 +24,8 @@ CODE = re.compile(r"YK-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 @pytest.fixture
 def processes(service_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, ServiceProcess]]:
-    ports = {name: free_port() for name in SERVICES}
-    env = {**service_env, "DOITHOAI_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{ports['intake']}"}
-    procs = {name: ServiceProcess(name, env, ports[name], tmp_path / "log" / f"{name}.log") for name in SERVICES}
-    for proc in procs.values():
-        proc.start()
-    try:
-        for proc in procs.values():
-            proc.wait_ready()
+    with service_processes(SERVICES, service_env, tmp_path / "log") as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 def agency_mail_codes(smtp) -> collections.Counter[str]:  # type: ignore[no-untyped-def]

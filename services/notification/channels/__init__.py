@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
+
 
 @dataclass(frozen=True)
 class Message:
@@ -50,3 +52,17 @@ class DeliveryChannel(Protocol):
     name: str
 
     async def deliver(self, message: Message, address: Address) -> Delivered: ...
+
+
+async def post(url: str, *, what: str, timeout_s: float, **kwargs: Any) -> httpx.Response:
+    """POST to an HTTP recipient; 408, 429, 5xx and unreachable are temporary, other 4xx final."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s) as client:
+            response = await client.post(url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise TemporaryFailure(f"{what} unreachable: {exc!r}") from exc
+    if response.status_code in (408, 429) or response.status_code >= 500:
+        raise TemporaryFailure(f"{what} answered {response.status_code}")
+    if response.status_code >= 400:
+        raise PermanentFailure(f"{what} refused it: {response.status_code} {response.text[:200]}")
+    return response

@@ -6,9 +6,7 @@ and another gateway needs only another class with the same `deliver`.
 
 from __future__ import annotations
 
-import httpx
-
-from services.notification.channels import Address, Delivered, Message, PermanentFailure, TemporaryFailure
+from services.notification.channels import Address, Delivered, Message, post
 
 
 class SmsGatewayChannel:
@@ -28,13 +26,6 @@ class SmsGatewayChannel:
             "sender": self.sender,
             "reference": message.notification_id,
         }
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
-                response = await client.post(self.url, json=payload, headers=headers)
-        except httpx.HTTPError as exc:
-            raise TemporaryFailure(f"SMS gateway unreachable: {exc!r}") from exc
-        if response.status_code in (408, 429) or response.status_code >= 500:
-            raise TemporaryFailure(f"SMS gateway answered {response.status_code}")
-        if response.status_code >= 400:
-            raise PermanentFailure(f"SMS gateway refused {address.value}: {response.status_code} {response.text[:200]}")
+        await post(self.url, what=f"SMS gateway (to {address.value})", timeout_s=self.timeout_s, json=payload,
+                   headers=headers)  # fmt: skip
         return Delivered()

@@ -14,9 +14,7 @@ import hmac
 import json
 import time
 
-import httpx
-
-from services.notification.channels import Address, Delivered, Message, PermanentFailure, TemporaryFailure
+from services.notification.channels import Address, Delivered, Message, PermanentFailure, post
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -54,15 +52,9 @@ class WebhookChannel:
             "X-Doithoai-Notification-Id": message.notification_id,
             "X-Doithoai-Signature": signature(address.secret, timestamp, body),
         }
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
-                response = await client.post(address.value, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise TemporaryFailure(f"webhook {address.value} unreachable: {exc!r}") from exc
-        if response.status_code in (408, 429) or response.status_code >= 500:
-            raise TemporaryFailure(f"webhook {address.value} answered {response.status_code}")
-        if response.status_code >= 400:
-            raise PermanentFailure(f"webhook {address.value} refused it: {response.status_code} {response.text[:200]}")
+        response = await post(
+            address.value, what=f"webhook {address.value}", timeout_s=self.timeout_s, content=body, headers=headers
+        )
         try:
             acknowledged = bool(response.json().get("acknowledged"))
         except (ValueError, AttributeError):
