@@ -9,11 +9,15 @@ PLUGINS="rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management rabbitmq
 
 say() { printf '[bootstrap] %s\n' "$*"; }
 
-if ! command -v rabbitmq-server >/dev/null 2>&1; then
-  say "RabbitMQ is missing: installing rabbitmq-server from Debian"
+missing=""
+command -v rabbitmq-server >/dev/null 2>&1 || missing="$missing rabbitmq-server"
+# The conference documents' PDF needs a font with Vietnamese letters.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
+if [ -n "$missing" ]; then
+  say "installing from Debian:$missing"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq rabbitmq-server >/dev/null
+  apt-get install -y -qq $missing >/dev/null
 fi
 
 rabbit_running() { rabbitmq-diagnostics -q check_running >/dev/null 2>&1; }

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from shared.events.opinions import AgencyRef
-from shared.events.vocabulary import FieldCodes, Level
+from shared.events.vocabulary import FieldCodes, Head, Level
 
 DEFAULT_SEED = Path(__file__).parent / "config" / "agencies.yaml"
 
@@ -46,11 +46,38 @@ class AgencyRecord(BaseModel):
         return AgencyRef(id=self.id, name=self.name, email=self.email)
 
 
+class Official(BaseModel):
+    """A person the instance writes to: a head, the announcement desk."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    email: EmailStr
+
+
+class Seed(BaseModel):
+    agencies: list[AgencyRecord]
+    heads: dict[Head, Official] = Field(default_factory=dict)
+    announcement_recipients: list[EmailStr] = Field(default_factory=list)
+
+
+def _read(path: Path, instance_id: str) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8").replace("{instance}", instance_id)) or {}
+
+
 def load_seed(path: Path, *, instance_id: str, level: str) -> list[AgencyRecord]:
     """Agencies of the YAML seed; `{instance}` in a value becomes the instance id."""
-    text = path.read_text(encoding="utf-8").replace("{instance}", instance_id)
-    data = yaml.safe_load(text) or {}
+    return load_directory(path, instance_id=instance_id, level=level).agencies
+
+
+def load_directory(path: Path, *, instance_id: str, level: str) -> Seed:
+    """The whole seed: agencies, heads and where conference announcements go."""
+    data = _read(path, instance_id)
     try:
-        return [AgencyRecord(**{"level": level, **a}) for a in data.get("agencies") or []]
+        return Seed(
+            agencies=[AgencyRecord(**{"level": level, **a}) for a in data.get("agencies") or []],
+            heads=data.get("heads") or {},
+            announcement_recipients=data.get("announcement_recipients") or [],
+        )
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc

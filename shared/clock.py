@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,24 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+class OffsetFileClock:
+    """System time moved forward by the number of seconds written in a file.
+
+    For end-to-end tests only: several service processes then share one clock the test moves
+    (DOITHOAI_TEST_CLOCK_FILE). A missing or empty file means no offset.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def now(self) -> datetime:
+        try:
+            offset = float(self.path.read_text().strip() or 0)
+        except FileNotFoundError:
+            offset = 0.0
+        return datetime.now(UTC) + timedelta(seconds=offset)
 
 
 def utc(moment: datetime) -> datetime:

@@ -18,7 +18,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from prometheus_client import REGISTRY
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, OffsetFileClock, SystemClock
 from shared.events import Envelope, EventPayload, Source
 from shared.messaging.middleware import MessageContext
 from shared.messaging.publisher import EventPublisher
@@ -46,7 +46,9 @@ class Runtime:
     def __init__(self, settings: ServiceSettings, service: str, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.service = service
-        self.clock = clock or SystemClock()
+        if clock is None:
+            clock = OffsetFileClock(settings.test_clock_file) if settings.test_clock_file else SystemClock()
+        self.clock = clock
         self.source = Source(level=settings.level, instance=settings.instance_id, service=service)
         self.mongo = connect(settings.mongo_url)
         self.db = self.mongo[settings.database_name(service)]

@@ -74,6 +74,9 @@ class ServiceSettings(BaseSettings):
     outbox_grace_s: float = Field(
         default=5.0, ge=0, description="Age before the relay republishes an event not yet marked sent."
     )
+    test_clock_file: Path | None = Field(
+        default=None, description="Tests only: a file holding seconds to add to the clock, shared by processes."
+    )
     log_json: bool = False
     log_level: str = "INFO"
 

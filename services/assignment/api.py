@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.assignment.conferences import ConferenceDesk
 from services.assignment.directory import Agency
 from services.assignment.domain import Status, TransitionRefused
-from services.assignment.service import AssignmentService, HopLimit, NoParent
+from services.assignment.service import (
+    AssignmentService,
+    HopLimit,
+    NoParent,
+    NotReceivedHere,
+    PromiseRefused,
+)
 from services.assignment.summaries import NoParentToReport, Summaries
-from shared.events import FIELDS, AnswerKind, Figures, Head, Summary
+from shared.clock import VIETNAM
+from shared.deadlines import END_OF_DAY
+from shared.events import FIELDS, AnswerKind, Figures, Head, RedirectKind, Summary
 from shared.http.app import require_json
 from shared.http.auth import Caller, require_role
 from shared.http.errors import ApiError
@@ -59,6 +70,8 @@ class AssignmentView(BaseModel):
     tracking_code: str
     origin_instance: str
     came_from: str | None = Field(description="Child instance that escalated it here, if any.")
+    conference_id: str | None = None
+    complaint_suspected: bool = Field(default=False, description="Reads like a complaint or denunciation.")
     status: Status
     status_label: str
     field: str
@@ -84,6 +97,8 @@ def assignment_view(doc: dict[str, Any]) -> AssignmentView:
         tracking_code=doc["tracking_code"],
         origin_instance=doc["origin_instance"],
         came_from=doc.get("came_from"),
+        conference_id=doc.get("conference_id"),
+        complaint_suspected=bool(doc.get("complaint_suspected")),
         status=status,
         status_label=status.label,
         field=doc["field"],
@@ -187,7 +202,7 @@ class EscalateIn(BaseModel):
 @router.post(
     "/opinions/{tracking_code}/escalate",
     response_model=AssignmentView,
-    summary="Chuyển ý kiến lên cấp trên (vận hành viên)",
+    summary="Chuyển ý kiến vượt thẩm quyền lên cấp trên (thư ký hội nghị, vận hành viên)",
     dependencies=[Depends(require_json)],
     responses={401: {}, 403: {}, 404: {}, 409: {}, 413: {}, 415: {}, 422: {}},
 )
@@ -195,7 +210,7 @@ async def escalate(
     tracking_code: str,
     body: EscalateIn,
     service: Service,
-    caller: Annotated[Caller, Depends(require_role("operator"))],
+    caller: Annotated[Caller, Depends(require_role("front", "operator"))],
 ) -> AssignmentView:
     doc = await _load(service, tracking_code)
     try:
@@ -292,3 +307,192 @@ async def list_agencies(
     service: Service, _: Annotated[Caller, Depends(require_role("front", "agency", "operator"))]
 ) -> list[Agency]:
     return await service.directory.all()
+
+
+# ---- at the conference: promises, complaints -------------------------------------------------------
+
+
+class PromiseIn(BaseModel):
+    """A written answer promised at the conference; `off_topic` for a question outside the topic,
+    received and answered separately in writing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    due_date: date | None = Field(default=None, description="Hạn trả lời (không muộn hơn hạn luật định).")
+    off_topic: bool = False
+
+
+@router.post(
+    "/opinions/{tracking_code}/promise",
+    response_model=AssignmentView,
+    summary="Ghi nhận hẹn trả lời bằng văn bản (hoặc ý kiến ngoài nội dung, trả lời riêng)",
+    dependencies=[Depends(require_json)],
+    responses={401: {}, 403: {}, 404: {}, 409: {}, 415: {}, 422: {}},
+)
+async def promise(
+    tracking_code: str,
+    body: PromiseIn,
+    service: Service,
+    caller: Annotated[Caller, Depends(require_role("front", "operator"))],
+) -> AssignmentView:
+    doc = await _load(service, tracking_code)
+    due = datetime.combine(body.due_date, END_OF_DAY, tzinfo=VIETNAM) if body.due_date else None
+    try:
+        updated = await service.promise(doc, due=due, off_topic=body.off_topic, by=caller.key_id)
+    except TransitionRefused as exc:
+        raise _not_waiting(doc, exc) from exc
+    except PromiseRefused as exc:
+        limit = exc.limit.astimezone(VIETNAM).strftime("%d/%m/%Y")
+        vi, en = (
+            (
+                f"Hạn hẹn trả lời không được muộn hơn hạn luật định {limit}.",
+                f"The promise cannot be later than {limit}.",
+            )
+            if exc.reason == "later_than_rule"
+            else (f"Hạn hẹn trả lời đã qua (hôm nay {limit}).", f"The promised date has passed (today is {limit}).")
+        )
+        raise ApiError(
+            422, f"promise_{exc.reason}", vi, en, [{"field": "due_date", "message_vi": vi, "message_en": en}]
+        ) from exc
+    return assignment_view(updated)
+
+
+def _not_waiting(doc: dict[str, Any], exc: TransitionRefused) -> ApiError:
+    return ApiError(
+        409,
+        "not_waiting",
+        f"Ý kiến {doc['tracking_code']} đang ở trạng thái '{exc.current.label}'; "
+        "chỉ ghi nhận cho ý kiến đang chờ trả lời.",
+        f"Opinion {doc['tracking_code']} is '{exc.current.value}'; only an opinion waiting for an answer qualifies.",
+    )
+
+
+class RedirectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: RedirectKind = Field(description="complaint (khiếu nại) hoặc denunciation (tố cáo).")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.post(
+    "/opinions/{tracking_code}/redirect",
+    response_model=AssignmentView,
+    summary="Chuyển đơn khiếu nại, tố cáo sang quy trình giải quyết riêng (không tính là ý kiến đối thoại)",
+    dependencies=[Depends(require_json)],
+    responses={401: {}, 403: {}, 404: {}, 409: {}, 415: {}, 422: {}},
+)
+async def redirect(
+    tracking_code: str,
+    body: RedirectIn,
+    service: Service,
+    caller: Annotated[Caller, Depends(require_role("front", "operator"))],
+) -> AssignmentView:
+    doc = await _load(service, tracking_code)
+    try:
+        updated = await service.redirect(doc, kind=body.kind, reason=body.reason, by=caller.key_id)
+    except TransitionRefused as exc:
+        raise _not_waiting(doc, exc) from exc
+    except NotReceivedHere as exc:
+        raise ApiError(
+            409,
+            "not_received_here",
+            f"Ý kiến được tiếp nhận tại {exc}; chỉ nơi tiếp nhận mới chuyển quy trình khiếu nại, tố cáo.",
+            f"The opinion was received at {exc}; only there can it be redirected.",
+        ) from exc
+    return assignment_view(updated)
+
+
+# ---- documents and supervision -----------------------------------------------------------------------
+
+
+def get_desk(request: Request) -> ConferenceDesk:
+    return request.app.state.conference_desk
+
+
+Desk = Annotated[ConferenceDesk, Depends(get_desk)]
+Readers = Annotated[Caller, Depends(require_role("front", "agency", "operator"))]
+
+
+class DocumentView(BaseModel):
+    id: str
+    kind: str = Field(description="minutes (biên bản) or conclusion_notice (thông báo kết luận)")
+    agency: str | None
+    html_url: str
+    pdf_url: str
+    created_at: AwareDatetime
+
+
+@router.get(
+    "/conferences/{conference_id}/documents",
+    response_model=list[DocumentView],
+    tags=["hội nghị"],
+    summary="Biên bản và các thông báo kết luận của một hội nghị",
+)
+async def conference_documents(conference_id: str, desk: Desk, request: Request, _: Readers) -> list[DocumentView]:
+    return [
+        DocumentView(
+            id=d["_id"],
+            kind=d["kind"],
+            agency=(d.get("agency") or {}).get("name"),
+            html_url=str(request.url_for("document_html", document_id=d["_id"])),
+            pdf_url=str(request.url_for("document_pdf", document_id=d["_id"])),
+            created_at=d["created_at"],
+        )
+        for d in await desk.documents_of(conference_id)
+    ]
+
+
+async def _document(desk: ConferenceDesk, document_id: str) -> dict[str, Any]:
+    doc = await desk.document(document_id)
+    if doc is None:
+        raise ApiError(404, "document_not_found", f"Không có văn bản {document_id}.", f"No document {document_id}.")
+    return doc
+
+
+@router.get("/documents/{document_id}.pdf", tags=["hội nghị"], summary="Văn bản dạng PDF", response_class=Response)
+async def document_pdf(document_id: str, desk: Desk, _: Readers) -> Response:
+    doc = await _document(desk, document_id)
+    return Response(
+        doc["pdf"],
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{document_id}.pdf"'},
+    )
+
+
+@router.get("/documents/{document_id}", tags=["hội nghị"], summary="Văn bản dạng HTML (in được khổ A4)")
+async def document_html(document_id: str, desk: Desk, _: Readers) -> HTMLResponse:
+    return HTMLResponse((await _document(desk, document_id))["html"])
+
+
+class SupervisionRow(BaseModel):
+    tracking_code: str
+    agency: str
+    document_id: str
+    text: str
+    due_at: AwareDatetime | None
+    status: str = Field(description="pending, overdue, answered_on_time, answered_late")
+    answered_at: AwareDatetime | None
+    answer: str | None
+
+
+class SupervisionView(BaseModel):
+    conference_id: str
+    counts: dict[str, int]
+    items: list[SupervisionRow]
+
+
+@router.get(
+    "/conferences/{conference_id}/supervision",
+    response_model=SupervisionView,
+    tags=["hội nghị"],
+    summary="Giám sát của Mặt trận: mọi kết luận và tình trạng thực hiện",
+    responses={401: {}, 403: {}},
+)
+async def supervision(
+    conference_id: str, desk: Desk, _: Annotated[Caller, Depends(require_role("front", "operator"))]
+) -> SupervisionView:
+    rows = [SupervisionRow(**r) for r in await desk.supervision(conference_id)]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return SupervisionView(conference_id=conference_id, counts=counts, items=rows)

@@ -9,7 +9,9 @@ from pydantic import Field
 
 from services.assignment import api
 from services.assignment.classification import RuleTable
+from services.assignment.conferences import ConferenceDesk
 from services.assignment.directory import Directory
+from services.assignment.documents import Documents
 from services.assignment.handlers import SERVICE, build_router
 from services.assignment.jurisdiction import JurisdictionTable
 from services.assignment.repository import AssignmentRepository
@@ -30,6 +32,10 @@ class AssignmentSettings(ServiceSettings):
     answer_days: int = Field(default=30, ge=1, le=365, description="Days allowed for a written answer.")
     classification_rules: Path = Field(default=CONFIG / "classification.yaml")
     jurisdiction_rules: Path = Field(default=CONFIG / "jurisdiction.yaml")
+    public_url: str = Field(default="http://127.0.0.1:8103", description="This service as staff reach it (links).")
+    pdf_font_dir: Path = Field(
+        default=Path("/usr/share/fonts/truetype/dejavu"), description="DejaVu fonts for PDF documents (Vietnamese)."
+    )
     summary_interval_s: float = Field(
         default=3600, gt=0, description="How often the month's and year's summaries are sent to the parent."
     )
@@ -51,7 +57,8 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
     summaries = Summaries(runtime, repository, interval_s=settings.summary_interval_s)
     seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
     guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids)
-    runtime.include(build_router(service, summaries, guard, directory, prefetch=settings.prefetch))
+    desk = ConferenceDesk(runtime, repository, Documents(settings.pdf_font_dir), public_url=settings.public_url)
+    runtime.include(build_router(service, summaries, guard, directory, desk, prefetch=settings.prefetch))
     if settings.parent_id:
         runtime.add_loop(summaries.run)
 
@@ -59,6 +66,8 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
         await repository.create_indexes()
         await directory.seed(seed)
         await runtime.outbox.track(repository.assignments)
+        await runtime.outbox.track(repository.documents)
+        await runtime.outbox.track(repository.dossiers)
 
     app = create_service_app(
         title=f"doithoai — giao việc và trả lời ({settings.instance_name})",
@@ -71,4 +80,5 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
     )
     app.state.assignment = service
     app.state.summaries = summaries
+    app.state.conference_desk = desk
     return app

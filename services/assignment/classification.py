@@ -52,6 +52,18 @@ class Classification:
     matched_keywords: tuple[str, ...] = ()
 
 
+# Words of a complaint or denunciation (khiếu nại, tố cáo), which follow their own procedure: the
+# secretary is shown the hint and decides whether to redirect.
+_COMPLAINT_WORDS = (" khiếu nại ", " tố cáo ", " đơn khiếu nại ", " đơn tố cáo ", " khiếu kiện ")
+
+
+def looks_like_complaint(text: str) -> bool:
+    folded = fold_case(text)
+    if has_marks(folded):
+        return any(w in folded for w in _COMPLAINT_WORDS)
+    return any(strip_marks(w) in folded for w in _COMPLAINT_WORDS)
+
+
 class RuleTable:
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules

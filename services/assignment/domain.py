@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 
-from shared.clock import VIETNAM, utc
+from shared.deadlines import DayCount, DeadlinePolicy, due_after
 from shared.events import LEVEL_RANKS
 
-END_OF_DAY = time(23, 59, 59)
 
-
-def answer_due_at(received_at: datetime, days: int) -> datetime:
-    """'Within N days at the latest': the end of the Nth calendar day after receipt, Vietnam time."""
-    local_day: date = received_at.astimezone(VIETNAM).date() + timedelta(days=days)
-    return utc(datetime.combine(local_day, END_OF_DAY, tzinfo=VIETNAM))
+def answer_due_at(received_at: datetime, days: int, count: DayCount = DayCount.CALENDAR) -> datetime:
+    """'Within N days at the latest': the end of the Nth day after receipt, Vietnam time."""
+    return due_after(received_at, DeadlinePolicy(days=days, count=count))
 
 
 class Status(StrEnum):
     ASSIGNED = "assigned"
     ESCALATED = "escalated"
     ANSWERED = "answered"
+    REDIRECTED = "redirected"
 
     @property
     def label(self) -> str:
@@ -28,6 +26,7 @@ class Status(StrEnum):
             Status.ASSIGNED: "Đang chờ trả lời",
             Status.ESCALATED: "Đã chuyển lên cấp trên",
             Status.ANSWERED: "Đã trả lời",
+            Status.REDIRECTED: "Chuyển quy trình khiếu nại, tố cáo",
         }[self]
 
 
@@ -39,7 +38,8 @@ class TransitionRefused(Exception):
 
 
 ALLOWED = {
-    Status.ASSIGNED: {Status.ANSWERED, Status.ESCALATED},
+    Status.ASSIGNED: {Status.ANSWERED, Status.ESCALATED, Status.REDIRECTED},
+    Status.REDIRECTED: set(),
     Status.ESCALATED: {Status.ANSWERED},  # answered by the level above
     Status.ANSWERED: set(),
 }
@@ -60,6 +60,8 @@ def progress_rank(state: str, holder_level: str) -> int:
 
 def outcome(doc: dict[str, object]) -> str:
     """How an opinion received here ended (or stands), in the categories summaries count."""
+    if doc.get("status") == Status.REDIRECTED:
+        return "redirected_complaint"
     level = doc.get("holder_level") or doc.get("escalated_to_level")
     if doc.get("status") == Status.ESCALATED or (level and doc.get("status") == Status.ANSWERED):
         rank = LEVEL_RANKS.get(str(level), 2)

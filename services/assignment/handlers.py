@@ -5,11 +5,14 @@ from __future__ import annotations
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 
+from services.assignment.conferences import ConferenceDesk
 from services.assignment.directory import Directory
 from services.assignment.service import AssignmentService
 from services.assignment.summaries import Summaries
 from shared.events import (
     AgencyUpdatedV1,
+    ConferenceDossierDueV1,
+    ConferenceUpdatedV1,
     Envelope,
     EscalationAcknowledgedV1,
     EscalationAnsweredV1,
@@ -25,9 +28,25 @@ SERVICE = "assignment"
 
 
 def build_router(
-    service: AssignmentService, summaries: Summaries, guard: LinkGuard, directory: Directory, *, prefetch: int
+    service: AssignmentService,
+    summaries: Summaries,
+    guard: LinkGuard,
+    directory: Directory,
+    desk: ConferenceDesk,
+    *,
+    prefetch: int,
 ) -> RabbitRouter:
     router = RabbitRouter()
+
+    @subscriber(router, SERVICE, ConferenceUpdatedV1, prefetch=prefetch)
+    @consumes()
+    async def on_conference_updated(event: Envelope[ConferenceUpdatedV1]) -> None:
+        await desk.keep(event)
+
+    @subscriber(router, SERVICE, ConferenceDossierDueV1, prefetch=prefetch)
+    @consumes()
+    async def on_dossier_due(event: Envelope[ConferenceDossierDueV1]) -> None:
+        await desk.send_dossiers(event)
 
     @subscriber(router, SERVICE, AgencyUpdatedV1, prefetch=prefetch)
     @consumes()

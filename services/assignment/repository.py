@@ -17,12 +17,17 @@ class AssignmentRepository:
         self.assignments = db["assignments"]
         self.agencies = db["agencies"]
         self.child_summaries = db["child_summaries"]
+        self.conferences = db["conferences"]
+        self.documents = db["documents"]
+        self.dossiers = db["dossiers"]
 
     async def create_indexes(self) -> None:
         # Tracking codes are unique per receiving instance, not across instances.
         await self.assignments.create_index([("tracking_code", 1), ("origin_instance", 1)], unique=True)
         await self.assignments.create_index([("status", 1), ("due_at", 1)])
         await self.assignments.create_index([("submitted_at", 1)])
+        await self.assignments.create_index([("conference_id", 1), ("submitted_at", 1)], sparse=True)
+        await self.documents.create_index([("conference_id", 1)])
 
     async def insert(self, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Insert once. A second delivery gets the stored document (with what is left in its outbox)
@@ -116,3 +121,28 @@ class AssignmentRepository:
 
     async def child_summaries_for(self, period: str) -> list[dict[str, Any]]:
         return await self.child_summaries.find({"period": period}).sort("child", 1).to_list(None)
+
+    async def of_conference(self, conference_id: str) -> list[dict[str, Any]]:
+        cursor = self.assignments.find({"conference_id": conference_id, "came_from": None}, {OUTBOX: 0})
+        return await cursor.sort("submitted_at", 1).to_list(None)
+
+    async def keep_conference(self, conference_id: str, version: int, doc: dict[str, Any]) -> bool:
+        """Assignment's copy of a conference; True if this version was newer than the one kept."""
+        try:
+            result = await self.conferences.update_one(
+                {"_id": conference_id, "version": {"$lt": version}}, {"$set": {**doc, "version": version}}, upsert=True
+            )
+        except DuplicateKeyError:
+            return False  # a newer version is kept already
+        return result.modified_count == 1 or result.upserted_id is not None
+
+    async def conference(self, conference_id: str) -> dict[str, Any] | None:
+        return await self.conferences.find_one({"_id": conference_id})
+
+    async def insert_once(self, collection: Any, doc: dict[str, Any]) -> bool:
+        """Insert a document whose id says what it is (a dossier, a notice); False if it exists."""
+        try:
+            await collection.insert_one(doc)
+            return True
+        except DuplicateKeyError:
+            return False

@@ -14,9 +14,10 @@ messages for neighbours) in the outbox.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
-from services.assignment.classification import RuleTable
+from services.assignment.classification import RuleTable, looks_like_complaint
 from services.assignment.directory import Directory, NoAgency
 from services.assignment.domain import (
     Status,
@@ -43,9 +44,12 @@ from shared.events import (
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
+    OpinionDueChangedV1,
     OpinionEscalatedV1,
     OpinionEscalationUpdatedV1,
     OpinionReceivedV1,
+    OpinionRedirectedV1,
+    RedirectKind,
 )
 from shared.events.vocabulary import LEVEL_LABELS
 from shared.messaging.consumer import TransientError
@@ -103,6 +107,8 @@ class AssignmentService:
             "channel": p.channel.value,
             "text": p.text,
             "address": p.location.address if p.location else None,
+            "conference_id": p.conference_id,
+            "complaint_suspected": looks_like_complaint(p.text),
             "submitted_at": p.submitted_at,
             "field": c.field,
             "head": c.head.value,
@@ -136,6 +142,7 @@ class AssignmentService:
             "channel": p.channel.value,
             "text": p.text,
             "address": p.address,
+            "conference_id": None,
             "submitted_at": p.submitted_at,
             "field": p.field,
             "head": p.head.value,
@@ -378,6 +385,67 @@ class AssignmentService:
         await self.runtime.outbox.flush(self.repository.assignments, doc["_id"], entries)
         return {**doc, **changes}
 
+    async def promise(self, doc: dict[str, Any], *, due: datetime | None, off_topic: bool, by: str) -> dict[str, Any]:
+        """At the conference: a written answer is promised (or the opinion is off-topic and answered
+        separately in writing), by `due` at the latest, which may be sooner than the rule's deadline."""
+        if doc["status"] != Status.ASSIGNED:
+            raise TransitionRefused(Status(doc["status"]), Status.ASSIGNED)
+        now = self.runtime.clock.now()
+        rule_due = doc.get("rule_due_at") or doc["due_at"]
+        due = due or rule_due
+        if due > rule_due:
+            raise PromiseRefused("later_than_rule", rule_due)
+        if due < now:
+            raise PromiseRefused("in_the_past", now)
+        reason = "ngoài nội dung hội nghị, trả lời riêng bằng văn bản" if off_topic else "hẹn trả lời bằng văn bản"
+        event = self.runtime.envelope(
+            OpinionDueChangedV1(
+                opinion_id=doc["_id"],
+                tracking_code=doc["tracking_code"],
+                agency=AgencyRef(**doc["agency"]),
+                due_at=due,
+                reason=reason,
+            ),
+            **_story(doc),
+        )
+        changes = {
+            "due_at": due,
+            "rule_due_at": rule_due,
+            "promise": {"off_topic": off_topic, "due_at": due, "by": by, "at": now},
+        }
+        entries = outbox_entries(event)
+        if not await self.repository.transition(doc["_id"], Status.ASSIGNED, changes, entries):
+            raise TransitionRefused(Status(doc["status"]), Status.ASSIGNED)
+        await self.runtime.outbox.flush(self.repository.assignments, doc["_id"], entries)
+        return {**doc, **changes}
+
+    async def redirect(self, doc: dict[str, Any], *, kind: RedirectKind, reason: str, by: str) -> dict[str, Any]:
+        """A complaint or denunciation, not a dialogue opinion: off to its own procedure, told to the citizen."""
+        check_transition(Status(doc["status"]), Status.REDIRECTED)
+        if doc["came_from"]:
+            raise NotReceivedHere(doc["origin_instance"])
+        now = self.runtime.clock.now()
+        event = self.runtime.envelope(
+            OpinionRedirectedV1(
+                opinion_id=doc["_id"],
+                tracking_code=doc["tracking_code"],
+                origin_instance=doc["origin_instance"],
+                kind=kind,
+                reason=reason,
+                redirected_at=now,
+            ),
+            **_story(doc),
+        )
+        changes = {
+            "status": Status.REDIRECTED.value,
+            "redirect": {"kind": kind.value, "reason": reason, "by": by, "at": now},
+        }
+        entries = outbox_entries(event)
+        if not await self.repository.transition(doc["_id"], Status.ASSIGNED, changes, entries):
+            raise TransitionRefused(Status(doc["status"]), Status.REDIRECTED)
+        await self.runtime.outbox.flush(self.repository.assignments, doc["_id"], entries)
+        return {**doc, **changes}
+
     # ---- news from the parent ---------------------------------------------------------------
 
     async def on_progress(self, event: Envelope[Progress]) -> None:
@@ -467,6 +535,17 @@ def _story(doc: dict[str, Any]) -> Story:
 
 class NoParent(Exception):
     pass
+
+
+class NotReceivedHere(Exception):
+    pass
+
+
+class PromiseRefused(Exception):
+    def __init__(self, reason: str, limit: datetime) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.limit = limit
 
 
 class HopLimit(Exception):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from services.intake.domain import Stage, normalize_tracking_code
-from services.intake.service import IntakeService
+from services.intake.service import ConferenceRefused, IntakeService
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
 from shared.events.opinions import AnswerKind, known_field
 from shared.http.app import require_json
@@ -76,7 +76,7 @@ class AnswerView(BaseModel):
 class OpinionView(BaseModel):
     tracking_code: str
     opinion_id: str
-    status: str = Field(description="received, classified, assigned, escalated, accepted or closed.")
+    status: str = Field(description="received, classified, assigned, escalated, accepted, redirected or closed.")
     status_label: str
     channel: Channel
     channel_label: str
@@ -157,6 +157,11 @@ async def submit_opinion(
     request: Request,
     caller: Annotated[Caller, Depends(require_role("front", "operator"))],
 ) -> Accepted:
+    if submission.conference_id:
+        try:
+            await service.check_conference(submission.conference_id, submission.channel)
+        except ConferenceRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.message_vi, exc.message_en) from exc
     doc = await service.submit(
         text=submission.text,
         channel=submission.channel,

@@ -19,10 +19,13 @@ from shared.events import (
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
+    OpinionDueChangedV1,
     OpinionDueSoonV1,
     OpinionEscalatedV1,
     OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
+    OpinionRedirectedV1,
+    RedirectKind,
 )
 from shared.events.vocabulary import FIELDS
 
@@ -55,6 +58,7 @@ class Stage(IntEnum):
     ASSIGNED = 3
     ESCALATED = 4
     ACCEPTED = 5  # by the level above
+    REDIRECTED = 8  # a complaint or denunciation, gone to its own procedure
     CLOSED = 9
 
     @property
@@ -68,6 +72,7 @@ STAGE_LABELS = {
     Stage.ASSIGNED: "Đã giao cơ quan xử lý",
     Stage.ESCALATED: "Đã chuyển lên cấp trên",
     Stage.ACCEPTED: "Cấp trên đã tiếp nhận, đang xử lý",
+    Stage.REDIRECTED: "Chuyển sang giải quyết theo quy trình khiếu nại, tố cáo",
     Stage.CLOSED: "Đã trả lời, kết thúc",
 }
 
@@ -155,6 +160,20 @@ def change_for(payload: EventPayload) -> Change:
                     "overdue": False,
                 },
             )
+        case OpinionDueChangedV1():
+            return Change(
+                None,
+                f"Hẹn trả lời bằng văn bản trước {_when(payload.due_at)} ({payload.reason})",
+                {"due_at": payload.due_at},
+                before=Stage.ESCALATED,
+            )
+        case OpinionRedirectedV1():
+            return Change(
+                Stage.REDIRECTED,
+                f"Là đơn {RedirectKind(payload.kind).label}, chuyển giải quyết theo quy trình riêng: {payload.reason}",
+                {"due_at": None, "overdue": False},
+                before=Stage.CLOSED,
+            )
         case NotificationAcknowledgedV1():
             return Change(
                 None, f"{payload.agency_name or 'Cơ quan'} đã xác nhận nhận được thông báo", before=Stage.CLOSED
@@ -177,4 +196,4 @@ def status_of(doc: dict[str, Any]) -> Stage:
 
 
 def is_open(doc: dict[str, Any]) -> bool:
-    return status_of(doc) is not Stage.CLOSED
+    return status_of(doc) < Stage.REDIRECTED

@@ -6,16 +6,19 @@ from faststream.rabbit import RabbitRouter
 
 from services.intake.service import IntakeService
 from shared.events import (
+    ConferenceUpdatedV1,
     Envelope,
     NotificationAcknowledgedV1,
     NotificationFailedV1,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
+    OpinionDueChangedV1,
     OpinionDueSoonV1,
     OpinionEscalatedV1,
     OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
+    OpinionRedirectedV1,
 )
 from shared.messaging.consumer import consumes, subscriber
 
@@ -69,6 +72,21 @@ def build_router(service: IntakeService, *, prefetch: int) -> RabbitRouter:
     @subscriber(router, SERVICE, NotificationAcknowledgedV1, prefetch=prefetch)
     @consumes()
     async def on_notification_acknowledged(event: Envelope[NotificationAcknowledgedV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, ConferenceUpdatedV1, prefetch=prefetch)
+    @consumes()
+    async def on_conference_updated(event: Envelope[ConferenceUpdatedV1]) -> None:
+        await service.keep_conference(event)
+
+    @subscriber(router, SERVICE, OpinionDueChangedV1, prefetch=prefetch)
+    @consumes()
+    async def on_due_changed(event: Envelope[OpinionDueChangedV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionRedirectedV1, prefetch=prefetch)
+    @consumes()
+    async def on_redirected(event: Envelope[OpinionRedirectedV1]) -> None:
         await service.record(event)
 
     return router

@@ -17,6 +17,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from services.intake.api import get_service
 from services.intake.domain import Stage, is_open, normalize_tracking_code
+from services.intake.service import ConferenceRefused
 from shared.clock import VIETNAM
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
 from shared.http.auth import authorize, identify
@@ -192,6 +193,12 @@ async def create_request(fmt: str, request: Request) -> JSONResponse:
     address = _text(params, "address_string", 500)
 
     service = get_service(request)
+    conference_id = _attribute(params, "conference_id")
+    if conference_id:
+        try:
+            await service.check_conference(conference_id, Channel.ONLINE)
+        except ConferenceRefused as exc:
+            raise Open311Error(exc.status, f"{exc.message_vi} / {exc.message_en}") from exc
     doc = await service.submit(
         text=description,
         channel=Channel.ONLINE,
@@ -199,7 +206,7 @@ async def create_request(fmt: str, request: Request) -> JSONResponse:
         head=Head(head) if head else None,
         citizen=CitizenContact(name=name or None, email=email, phone=phone) if (name or email or phone) else None,
         location=Location(address=address, lat=lat, lon=lon) if (address or lat is not None) else None,
-        conference_id=_attribute(params, "conference_id"),
+        conference_id=conference_id,
     )
     await service.publish_pending(doc)
     code = doc["tracking_code"]

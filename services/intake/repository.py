@@ -21,6 +21,7 @@ class TrackingCodeTaken(Exception):
 class OpinionRepository:
     def __init__(self, db: AsyncDatabase) -> None:
         self.opinions = db["opinions"]
+        self.conferences = db["conferences"]
 
     async def create_indexes(self) -> None:
         await self.opinions.create_index("tracking_code", unique=True)
@@ -96,6 +97,18 @@ class OpinionRepository:
         if start or end:
             query["submitted_at"] = {k: v for k, v in (("$gte", start), ("$lt", end)) if v}
         if open_ is not None:
-            query["stage"] = {"$lt": int(Stage.CLOSED)} if open_ else int(Stage.CLOSED)
+            query["stage"] = {"$lt": int(Stage.REDIRECTED)} if open_ else {"$gte": int(Stage.REDIRECTED)}
         cursor = self.opinions.find(query, {OUTBOX: 0, "processed": 0}).sort("submitted_at", DESCENDING).limit(limit)
         return await cursor.to_list(None)
+
+    async def keep_conference(self, conference_id: str, version: int, doc: dict[str, Any]) -> None:
+        """Intake's copy of a conference (to accept or refuse opinions for it); newer versions only."""
+        try:
+            await self.conferences.update_one(
+                {"_id": conference_id, "version": {"$lt": version}}, {"$set": {**doc, "version": version}}, upsert=True
+            )
+        except DuplicateKeyError:
+            pass  # a newer version is stored
+
+    async def conference(self, conference_id: str) -> dict[str, Any] | None:
+        return await self.conferences.find_one({"_id": conference_id})

@@ -9,8 +9,11 @@ from typing import Any
 from services.intake.domain import change_for, new_tracking_code
 from services.intake.repository import OpinionRepository, TrackingCodeTaken
 from shared.events import (
+    ACCEPTS_OPINIONS,
     Channel,
     CitizenContact,
+    ConferenceStatus,
+    ConferenceUpdatedV1,
     Envelope,
     EventPayload,
     Head,
@@ -24,10 +27,50 @@ from shared.storage.outbox import OUTBOX
 log = logging.getLogger(__name__)
 
 
+class ConferenceRefused(Exception):
+    def __init__(self, status: int, code: str, message_vi: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.status, self.code, self.message_vi, self.message_en = status, code, message_vi, message_en
+
+
 class IntakeService:
     def __init__(self, runtime: Runtime, repository: OpinionRepository) -> None:
         self.runtime = runtime
         self.repository = repository
+
+    async def check_conference(self, conference_id: str, channel: Channel) -> None:
+        """Refuse opinions for a conference that is unknown, over, called off, or (for direct ones) not yet held."""
+        conference = await self.repository.conference(conference_id)
+        if conference is None:
+            raise ConferenceRefused(
+                422,
+                "unknown_conference",
+                f"Không có hội nghị mã {conference_id}; kiểm tra mã trong kế hoạch hội nghị.",
+                f"No conference {conference_id}; check the code in the conference plan.",
+            )
+        status = ConferenceStatus(conference["status"])
+        if status not in ACCEPTS_OPINIONS:
+            raise ConferenceRefused(
+                409,
+                "conference_not_accepting",
+                f"Hội nghị {conference_id} đang ở trạng thái '{status.label}'; không nhận thêm ý kiến.",
+                f"Conference {conference_id} is '{status.value}'; it takes no more opinions.",
+            )
+        if channel is Channel.DIRECT and status not in (ConferenceStatus.OPEN, ConferenceStatus.CLOSED):
+            raise ConferenceRefused(
+                409,
+                "conference_not_open",
+                f"Ý kiến phát biểu trực tiếp chỉ ghi khi hội nghị đã khai mạc; hội nghị đang '{status.label}'.",
+                f"Opinions raised at the conference are recorded once it is open; it is '{status.value}'.",
+            )
+
+    async def keep_conference(self, event: Envelope[ConferenceUpdatedV1]) -> None:
+        c = event.payload.conference
+        await self.repository.keep_conference(
+            c.conference_id,
+            event.payload.version,
+            {"status": c.status.value, "title": c.title, "starts_at": c.starts_at},
+        )
 
     async def submit(
         self,

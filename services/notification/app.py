@@ -18,7 +18,7 @@ from services.notification.handlers import SERVICE, build_router
 from services.notification.rendering import Templates
 from services.notification.repository import NotificationRepository
 from services.notification.service import DeliveryPolicy, NotificationService
-from shared.agencies import load_seed
+from shared.agencies import load_directory
 from shared.clock import Clock
 from shared.http.app import create_service_app
 from shared.runtime import Runtime
@@ -89,6 +89,7 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         lease=timedelta(seconds=max(settings.smtp_timeout_s, settings.webhook_timeout_s) * 2 + 5),
         ack_reminder_after=timedelta(seconds=settings.ack_reminder_after_s),
     )
+    seed = load_directory(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
     service = NotificationService(
         runtime,
         repository,
@@ -99,15 +100,16 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         intake_url=settings.intake_public_url,
         public_url=settings.public_url,
         ack_secret=settings.ack_secret,
+        heads=seed.heads,
+        announcement_recipients=[str(e) for e in seed.announcement_recipients],
         poll_s=settings.delivery_poll_s,
     )
-    seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
     runtime.include(build_router(service, prefetch=settings.prefetch))
     runtime.add_loop(service.run)
 
     async def setup() -> None:
         await repository.create_indexes()
-        await directory.seed(seed)
+        await directory.seed(seed.agencies)
         await runtime.outbox.track(repository.notifications)
         await runtime.outbox.track(repository.agencies)
 

@@ -6,6 +6,9 @@ from faststream.rabbit import RabbitRouter
 
 from services.notification.service import NotificationService
 from shared.events import (
+    ConclusionIssuedV1,
+    ConferenceDossierV1,
+    ConferenceUpdatedV1,
     Envelope,
     OpinionAnsweredV1,
     OpinionAssignedV1,
@@ -13,6 +16,7 @@ from shared.events import (
     OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
     OpinionReceivedV1,
+    OpinionRedirectedV1,
 )
 from shared.messaging.consumer import consumes, subscriber
 
@@ -51,5 +55,25 @@ def build_router(service: NotificationService, *, prefetch: int) -> RabbitRouter
     @consumes()
     async def on_overdue(event: Envelope[OpinionOverdueV1]) -> None:
         await service.on_deadline(event)
+
+    @subscriber(router, SERVICE, OpinionRedirectedV1, prefetch=prefetch)
+    @consumes()
+    async def on_redirected(event: Envelope[OpinionRedirectedV1]) -> None:
+        await service.on_redirected(event)
+
+    @subscriber(router, SERVICE, ConferenceUpdatedV1, prefetch=prefetch)
+    @consumes()
+    async def on_conference_updated(event: Envelope[ConferenceUpdatedV1]) -> None:
+        await service.on_conference_updated(event)
+
+    @subscriber(router, SERVICE, ConferenceDossierV1, prefetch=prefetch)
+    @consumes()
+    async def on_dossier(event: Envelope[ConferenceDossierV1]) -> None:
+        await service.on_dossier(event)
+
+    @subscriber(router, SERVICE, ConclusionIssuedV1, prefetch=prefetch)
+    @consumes()
+    async def on_conclusion(event: Envelope[ConclusionIssuedV1]) -> None:
+        await service.on_conclusion(event)
 
     return router

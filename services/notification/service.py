@@ -32,12 +32,17 @@ from services.notification.channels import (
 from services.notification.directory import AgencyDirectory
 from services.notification.rendering import Templates
 from services.notification.repository import ACKNOWLEDGED, SENT, NotificationRepository, now_utc
+from shared.agencies import Official
 from shared.clock import VIETNAM
 from shared.events import (
     FIELDS,
     AgencyRef,
     AnswerKind,
     Channel,
+    ConclusionIssuedV1,
+    Conference,
+    ConferenceDossierV1,
+    ConferenceUpdatedV1,
     Envelope,
     EscalationState,
     EventPayload,
@@ -50,6 +55,8 @@ from shared.events import (
     OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
     OpinionReceivedV1,
+    OpinionRedirectedV1,
+    RedirectKind,
 )
 from shared.messaging.consumer import TransientError
 from shared.observability import metrics
@@ -74,10 +81,14 @@ def _datetime(moment: datetime) -> str:
     return moment.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
 
 
+def _official(email: str, name: str | None) -> Recipient:
+    return Recipient("official", email, name, {"email": email})
+
+
 @dataclass
 class Recipient:
-    kind: str  # agency or citizen
-    id: str  # agency id, or the opinion id for a citizen
+    kind: str  # agency, citizen, or official (a head, an invitee, the announcement desk)
+    id: str  # agency id, the opinion id for a citizen, the address of an official
     name: str | None
     addresses: dict[str, str] = field(default_factory=dict)  # channel → address, in order of preference
 
@@ -114,6 +125,8 @@ class NotificationService:
         intake_url: str,
         public_url: str,
         ack_secret: str,
+        heads: dict[Head, Official] | None = None,
+        announcement_recipients: list[str] | None = None,
         poll_s: float = 1.0,
     ) -> None:
         self.runtime = runtime
@@ -126,6 +139,8 @@ class NotificationService:
         self.public_url = public_url.rstrip("/")
         self.ack_secret = ack_secret.encode()
         self.poll_s = poll_s
+        self.heads = heads or {}
+        self.announcement_recipients = announcement_recipients or []
 
     # ---- what each event means for whom ------------------------------------------------------
 
@@ -205,8 +220,113 @@ class NotificationService:
         variables = {**self._common(p.tracking_code), "agency_name": p.agency.name, "due_date": _date(p.due_at)}
         if isinstance(p, OpinionDueSoonV1):
             await self.notify(event, "reminder", await self._agency(p.agency), {**variables, "days_left": p.days_left})
+            return
+        await self.notify(event, "overdue_notice", await self._agency(p.agency), variables)
+        head = self.heads.get(p.head) if p.head else None
+        if head is not None:  # the head who must answer is told too
+            assert p.head is not None
+            variables |= {"head_name": head.name, "head_label": p.head.label}
+            await self.notify(event, "overdue_head", _official(str(head.email), head.name), variables)
+
+    async def on_redirected(self, event: Envelope[OpinionRedirectedV1]) -> None:
+        p = event.payload
+        if not self._received_here(p.origin_instance):
+            return
+        contact = await self._contact(p.opinion_id)
+        variables = {
+            **self._common(p.tracking_code),
+            "citizen_name": contact.get("name"),
+            "kind_label": RedirectKind(p.kind).label,
+            "reason": p.reason,
+        }
+        await self.notify(event, "citizen_redirect", self._citizen(p.opinion_id, contact), variables)
+
+    # ---- conferences ---------------------------------------------------------------------------
+
+    def _conference(self, c: Conference) -> dict[str, Any]:
+        return {
+            "instance_name": self.runtime.settings.instance_name,
+            "title": c.title,
+            "starts_at": _datetime(c.starts_at),
+            "venue": c.venue,
+            "chairs": ", ".join(Head(h).label for h in c.chairs),
+            "topics": "; ".join(c.topics),
+        }
+
+    async def on_conference_updated(self, event: Envelope[ConferenceUpdatedV1]) -> None:
+        """The announcement and the invitations; news of a cancellation, postponement or new date."""
+        change, c = event.payload.change, event.payload.conference
+        variables = self._conference(c)
+        if change == "announced":
+            for email in self.announcement_recipients:
+                await self.notify(event, "announcement", _official(email, "Bộ phận thông tin"), variables)
+            kind = "invitation"
+        elif change in ("cancelled", "postponed", "rescheduled"):
+            labels = {"cancelled": "Hủy hội nghị", "postponed": "Hoãn hội nghị", "rescheduled": "Dời lịch hội nghị"}
+            variables |= {
+                "change_label": labels[change],
+                "reason": c.status_reason,
+                "original": variables["starts_at"],
+                "new_time": variables["starts_at"] if change == "rescheduled" else None,
+            }
+            kind = "conference_changed"
         else:
-            await self.notify(event, "overdue_notice", await self._agency(p.agency), variables)
+            return
+        for invitee in c.invitees:
+            if invitee.email:
+                recipient = _official(str(invitee.email), invitee.name)
+                await self.notify(
+                    event, kind, recipient, {**variables, "invitee_name": invitee.name, "invitee_group": invitee.group}
+                )
+
+    async def on_dossier(self, event: Envelope[ConferenceDossierV1]) -> None:
+        p = event.payload
+        head = self.heads.get(p.head)
+        if head is None:
+            log.warning("no contact for %s: dossier of %s not sent", p.head.value, p.conference_id)
+            return
+        groups = [
+            {
+                "field_name": FIELDS[field].name,
+                "opinions": [{**i.model_dump(), "channel_label": Channel(i.channel).label} for i in items],
+            }
+            for field, items in sorted(p.groups.items())
+        ]
+        variables = {
+            **self._conference(
+                Conference.model_construct(
+                    title=p.title, starts_at=p.starts_at, venue=p.venue, chairs=[p.head], topics=[]
+                )
+            ),  # fmt: skip
+            "head_name": head.name,
+            "head_label": p.head.label,
+            "groups": groups,
+            "total": sum(len(g["opinions"]) for g in groups),
+        }
+        await self.notify(event, "dossier", _official(str(head.email), head.name), variables)
+
+    async def on_conclusion(self, event: Envelope[ConclusionIssuedV1]) -> None:
+        p = event.payload
+        items = [
+            {
+                "tracking_code": i.tracking_code,
+                "text": i.text,
+                "task": "giải quyết, trả lời riêng bằng văn bản"
+                if i.outcome == "off_topic"
+                else "trả lời bằng văn bản",
+                "due": _date(i.due_at) if i.due_at else "—",
+            }
+            for i in p.items
+        ]
+        variables = {
+            "instance_name": self.runtime.settings.instance_name,
+            "title": p.title,
+            "agency_name": p.agency.name,
+            "items": items,
+            "document_url": p.document_url,
+            "tracking_code": ", ".join(i.tracking_code for i in p.items),
+        }
+        await self.notify(event, "conclusion_notice", await self._agency(p.agency), variables)
 
     def _received_here(self, origin: str | None) -> bool:
         return origin is None or origin == self.runtime.settings.instance_id

@@ -5,7 +5,14 @@ from __future__ import annotations
 from faststream.rabbit import RabbitRouter
 
 from services.scheduling.service import SchedulingService
-from shared.events import Envelope, OpinionAnsweredV1, OpinionAssignedV1, OpinionEscalatedV1
+from shared.events import (
+    Envelope,
+    OpinionAnsweredV1,
+    OpinionAssignedV1,
+    OpinionDueChangedV1,
+    OpinionEscalatedV1,
+    OpinionRedirectedV1,
+)
 from shared.messaging.consumer import consumes, subscriber
 
 SERVICE = "scheduling"
@@ -28,5 +35,15 @@ def build_router(service: SchedulingService, *, prefetch: int) -> RabbitRouter:
     @consumes()
     async def on_escalated(event: Envelope[OpinionEscalatedV1]) -> None:
         await service.stop_clock(event)
+
+    @subscriber(router, SERVICE, OpinionRedirectedV1, prefetch=prefetch)
+    @consumes()
+    async def on_redirected(event: Envelope[OpinionRedirectedV1]) -> None:
+        await service.stop_clock(event)
+
+    @subscriber(router, SERVICE, OpinionDueChangedV1, prefetch=prefetch)
+    @consumes()
+    async def on_due_changed(event: Envelope[OpinionDueChangedV1]) -> None:
+        await service.start_clock(event)
 
     return router

@@ -1,5 +1,18 @@
 """Versioned event contracts; a breaking change is a new version, never an edit of an old one."""
 
+from shared.events.conferences import (
+    ACCEPTS_OPINIONS,
+    ConclusionIssuedV1,
+    Conference,
+    ConferenceDossierDueV1,
+    ConferenceDossierV1,
+    ConferenceStatus,
+    ConferenceUpdatedV1,
+    Invitee,
+    OpinionDueChangedV1,
+    OpinionRedirectedV1,
+    RedirectKind,
+)
 from shared.events.directory import AgencyUpdatedV1, NotificationAcknowledgedV1, NotificationFailedV1
 from shared.events.envelope import Envelope, EventPayload, Source
 from shared.events.links import (
@@ -49,11 +62,28 @@ CATALOG: dict[str, type[EventPayload]] = {
         AgencyUpdatedV1,
         NotificationFailedV1,
         NotificationAcknowledgedV1,
+        ConferenceUpdatedV1,
+        ConferenceDossierDueV1,
+        ConferenceDossierV1,
+        ConclusionIssuedV1,
+        OpinionDueChangedV1,
+        OpinionRedirectedV1,
     )
 }
 
 __all__ = [
+    "ACCEPTS_OPINIONS",
     "CATALOG",
+    "ConclusionIssuedV1",
+    "Conference",
+    "ConferenceDossierDueV1",
+    "ConferenceDossierV1",
+    "ConferenceStatus",
+    "ConferenceUpdatedV1",
+    "Invitee",
+    "OpinionDueChangedV1",
+    "OpinionRedirectedV1",
+    "RedirectKind",
     "AgencyUpdatedV1",
     "NotificationAcknowledgedV1",
     "NotificationFailedV1",

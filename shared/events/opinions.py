@@ -181,3 +181,4 @@ class OpinionOverdueV1(OpinionEvent):
 
     agency: AgencyRef
     due_at: AwareDatetime
+    head: Head | None = Field(default=None, description="The head who must answer; told too.")

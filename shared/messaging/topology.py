@@ -39,9 +39,23 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "opinion.escalation_updated.v1",
         "notification.failed.v1",
         "notification.acknowledged.v1",
+        "conference.updated.v1",
+        "opinion.due_changed.v1",
+        "opinion.redirected.v1",
     ),
-    "assignment": ("opinion.received.v1", "agency.updated.v1"),
-    "scheduling": ("opinion.assigned.v1", "opinion.answered.v1", "opinion.escalated.v1"),
+    "assignment": (
+        "opinion.received.v1",
+        "agency.updated.v1",
+        "conference.updated.v1",
+        "conference.dossier_due.v1",
+    ),
+    "scheduling": (
+        "opinion.assigned.v1",
+        "opinion.answered.v1",
+        "opinion.escalated.v1",
+        "opinion.due_changed.v1",
+        "opinion.redirected.v1",
+    ),
     "notification": (
         "opinion.received.v1",
         "opinion.assigned.v1",
@@ -49,6 +63,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "opinion.due_soon.v1",
         "opinion.overdue.v1",
         "opinion.escalation_updated.v1",
+        "opinion.redirected.v1",
+        "conference.updated.v1",
+        "conference.dossier_ready.v1",
+        "conference.conclusion_issued.v1",
     ),
 }
 

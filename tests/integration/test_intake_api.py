@@ -150,7 +150,7 @@ async def test_open311_post_form_and_json_then_get(intake, broker_url) -> None: 
             "service_code": "land",
             "description": "Tranh chấp ranh giới đất",
             "address_string": "Thôn Đông",
-            "attribute": {"conference_id": "hn-2026-01"},
+            "attribute": {"head": "committee_chair"},
         },
     )
     assert r.status_code == 201, r.text

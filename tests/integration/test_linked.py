@@ -149,7 +149,7 @@ async def test_an_operator_escalates_by_hand(rabbit_admin, secantus, smtp) -> No
         await wait_status(intake, code, "assigned")
         url = f"/api/v1/opinions/{code}/escalate"
         reason = {"reason": "Cần vốn đầu tư hệ thống thoát nước của quận"}
-        assert (await ward.post(url, json=reason, headers=headers("front-key"))).status_code == 403
+        assert (await ward.post(url, json=reason, headers=headers("agency-key"))).status_code == 403
         r = await ward.post(url, json=reason, headers=headers("operator-key"))
         assert r.status_code == 200, r.text
         assert r.json()["escalation"]["reason"] == reason["reason"]

@@ -100,8 +100,9 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
         assert await service.fire_due() == 0  # nothing fires twice
 
         # A crash between publishing and recording "fired" publishes again, with the same event id.
-        overdue_timer = f"{opinion_id}:overdue"
-        await service.repository.timers.update_one({"_id": overdue_timer}, {"$set": {"status": "pending"}})
+        await service.repository.timers.update_one(
+            {"opinion_id": opinion_id, "kind": "overdue"}, {"$set": {"status": "pending"}}
+        )
         assert await service.fire_due() == 1
 
     events = [body_of(m) for m in await drain(broker_url, "notification.opinion.due_soon.v1")]
