@@ -19,6 +19,7 @@ from services.assignment.service import AssignmentService
 from services.assignment.summaries import Summaries
 from shared.agencies import load_seed
 from shared.clock import Clock
+from shared.deadlines import DayCount
 from shared.http.app import create_service_app
 from shared.messaging.links import LinkGuard
 from shared.runtime import Runtime
@@ -30,6 +31,7 @@ CONFIG = Path(__file__).parent / "config"
 class AssignmentSettings(ServiceSettings):
     http_port: int = 8103
     answer_days: int = Field(default=30, ge=1, le=365, description="Days allowed for a written answer.")
+    answer_day_count: DayCount = Field(default=DayCount.CALENDAR, description="calendar or working days.")
     classification_rules: Path = Field(default=CONFIG / "classification.yaml")
     jurisdiction_rules: Path = Field(default=CONFIG / "jurisdiction.yaml")
     public_url: str = Field(default="http://127.0.0.1:8103", description="This service as staff reach it (links).")
@@ -53,6 +55,7 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
         RuleTable.from_yaml(settings.classification_rules),
         JurisdictionTable.from_yaml(settings.jurisdiction_rules),
         answer_days=settings.answer_days,
+        answer_day_count=settings.answer_day_count,
     )
     summaries = Summaries(runtime, repository, interval_s=settings.summary_interval_s)
     seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)

@@ -28,6 +28,7 @@ from services.assignment.domain import (
 )
 from services.assignment.jurisdiction import JurisdictionTable
 from services.assignment.repository import AssignmentRepository
+from shared.deadlines import DayCount
 from shared.events import (
     FIELDS,
     HOP_LIMIT,
@@ -76,6 +77,7 @@ class AssignmentService:
         jurisdiction: JurisdictionTable,
         *,
         answer_days: int,
+        answer_day_count: DayCount = DayCount.CALENDAR,
     ) -> None:
         self.runtime = runtime
         self.repository = repository
@@ -83,6 +85,7 @@ class AssignmentService:
         self.rules = rules
         self.jurisdiction = jurisdiction
         self.answer_days = answer_days
+        self.answer_day_count = answer_day_count
         settings = runtime.settings
         self.me = settings.instance_id
         self.my_name = settings.instance_name
@@ -182,7 +185,7 @@ class AssignmentService:
             ) from exc
         now = self.runtime.clock.now()
         # The deadline runs from the moment this level received it: the citizen was told 30 days.
-        due = answer_due_at(now if doc["came_from"] else doc["submitted_at"], self.answer_days)
+        due = answer_due_at(now if doc["came_from"] else doc["submitted_at"], self.answer_days, self.answer_day_count)
         doc.update(status=Status.ASSIGNED.value, agency=agency.ref().model_dump(), assigned_at=now, due_at=due)
         assigned = self.runtime.envelope(
             OpinionAssignedV1(

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def test_notification_killed_mid_batch(processes, smtp) -> None:  # type: ignore
     try:
         wait_until(lambda: len(smtp.mail.messages()) >= 10, 60, 0.05, "the first mails")
         notification.kill(signal.SIGKILL)
+        # Mails whose data reached the SMTP server before the kill are still being written: let it finish.
+        time.sleep(1)
         arrived_before_kill = len(smtp.mail.messages())
     finally:
         for t in threads:
