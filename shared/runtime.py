@@ -22,9 +22,16 @@ from shared.clock import Clock, OffsetFileClock, SystemClock
 from shared.events import Envelope, EventPayload, Source
 from shared.messaging.middleware import MessageContext
 from shared.messaging.publisher import EventPublisher
-from shared.messaging.topology import declare_topology
+from shared.messaging.topology import (
+    INBOUND_SUBSCRIPTIONS,
+    SUBSCRIPTIONS,
+    dead_letter_queue_name,
+    declare_topology,
+    queue_name,
+)
 from shared.observability import metrics
 from shared.observability.logging import configure_logging
+from shared.observability.monitor import Monitor
 from shared.settings import ServiceSettings
 from shared.storage.mongo import connect, ping
 from shared.storage.outbox import Outbox
@@ -63,7 +70,12 @@ class Runtime:
         )
         self.publisher = EventPublisher(self.broker, timeout=settings.publish_timeout_s)
         self.outbox = Outbox(self.publisher, grace_s=settings.outbox_grace_s, interval_s=settings.outbox_interval_s)
-        self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = [self.outbox.run]
+        self.monitor = Monitor(self.broker, interval_s=settings.monitor_interval_s)
+        for event_type in SUBSCRIPTIONS.get(service, ()):
+            self.monitor.watch(dead_letter_queue_name(queue_name(service, event_type)), "dead_letter")
+        for event_type in INBOUND_SUBSCRIPTIONS.get(service, ()):
+            self.monitor.watch(dead_letter_queue_name(queue_name(service, event_type, inbound=True)), "dead_letter")
+        self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = [self.outbox.run, self.monitor.run]
         self._tasks: list[asyncio.Task[None]] = []
         metrics.configure(instance=settings.instance_id, level=settings.level, service=service)
 

@@ -22,6 +22,7 @@ from shared.clock import Clock
 from shared.deadlines import DayCount
 from shared.http.app import create_service_app
 from shared.messaging.links import LinkGuard
+from shared.messaging.topology import link_queue_name
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
 
@@ -64,6 +65,8 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
     runtime.include(build_router(service, summaries, guard, directory, desk, prefetch=settings.prefetch))
     if settings.parent_id:
         runtime.add_loop(summaries.run)
+    for neighbour in settings.neighbours:
+        runtime.monitor.watch(link_queue_name(neighbour), "link")
 
     async def setup() -> None:
         await repository.create_indexes()
@@ -75,10 +78,8 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
     app = create_service_app(
         title=f"doithoai — giao việc và trả lời ({settings.instance_name})",
         description="Phân loại ý kiến, giao cơ quan chịu trách nhiệm, ghi nhận câu trả lời.",
-        settings=settings,
-        start=lambda: runtime.start(setup),
-        stop=runtime.stop,
-        readiness=runtime.readiness,
+        runtime=runtime,
+        setup=setup,
         routers=[api.router],
     )
     app.state.assignment = service

@@ -24,6 +24,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
     repository = OpinionRepository(runtime.db)
     service = IntakeService(runtime, repository)
     runtime.include(build_router(service, prefetch=settings.prefetch))
+    runtime.monitor.refresh_with(service.refresh_gauges)
 
     async def setup() -> None:
         await repository.create_indexes()
@@ -35,10 +36,8 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
             "Tiếp nhận ý kiến, kiến nghị của Nhân dân và tra cứu tình trạng theo mã theo dõi. "
             "Ghi cần khóa API (tiêu đề X-API-Key); tra cứu theo mã theo dõi thì không."
         ),
-        settings=settings,
-        start=lambda: runtime.start(setup),
-        stop=runtime.stop,
-        readiness=runtime.readiness,
+        runtime=runtime,
+        setup=setup,
         routers=[api.router, open311.router],
     )
     app.state.intake = service

@@ -27,6 +27,7 @@ class OpinionRepository:
         await self.opinions.create_index("tracking_code", unique=True)
         await self.opinions.create_index([("submitted_at", DESCENDING)])
         await self.opinions.create_index([("field", ASCENDING), ("submitted_at", DESCENDING)])
+        await self.opinions.create_index([("stage", ASCENDING), ("overdue", ASCENDING)])
 
     async def insert_received(self, event: Envelope[OpinionReceivedV1]) -> dict[str, Any]:
         """Save the opinion and its `opinion.received.v1` event in one write."""
@@ -112,3 +113,14 @@ class OpinionRepository:
 
     async def conference(self, conference_id: str) -> dict[str, Any] | None:
         return await self.conferences.find_one({"_id": conference_id})
+
+    async def open_by_stage(self) -> dict[int, int]:
+        """Open opinions per stage, counted in the database (by the stage index)."""
+        pipeline = [
+            {"$match": {"stage": {"$lt": int(Stage.REDIRECTED)}}},
+            {"$group": {"_id": "$stage", "n": {"$sum": 1}}},
+        ]
+        return {g["_id"]: g["n"] for g in await (await self.opinions.aggregate(pipeline)).to_list(None)}
+
+    async def overdue_now(self) -> int:
+        return await self.opinions.count_documents({"stage": {"$lt": int(Stage.REDIRECTED)}, "overdue": True})

@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from services.intake.domain import change_for, new_tracking_code
+from services.intake.domain import Stage, change_for, new_tracking_code
 from services.intake.repository import OpinionRepository, TrackingCodeTaken
 from shared.events import (
     ACCEPTS_OPINIONS,
@@ -111,6 +111,14 @@ class IntakeService:
 
     async def publish_pending(self, doc: dict[str, Any]) -> None:
         await self.runtime.outbox.flush(self.repository.opinions, doc["_id"], doc[OUTBOX])
+
+    async def refresh_gauges(self) -> None:
+        labels = metrics.base()
+        counts = await self.repository.open_by_stage()
+        for stage in Stage:
+            if stage < Stage.REDIRECTED:
+                metrics.OPEN_OPINIONS.labels(**labels, status=stage.name.lower()).set(counts.get(int(stage), 0))
+        metrics.OVERDUE_NOW.labels(**labels).set(await self.repository.overdue_now())
 
     async def record(self, event: Envelope[EventPayload]) -> None:
         """Fold a downstream event into the status read model, once."""

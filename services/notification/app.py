@@ -119,10 +119,8 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
             "Danh bạ cơ quan; gửi thông báo giao việc, nhắc hạn, quá hạn tới cơ quan (email, webhook có chữ ký, SMS) "
             "và thông báo tiếp nhận, trả lời tới người dân; tình trạng gửi, gửi lại, xác nhận đã nhận."
         ),
-        settings=settings,
-        start=lambda: runtime.start(setup),
-        stop=runtime.stop,
-        readiness=runtime.readiness,
+        runtime=runtime,
+        setup=setup,
         routers=[api.router],
     )
     app.state.notification = service

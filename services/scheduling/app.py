@@ -63,10 +63,8 @@ def create_app(settings: SchedulingSettings | None = None, *, clock: Clock | Non
             "Kế hoạch hội nghị đối thoại trong năm: lập, thông báo đúng hạn, khai mạc, bế mạc, kết luận, "
             "hoãn, hủy. Đồng hồ hạn trả lời: nhắc trước hạn và báo quá hạn."
         ),
-        settings=settings,
-        start=lambda: runtime.start(setup),
-        stop=runtime.stop,
-        readiness=runtime.readiness,
+        runtime=runtime,
+        setup=setup,
         routers=[api.router],
     )
     app.state.scheduling = service

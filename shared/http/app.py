@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -12,6 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.http.errors import ApiError, install_error_handlers
 from shared.observability import metrics
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -82,22 +85,24 @@ def create_service_app(
     *,
     title: str,
     description: str,
-    settings: Any,
-    start: Callable[[], Awaitable[None]],
-    stop: Callable[[], Awaitable[None]],
-    readiness: Callable[[], Awaitable[dict[str, bool]]],
+    runtime: Runtime,
+    setup: Callable[[], Awaitable[None]] | None = None,
     routers: list[APIRouter] = (),  # type: ignore[assignment]
 ) -> FastAPI:
+    """The service's ASGI app; its lifespan starts the runtime (after `setup`) and stops it."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await start()
+        await runtime.start(setup)
         try:
             yield
         finally:
-            await stop()
+            await runtime.stop()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
-    app.state.settings = settings
+    app.state.settings = runtime.settings
+    app.state.runtime = runtime
+    readiness = runtime.readiness
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
 

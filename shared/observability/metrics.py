@@ -69,6 +69,13 @@ ESCALATIONS = Counter(
     "Escalations sent to the parent, received from children, and acknowledged from above.",
     (*BASE_LABELS, "direction"),
 )
+QUEUE_MESSAGES = Gauge(
+    "doithoai_queue_messages",
+    "Messages ready in a queue this service watches: its dead-letter queues, and link queues.",
+    (*BASE_LABELS, "queue", "kind"),
+)
+OPEN_OPINIONS = Gauge("doithoai_open_opinions", "Opinions not yet closed, by status.", (*BASE_LABELS, "status"))
+OVERDUE_NOW = Gauge("doithoai_overdue_opinions", "Open opinions past their answer deadline now.", BASE_LABELS)
 OUTBOX_BACKLOG = Gauge(
     "doithoai_outbox_backlog", "Documents holding events the broker has not yet confirmed.", BASE_LABELS
 )

@@ -1,0 +1,50 @@
+"""A service's periodic look at what metrics cannot count as things happen: queue depths
+(dead letters waiting for an operator, link backlogs) and the state kept in its database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from faststream.rabbit import RabbitBroker, RabbitQueue
+
+from shared.observability import metrics
+
+log = logging.getLogger(__name__)
+
+
+class Monitor:
+    def __init__(self, broker: RabbitBroker, *, interval_s: float) -> None:
+        self.broker = broker
+        self.interval_s = interval_s
+        self.queues: dict[str, str] = {}  # name → kind (dead_letter, link)
+        self.refreshers: list[Callable[[], Awaitable[None]]] = []
+
+    def watch(self, queue: str, kind: str) -> None:
+        self.queues[queue] = kind
+
+    def refresh_with(self, refresher: Callable[[], Awaitable[None]]) -> None:
+        self.refreshers.append(refresher)
+
+    async def queue_depth(self, name: str) -> int:
+        queue = await self.broker.declare_queue(RabbitQueue(name, declare=False))
+        result = await queue.declare()  # passive: asks the broker again, does not create
+        return result.message_count or 0
+
+    async def look(self) -> None:
+        labels = metrics.base()
+        for name, kind in self.queues.items():
+            metrics.QUEUE_MESSAGES.labels(**labels, queue=name, kind=kind).set(await self.queue_depth(name))
+        for refresh in self.refreshers:
+            await refresh()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.look()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("monitoring pass failed (%r); will try again", exc)
+            await asyncio.sleep(self.interval_s)
