@@ -23,6 +23,11 @@ from rich.table import Table
 
 EXAMPLES = """\b
 Ví dụ / examples:
+  doithoai status
+  doithoai dead-letters list --vhost phuong-bo-de
+  doithoai dead-letters replay assignment.opinion.received.v1.dead --amqp amqp://…/phuong-bo-de
+  doithoai links --hierarchy deploy/hierarchy.local.yaml --credentials creds.json
+  doithoai demo load --count 200
   doithoai agencies list
   doithoai agencies put dia-chinh --name "Công chức Địa chính" --field land --email dc@ubnd.example.vn
   doithoai agencies import shared/config/agencies.yaml --instance phuong-bo-de
@@ -38,8 +43,12 @@ app = typer.Typer(
 )
 agencies = typer.Typer(help="Danh bạ cơ quan (agency directory).", no_args_is_help=True)
 notifications = typer.Typer(help="Tình trạng gửi thông báo (delivery status).", no_args_is_help=True)
+dead_letters = typer.Typer(help="Thư chết: xem và gửi lại (dead-letter queues).", no_args_is_help=True)
+demo = typer.Typer(help="Dữ liệu mẫu (demo and bulk data).", no_args_is_help=True)
 app.add_typer(agencies, name="agencies")
 app.add_typer(notifications, name="notifications")
+app.add_typer(dead_letters, name="dead-letters")
+app.add_typer(demo, name="demo")
 console = Console()
 
 Url = Annotated[str, typer.Option(envvar="DOITHOAI_NOTIFICATION_URL", help="Notification service URL.")]
@@ -156,6 +165,205 @@ def retry_notification(notification_id: str, url: Url = DEFAULT_URL, key: Key = 
     """Gửi lại một thông báo đã thất bại."""
     n = _call("POST", url, key, f"/api/v1/notifications/{notification_id}/retry")
     console.print(f"[green]{n['id']}: {n['status']}[/green]")
+
+
+# ---- instance status, dead letters, links ----------------------------------------------------------
+
+Management = Annotated[str, typer.Option(envvar="DOITHOAI_MANAGEMENT_URL", help="RabbitMQ management URL.")]
+MgmtUser = Annotated[str, typer.Option(envvar="DOITHOAI_MANAGEMENT_USER")]
+MgmtPassword = Annotated[str, typer.Option(envvar="DOITHOAI_MANAGEMENT_PASSWORD")]
+Vhost = Annotated[str, typer.Option(envvar="DOITHOAI_INSTANCE_ID", help="The instance's vhost (its id).")]
+
+
+def _admin(management: str, user: str, password: str) -> Any:
+    from shared.messaging.admin import RabbitAdmin
+
+    return RabbitAdmin(management, user, password)
+
+
+def _metric(text: str, name: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+@app.command("status")
+def status(
+    service: Annotated[
+        list[str], typer.Option("--service", help="name=URL, repeatable; default: the first local instance")
+    ] = [],  # noqa: B006
+    vhost: Vhost = "phuong-bo-de",
+    management: Management = "http://127.0.0.1:15672",
+    user: MgmtUser = "guest",
+    password: MgmtPassword = "guest",
+) -> None:
+    """Tình trạng một đơn vị: dịch vụ, hàng đợi, thư chết, ý kiến quá hạn."""
+    urls = dict(s.split("=", 1) for s in service) or {
+        name: f"http://127.0.0.1:{8100 + n}"
+        for n, name in enumerate(("intake", "scheduling", "assignment", "notification"), 1)
+    }
+    table = Table("dịch vụ", "địa chỉ", "sẵn sàng", "broker", "cơ sở dữ liệu", "outbox chờ")
+    overdue = None
+    for name, url in urls.items():
+        try:
+            ready = httpx.get(f"{url}/health/ready", timeout=3)
+            checks = ready.json().get("checks", {})
+            text = httpx.get(f"{url}/metrics", timeout=3).text
+            backlog = _metric(text, "doithoai_outbox_backlog")
+            if name == "intake":
+                overdue = _metric(text, "doithoai_overdue_opinions")
+            table.add_row(name, url, "có" if ready.status_code == 200 else "[red]không[/red]",
+                          str(checks.get("broker")), str(checks.get("database")), str(int(backlog or 0)))  # fmt: skip
+        except httpx.HTTPError as exc:
+            table.add_row(name, url, f"[red]không liên lạc được ({type(exc).__name__})[/red]", "", "", "")
+    console.print(table)
+    queues = Table("hàng đợi", "chờ xử lý", "đang xử lý", "người nhận")
+    dead = Table("thư chết (dead letters)", "số thư")
+    admin = _admin(management, user, password)
+    try:
+        for q in sorted(admin.queues(vhost), key=lambda q: q["name"]):
+            if q["name"].endswith(".dead"):
+                if q.get("messages", 0):
+                    dead.add_row(q["name"], f"[red]{q['messages']}[/red]")
+            else:
+                queues.add_row(q["name"], str(q.get("messages_ready", 0)), str(q.get("messages_unacknowledged", 0)),
+                               str(q.get("consumers", 0)))  # fmt: skip
+    finally:
+        admin.close()
+    console.print(queues)
+    console.print(dead if dead.row_count else "[green]Không có thư chết.[/green]")
+    if overdue is not None:
+        console.print(f"Ý kiến quá hạn trả lời: [{'red' if overdue else 'green'}]{int(overdue)}[/]")
+
+
+@dead_letters.command("list")
+def list_dead_letters(
+    vhost: Vhost = "phuong-bo-de",
+    management: Management = "http://127.0.0.1:15672",
+    user: MgmtUser = "guest",
+    password: MgmtPassword = "guest",
+) -> None:
+    """Các hàng thư chết có thư."""
+    admin = _admin(management, user, password)
+    try:
+        table = Table("hàng thư chết", "số thư")
+        for q in admin.queues(vhost):
+            if q["name"].endswith(".dead") and q.get("messages", 0):
+                table.add_row(q["name"], str(q["messages"]))
+        console.print(table if table.row_count else "[green]Không có thư chết.[/green]")
+    finally:
+        admin.close()
+
+
+def _amqp(amqp: str | None, vhost: str) -> str:
+    return amqp or f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+
+
+@dead_letters.command("show")
+def show_dead_letters(
+    queue: str,
+    vhost: Vhost = "phuong-bo-de",
+    amqp: Annotated[str | None, typer.Option(envvar="DOITHOAI_BROKER_URL", help="AMQP URL of the vhost")] = None,
+    limit: int = 20,
+) -> None:
+    """Xem thư trong một hàng thư chết (không lấy ra)."""
+    import asyncio
+
+    from deploy.dead_letters import peek
+
+    for m in asyncio.run(peek(_amqp(amqp, vhost), queue, limit)):
+        death = (m["death"] or [{}])[0]
+        console.print(
+            f"[bold]{m['message_id']}[/bold] {m['routing_key']} — lý do: {death.get('reason')}, "
+            f"từ {death.get('queue')}, {death.get('count')} lần"
+        )
+        console.print(f"  {m['body'][:300]}")
+
+
+@dead_letters.command("replay")
+def replay_dead_letters(
+    queue: str,
+    vhost: Vhost = "phuong-bo-de",
+    amqp: Annotated[str | None, typer.Option(envvar="DOITHOAI_BROKER_URL", help="AMQP URL of the vhost")] = None,
+) -> None:
+    """Gửi lại mọi thư của một hàng thư chết về hàng đợi gốc (sau khi đã sửa nguyên nhân)."""
+    import asyncio
+
+    from deploy.dead_letters import replay
+
+    with console.status(f"Đang gửi lại thư của {queue}…"):
+        moved = asyncio.run(replay(_amqp(amqp, vhost), queue))
+    console.print(f"[green]Đã gửi lại {moved} thư về hàng đợi gốc.[/green]")
+
+
+@app.command("links")
+def links(
+    hierarchy: Annotated[Path, typer.Option(help="YAML of the instances")] = Path("deploy/hierarchy.local.yaml"),
+    credentials: Annotated[Path | None, typer.Option(help="JSON credentials; default: the local stack's")] = None,
+) -> None:
+    """Trạng thái các liên kết (shovel) giữa các cấp."""
+    import json
+
+    from deploy.links import Credentials, Hierarchy, link_states
+
+    h = Hierarchy.from_yaml(hierarchy)
+    creds = (
+        Credentials(**json.loads(credentials.read_text(encoding="utf-8")))
+        if credentials
+        else Credentials(shovel="dev-link", instances={i.id: f"dev-{i.id}" for i in h.instances})
+    )
+    table = Table("liên kết (shovel)", "trạng thái")
+    for name, state in link_states(h, creds).items():
+        table.add_row(name, state if state == "running" else f"[red]{state}[/red]")
+    console.print(table)
+
+
+# ---- demo data ----------------------------------------------------------------------------------------
+
+SAMPLES = [
+    ("Đề nghị sửa đường nội đồng thôn Đông, mùa mưa lầy lội", "traffic"),
+    ("Rác thải tồn đọng ở chợ tạm, bốc mùi", "environment"),
+    ("Đề nghị cấp giấy chứng nhận quyền sử dụng đất cho các hộ tái định cư", "land"),
+    ("Kênh mương nội đồng bị bồi lấp, không tưới tiêu được", "agriculture"),
+    ("Gia đình người có công chưa được hưởng trợ cấp", "social_policy"),
+    ("Đèn chiếu sáng ngõ 12 hỏng đã lâu", "traffic"),
+    ("Thủ tục xác nhận cư trú còn chậm", "administration"),
+    ("Một số đảng viên chưa gương mẫu trong sinh hoạt chi bộ", "party_building"),
+    ("Tình trạng trộm cắp vặt ở khu tập thể", "security_order"),
+    ("Đề nghị sửa chữa nhà văn hóa tổ dân phố", "culture"),
+]
+
+
+@demo.command("load")
+def load_demo(
+    count: Annotated[int, typer.Option(min=1, help="How many opinions")] = 100,
+    intake: Annotated[str, typer.Option(envvar="DOITHOAI_INTAKE_URL")] = "http://127.0.0.1:8101",
+    key: Key = "dev-front-key",
+    conference: Annotated[str | None, typer.Option(help="Attach them to this conference")] = None,
+) -> None:
+    """Nạp ý kiến mẫu qua API tiếp nhận, có thanh tiến trình."""
+    import itertools
+
+    from rich.progress import Progress
+
+    channels = itertools.cycle(
+        ["front_collected", "online", "written", "direct"] if not conference else ["front_collected"]
+    )
+    codes = []
+    with Progress(console=console) as progress, httpx.Client(timeout=15) as client:
+        task = progress.add_task("Đang nạp ý kiến…", total=count)
+        for i, (text, _) in zip(range(count), itertools.cycle(SAMPLES), strict=False):
+            body: dict[str, Any] = {"text": f"{text} (mẫu {i + 1})", "channel": next(channels)}
+            if conference:
+                body["conference_id"] = conference
+            r = client.post(f"{intake}/api/v1/opinions", json=body, headers={"X-API-Key": key})
+            if r.status_code != 201:
+                console.print(f"[red]{r.status_code} {r.text}[/red]")
+                raise typer.Exit(1)
+            codes.append(r.json()["tracking_code"])
+            progress.advance(task)
+    console.print(f"[green]Đã nạp {len(codes)} ý kiến[/green] (ví dụ: {', '.join(codes[:3])})")
 
 
 def main() -> None:

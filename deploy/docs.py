@@ -19,7 +19,12 @@ from services.notification.app import create_app as notification_app
 from services.scheduling.app import create_app as scheduling_app
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-APPS = {"intake": intake_app, "assignment": assignment_app, "scheduling": scheduling_app, "notification": notification_app}
+APPS = {
+    "intake": intake_app,
+    "assignment": assignment_app,
+    "scheduling": scheduling_app,
+    "notification": notification_app,
+}
 
 
 def generate() -> dict[Path, str]:
@@ -32,8 +37,12 @@ def generate() -> dict[Path, str]:
             version="1.0.0",
             description=f"Events the {name} service consumes and where they come from; see README's event catalogue.",
         ).to_specification()
-        files[DOCS / "asyncapi" / f"{name}.json"] = json.dumps(spec.to_jsonable(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        files[DOCS / "openapi" / f"{name}.json"] = json.dumps(app.openapi(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        files[DOCS / "asyncapi" / f"{name}.json"] = (
+            json.dumps(spec.to_jsonable(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        )
+        files[DOCS / "openapi" / f"{name}.json"] = (
+            json.dumps(app.openapi(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        )
     return files
 
 
@@ -45,7 +54,9 @@ def main() -> int:
     if args.check:
         drifted = [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
         for path in drifted:
-            print(f"{path.relative_to(DOCS.parent)} differs from the code: run `python -m deploy.docs`", file=sys.stderr)
+            print(
+                f"{path.relative_to(DOCS.parent)} differs from the code: run `python -m deploy.docs`", file=sys.stderr
+            )
         return 1 if drifted else 0
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

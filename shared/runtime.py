@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 
 from shared.clock import Clock, OffsetFileClock, SystemClock
 from shared.events import Envelope, EventPayload, Source
+from shared.messaging import consumer
 from shared.messaging.middleware import MessageContext
 from shared.messaging.publisher import EventPublisher
 from shared.messaging.topology import (
@@ -78,6 +79,7 @@ class Runtime:
         self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = [self.outbox.run, self.monitor.run]
         self._tasks: list[asyncio.Task[None]] = []
         metrics.configure(instance=settings.instance_id, level=settings.level, service=service)
+        consumer.configure(attempts=settings.handler_attempts)
 
     def include(self, router: RabbitRouter) -> None:
         self.broker.include_router(router)

@@ -70,6 +70,11 @@ class ServiceSettings(BaseSettings):
 
     publish_timeout_s: float = Field(default=10.0, gt=0)
     prefetch: int = Field(default=32, ge=1)
+    handler_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Tries of a transient failure inside one delivery before it goes back to the queue.",
+    )
     outbox_interval_s: float = Field(default=2.0, gt=0, description="How often the outbox relay looks.")
     outbox_grace_s: float = Field(
         default=5.0, ge=0, description="Age before the relay republishes an event not yet marked sent."

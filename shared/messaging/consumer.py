@@ -63,8 +63,16 @@ def subscriber(
     )
 
 
+_ATTEMPTS = {"default": 5}
+
+
+def configure(*, attempts: int) -> None:
+    """How many tries a transient failure gets inside one delivery (the process's setting)."""
+    _ATTEMPTS["default"] = attempts
+
+
 def consumes(
-    attempts: int = 5, first_delay: float = 0.5, max_delay: float = 8.0
+    attempts: int | None = None, first_delay: float = 0.5, max_delay: float = 8.0
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Wrap an event handler: log context from the envelope, retries of transient failures."""
 
@@ -72,17 +80,18 @@ def consumes(
         @functools.wraps(handler)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             event = next(a for a in (*args, *kwargs.values()) if isinstance(a, Envelope))
+            tries = attempts or _ATTEMPTS["default"]
             with log_context(
                 event_id=str(event.event_id),
                 event_type=event.event_type,
                 correlation_id=event.correlation_id,
             ):
                 delay = first_delay
-                for attempt in range(1, attempts + 1):
+                for attempt in range(1, tries + 1):
                     try:
                         return await handler(*args, **kwargs)
                     except TRANSIENT_ERRORS as exc:
-                        if attempt == attempts:
+                        if attempt == tries:
                             log.warning("still failing after %d attempts (%r); back to the queue", attempt, exc)
                             raise NackMessage(requeue=True) from exc
                         log.warning("transient failure (%r); retrying in %.1fs", exc, delay)
