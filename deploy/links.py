@@ -110,6 +110,10 @@ class Hierarchy(BaseModel):
         return env
 
 
+class LinkError(Exception):
+    pass
+
+
 @dataclass
 class Credentials:
     """Passwords of the instance users and of the shovel user."""
@@ -121,11 +125,9 @@ class Credentials:
     admin_password: str = "guest"
 
     def instance(self, instance_id: str) -> str:
+        if instance_id not in self.instances:
+            raise LinkError(f"the credentials have no password for instance {instance_id!r}")
         return self.instances[instance_id]
-
-
-class LinkError(Exception):
-    pass
 
 
 def _admins(hierarchy: Hierarchy, creds: Credentials) -> dict[str, RabbitAdmin]:
@@ -217,6 +219,39 @@ def link_states(hierarchy: Hierarchy, creds: Credentials) -> dict[str, str]:
             admin.close()
 
 
+def load_credentials(path: Path) -> Credentials:
+    """The credentials file; `${NAME}` in a value is taken from the environment (secrets stay in .env)."""
+    import os
+    import re
+
+    text = path.read_text(encoding="utf-8")
+
+    def expand(match: re.Match[str]) -> str:
+        if match.group(1) not in os.environ:
+            raise LinkError(f"{path}: {match.group(0)} is not set in the environment")
+        return json.dumps(os.environ[match.group(1)])[1:-1]
+
+    return Credentials(**json.loads(re.sub(r"\$\{(\w+)\}", expand, text)))
+
+
+def _wait_for_management(hierarchy: Hierarchy, creds: Credentials, timeout_s: float = 120) -> None:
+    """At start-up (compose) the brokers' management APIs may come a little after the brokers."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    for url in {i.management for i in hierarchy.instances}:
+        while True:
+            try:
+                httpx.get(f"{url}/api/overview", auth=(creds.admin_user, creds.admin_password), timeout=5)
+                break
+            except httpx.HTTPError as exc:
+                if time.monotonic() > deadline:
+                    raise LinkError(f"management API {url} not reachable: {exc}") from exc
+                time.sleep(2)
+
+
 def main() -> int:
     """`python -m deploy.links {prepare,connect,status} --hierarchy H.yaml --credentials C.json`."""
     import argparse
@@ -233,8 +268,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     hierarchy = Hierarchy.from_yaml(args.hierarchy)
-    creds = Credentials(**json.loads(args.credentials.read_text(encoding="utf-8")))
     try:
+        creds = load_credentials(args.credentials)
+        _wait_for_management(hierarchy, creds)
         if args.action == "prepare":
             prepare(hierarchy, creds)
             print(f"vhosts, users and permissions ready for {len(hierarchy.instances)} instances")

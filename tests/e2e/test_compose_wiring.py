@@ -1,8 +1,10 @@
 """docker-compose.yml cannot run here (no Docker engine); prove its wiring another way.
 
-Each service is started with the compose file's own command and environment; only what names
-the compose network (broker, database and mail hosts, the secret's path, published ports) is
-pointed at this machine's broker, database and SMTP server.
+The linked ward → district → city deployment is started from the compose file itself: the links
+jobs and the twelve services each run with the compose command and environment. Only what names
+the compose network (broker, database and mail hosts, secret paths, published ports) is pointed at
+this machine's broker, database and SMTP server, and the instance ids get a suffix so a stack the
+developer runs is left alone.
 """
 
 from __future__ import annotations
@@ -10,61 +12,69 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 import yaml
 
 from deploy.localstack.processes import ServiceProcess, free_port, wait_until
-from tests.conftest import AMQP_HOST
+from shared.messaging.admin import RabbitAdmin
+from tests.conftest import AMQP_HOST, RABBIT_MANAGEMENT
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+INSTANCES = ("phuong-bo-de", "quan-long-bien", "ha-noi")
 SERVICES = ("intake", "scheduling", "assignment", "notification")
 
 
-def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+def compose(tag: str = "") -> dict[str, Any]:
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    for instance in INSTANCES:
+        text = re.sub(rf"\b{instance}\b(?!\.doithoai)", f"{instance}{tag}", text)
+    return yaml.safe_load(text)
 
 
-def expand(value: str) -> str:
+def expand(value: str, env: dict[str, str]) -> str:
     """Compose's ${VAR:-default} interpolation."""
-    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m.group(1), m.group(2)), value)
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), value)
 
 
 def test_compose_file_declares_a_healthy_start_order() -> None:
     spec = compose()["services"]
-    assert {"rabbitmq", "mongo", *SERVICES} <= set(spec)
+    assert {"rabbitmq", "mongo", "mailcatcher", "prometheus", "grafana", "links-prepare", "links-connect"} <= set(spec)
     assert "--replSet" in spec["mongo"]["command"]
-    for name in SERVICES:
-        service = spec[name]
-        assert service["command"] == ["python", "-m", f"services.{name}"]
-        assert service["depends_on"] == {
-            "rabbitmq": {"condition": "service_healthy"},
-            "mongo": {"condition": "service_healthy"},
-        }
-        port = service["environment"]["DOITHOAI_HTTP_PORT"]
-        assert f"127.0.0.1:{port}/health/ready" in " ".join(service["healthcheck"]["test"])
-        assert service["ports"] == [f"{port}:{port}"]
-    assert "build" in spec["intake"] and all(spec[n]["image"] == "doithoai:latest" for n in SERVICES)
+    for short in ("ward", "district", "city"):
+        for name in SERVICES:
+            service = spec[f"{short}-{name}"]
+            assert service["command"] == ["python", "-m", f"services.{name}"]
+            assert service["depends_on"] == {
+                "rabbitmq": {"condition": "service_healthy"},
+                "mongo": {"condition": "service_healthy"},
+                "links-prepare": {"condition": "service_completed_successfully"},
+            }
+            port = service["environment"]["DOITHOAI_HTTP_PORT"]
+            assert f"127.0.0.1:{port}/health/ready" in " ".join(service["healthcheck"]["test"])
+            assert service["ports"] == [f"{port}:{port}"] and service["image"] == "doithoai:latest"
+    assert "build" in spec["ward-intake"]
+    assert spec["links-connect"]["depends_on"]["city-assignment"] == {"condition": "service_healthy"}
     enabled = (ROOT / "deploy/rabbitmq/enabled_plugins").read_text()
     assert "rabbitmq_shovel" in enabled and "rabbitmq_prometheus" in enabled
 
 
-def local_env(
-    environment: dict[str, str], *, vhost: str, mongo_url: str, smtp_port: int, keys_file: Path
-) -> dict[str, str]:
-    env = {k: expand(str(v)) for k, v in environment.items()}
-    broker = urlsplit(env["DOITHOAI_BROKER_URL"])
-    assert (
-        broker.scheme == "amqp" and broker.hostname == "rabbitmq" and broker.path == f"/{env['DOITHOAI_INSTANCE_ID']}"
-    )
-    env["DOITHOAI_BROKER_URL"] = urlunsplit(("amqp", f"guest:guest@{AMQP_HOST}", f"/{vhost}", "", ""))
-    assert urlsplit(env["DOITHOAI_MONGO_URL"]).hostname == "mongo"
+def local_env(environment: dict[str, str], secrets: dict[str, str], *, mongo_url: str, smtp_port: int,
+              keys_file: Path) -> dict[str, str]:  # fmt: skip
+    env = {k: expand(str(v), secrets) for k, v in environment.items()}
+    broker = re.match(r"amqp://([^:]+):([^@]+)@rabbitmq:5672/(.+)$", env["DOITHOAI_BROKER_URL"])
+    assert broker, env["DOITHOAI_BROKER_URL"]
+    assert broker.group(3) == env["DOITHOAI_INSTANCE_ID"] and broker.group(1) == f"doithoai-{broker.group(3)}"
+    env["DOITHOAI_BROKER_URL"] = f"amqp://{broker.group(1)}:{broker.group(2)}@{AMQP_HOST}/{broker.group(3)}"
+    assert env["DOITHOAI_MONGO_URL"].startswith("mongodb://mongo:27017/")
     env["DOITHOAI_MONGO_URL"] = mongo_url
     assert env["DOITHOAI_API_KEYS_FILE"] == "/run/secrets/api_keys"
     env["DOITHOAI_API_KEYS_FILE"] = str(keys_file)
@@ -74,43 +84,81 @@ def local_env(
     return env
 
 
-def test_services_start_with_the_compose_command_and_environment(vhost, secantus, smtp, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    spec = compose()["services"]
+def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tag = f"-{uuid.uuid4().hex[:5]}"
+    spec = compose(tag)["services"]
+    secrets = {
+        "RABBITMQ_ADMIN_USER": "guest", "RABBITMQ_ADMIN_PASSWORD": "guest", "LINK_PASSWORD": "dev-link",
+        "WARD_BROKER_PASSWORD": uuid.uuid4().hex, "DISTRICT_BROKER_PASSWORD": uuid.uuid4().hex,
+        "CITY_BROKER_PASSWORD": uuid.uuid4().hex,
+    }  # fmt: skip
+    hierarchy_text = (ROOT / "deploy/hierarchy.compose.yaml").read_text(encoding="utf-8")
+    for instance in INSTANCES:
+        hierarchy_text = re.sub(rf"\b{instance}\b", f"{instance}{tag}", hierarchy_text)
+    hierarchy_text = hierarchy_text.replace("amqp://rabbitmq:5672", f"amqp://{AMQP_HOST}")
+    hierarchy_text = hierarchy_text.replace("http://rabbitmq:15672", RABBIT_MANAGEMENT)
+    hierarchy = tmp_path / "hierarchy.yaml"
+    hierarchy.write_text(hierarchy_text, encoding="utf-8")
+    credentials_text = (ROOT / "deploy/secrets/links.example.json").read_text(encoding="utf-8")
+    for instance in INSTANCES:
+        credentials_text = credentials_text.replace(f'"{instance}"', f'"{instance}{tag}"')
+    credentials = tmp_path / "links.json"
+    credentials.write_text(credentials_text, encoding="utf-8")
     keys = json.loads((ROOT / "deploy/secrets/api_keys.example.json").read_text())
     keys_file = tmp_path / "api_keys.json"
     keys_file.write_text(json.dumps(keys))
-    front_key = next(k for k, role in keys.items() if role == "front")
+    front = {"X-API-Key": next(k for k, role in keys.items() if role == "front")}
+    agency = {"X-API-Key": next(k for k, role in keys.items() if role == "agency")}
 
-    procs = {}
-    for name in SERVICES:
-        env = local_env(
-            spec[name]["environment"], vhost=vhost, mongo_url=secantus.url, smtp_port=smtp.port, keys_file=keys_file
-        )
-        assert spec[name]["command"][:2] == ["python", "-m"]
-        proc = ServiceProcess(
-            spec[name]["command"][2].removeprefix("services."), env, free_port(), tmp_path / f"{name}.log"
-        )
-        proc.env["DOITHOAI_HTTP_PORT"] = str(proc.port)  # published ports may be taken on this machine
-        procs[name] = proc
+    def links(job: str) -> None:
+        command = spec[job]["command"]
+        assert command[:3] == ["python", "-m", "deploy.links"]
+        args = [a.replace("deploy/hierarchy.compose.yaml", str(hierarchy)) for a in command[3:]]
+        args = [a.replace("/run/secrets/links", str(credentials)) for a in args]
+        env = {**os.environ, **{k: expand(str(v), secrets) for k, v in spec[job]["environment"].items()}}
+        out = subprocess.run([sys.executable, "-m", "deploy.links", *args], env=env, cwd=ROOT, capture_output=True,
+                             text=True, timeout=180)  # fmt: skip
+        assert out.returncode == 0, out.stdout + out.stderr
+
+    procs: dict[str, ServiceProcess] = {}
+    admin = RabbitAdmin(RABBIT_MANAGEMENT)
     try:
+        links("links-prepare")
+        for short in ("ward", "district", "city"):
+            for name in SERVICES:
+                service = spec[f"{short}-{name}"]
+                env = local_env(service["environment"], secrets, mongo_url=secantus.url, smtp_port=smtp.port,
+                                keys_file=keys_file)  # fmt: skip
+                proc = ServiceProcess(service["command"][2].removeprefix("services."), env, free_port(),
+                                      tmp_path / f"{short}-{name}.log")  # fmt: skip
+                proc.env["DOITHOAI_HTTP_PORT"] = str(proc.port)  # published ports may be taken on this machine
+                procs[f"{short}-{name}"] = proc
+                proc.start()
         for proc in procs.values():
-            proc.start()
-        for proc in procs.values():
-            proc.wait_ready()
-        r = httpx.post(
-            f"{procs['intake'].url}/api/v1/opinions",
-            headers={"X-API-Key": front_key},
-            json={"text": "Ô nhiễm khói bụi từ xưởng gỗ", "channel": "written"},
-        )
+            proc.wait_ready(90)
+        links("links-connect")
+
+        ward, district = procs["ward-intake"].url, procs["district-assignment"].url
+        r = httpx.post(f"{ward}/api/v1/opinions", headers=front,
+                       json={"text": "Đề nghị cấp giấy chứng nhận quyền sử dụng đất", "channel": "direct"})  # fmt: skip
         assert r.status_code == 201, r.text
         code = r.json()["tracking_code"]
-        wait_until(
-            lambda: httpx.get(f"{procs['intake'].url}/api/v1/opinions/{code}").json()["status"] == "assigned",
-            30,
-            0.2,
-            "the opinion to be assigned",
-        )
-        wait_until(lambda: any(code in m["Subject"] for m in smtp.mail.messages()), 30, 0.2, "the agency's mail")
+
+        def accepted() -> dict[str, Any] | None:
+            view = httpx.get(f"{ward}/api/v1/opinions/{code}").json()
+            return view if view["status"] == "accepted" else None
+
+        view = wait_until(accepted, 60, 0.3, "the district to accept the escalated opinion")
+        assert view["holder"] == "Quận Long Biên"
+        r = httpx.post(f"{district}/api/v1/opinions/{code}/answer", headers=agency,
+                       json={"kind": "written", "text": "Quận đã cấp giấy chứng nhận."})  # fmt: skip
+        assert r.status_code == 200, r.text
+        wait_until(lambda: httpx.get(f"{ward}/api/v1/opinions/{code}").json()["status"] == "closed", 60, 0.3,
+                   "the answer back at the ward")  # fmt: skip
     finally:
         for proc in procs.values():
             proc.stop()
+        for instance in INSTANCES:
+            admin.delete_vhost(f"{instance}{tag}")
+            admin.delete_user(f"doithoai-{instance}{tag}")
+        admin.close()
