@@ -1,6 +1,6 @@
 # The two everyday commands: `make run` starts the local stack, `make test` runs the tests.
 # Both prepare the machine first (deploy/bootstrap.sh: RabbitMQ, plugins, virtualenv).
-.PHONY: bootstrap run test
+.PHONY: bootstrap run test docs
 
 bootstrap:
 	./deploy/bootstrap.sh
@@ -12,3 +12,7 @@ test: bootstrap
 	.venv/bin/ruff check shared services deploy tests
 	.venv/bin/ruff format --check shared services deploy tests
 	.venv/bin/python -m pytest
+
+# Regenerate docs/asyncapi and docs/openapi after changing events or HTTP APIs (the tests check them).
+docs: bootstrap
+	env -u DOITHOAI_API_KEYS .venv/bin/python -m deploy.docs

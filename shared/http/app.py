@@ -123,6 +123,18 @@ def create_service_app(
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+    @app.get(
+        "/asyncapi.json",
+        tags=["vận hành"],
+        summary="AsyncAPI của các sự kiện dịch vụ này nhận",
+        include_in_schema=False,
+    )
+    async def asyncapi() -> JSONResponse:
+        from faststream.specification import AsyncAPI
+
+        spec = AsyncAPI(runtime.broker, title=f"doithoai {runtime.service}", version="1.0.0").to_specification()
+        return JSONResponse(spec.to_jsonable())
+
     for router in routers:
         app.include_router(router)
     return app

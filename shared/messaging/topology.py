@@ -17,6 +17,8 @@ accident.
 
 from __future__ import annotations
 
+from typing import Any
+
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
 
 EVENTS_EXCHANGE = RabbitExchange("doithoai.events", type=ExchangeType.TOPIC, durable=True)
@@ -156,18 +158,26 @@ def all_queues() -> list[tuple[RabbitQueue, RabbitQueue, RabbitExchange]]:
 
 
 async def declare_topology(broker: RabbitBroker, neighbours: list[str] = ()) -> None:  # type: ignore[assignment]
-    """Declare exchanges, queues, dead-letter queues, link queues and bindings; safe to repeat."""
-    exchanges = {
-        ex.name: await broker.declare_exchange(ex)
-        for ex in (EVENTS_EXCHANGE, LINKS_EXCHANGE, INBOUND_EXCHANGE, DEAD_LETTER_EXCHANGE)
-    }
-    dead = exchanges[DEAD_LETTER_EXCHANGE.name]
-    for queue, dlq, exchange in all_queues():
-        declared = await broker.declare_queue(queue)
-        await declared.bind(exchanges[exchange.name], routing_key=queue.routing_key)
-        declared_dlq = await broker.declare_queue(dlq)
-        await declared_dlq.bind(dead, routing_key=dlq.routing_key)
-    for neighbour in neighbours:
-        queue = link_queue(neighbour)
-        declared = await broker.declare_queue(queue)
-        await declared.bind(exchanges[LINKS_EXCHANGE.name], routing_key=queue.routing_key)
+    """Declare exchanges, queues, dead-letter queues, link queues and bindings; safe to repeat.
+
+    On a channel of its own: FastStream caches declared queues by name and would otherwise hand a
+    subscriber this channel's queue object instead of one on the subscriber's own channel."""
+    connection: Any = broker._connection  # noqa: SLF001 (the broker's connection, opened by connect())
+    channel = await connection.channel()
+    try:
+        exchanges = {
+            ex.name: await channel.declare_exchange(ex.name, ex.type.value, durable=True)
+            for ex in (EVENTS_EXCHANGE, LINKS_EXCHANGE, INBOUND_EXCHANGE, DEAD_LETTER_EXCHANGE)
+        }
+
+        async def declare(queue: RabbitQueue, exchange: str) -> None:
+            declared = await channel.declare_queue(queue.name, durable=True, arguments=queue.arguments)
+            await declared.bind(exchanges[exchange], routing_key=queue.routing_key)
+
+        for queue, dlq, exchange in all_queues():
+            await declare(queue, exchange.name)
+            await declare(dlq, DEAD_LETTER_EXCHANGE.name)
+        for neighbour in neighbours:
+            await declare(link_queue(neighbour), LINKS_EXCHANGE.name)
+    finally:
+        await channel.close()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from faststream.rabbit import RabbitBroker, RabbitQueue
+from faststream.rabbit import RabbitBroker
 
 from shared.observability import metrics
 
@@ -20,6 +21,7 @@ class Monitor:
         self.interval_s = interval_s
         self.queues: dict[str, str] = {}  # name → kind (dead_letter, link)
         self.refreshers: list[Callable[[], Awaitable[None]]] = []
+        self._channel: Any = None
 
     def watch(self, queue: str, kind: str) -> None:
         self.queues[queue] = kind
@@ -28,8 +30,12 @@ class Monitor:
         self.refreshers.append(refresher)
 
     async def queue_depth(self, name: str) -> int:
-        queue = await self.broker.declare_queue(RabbitQueue(name, declare=False))
-        result = await queue.declare()  # passive: asks the broker again, does not create
+        # A channel of its own: a passive declare interrupted (at shutdown) closes its channel.
+        if self._channel is None or self._channel.is_closed:
+            self._channel = await self.broker._connection.channel()  # noqa: SLF001
+        # The raw AMQP call: aio-pika's robust channel would answer from its cache of declared queues.
+        underlay = await self._channel.get_underlay_channel()
+        result = await underlay.queue_declare(name, passive=True)
         return result.message_count or 0
 
     async def look(self) -> None:

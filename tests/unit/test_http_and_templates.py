@@ -81,3 +81,16 @@ def test_instance_templates_override_the_built_in_ones(tmp_path) -> None:  # typ
     )
     rendered = Templates(tmp_path).render("reminder", {"tracking_code": "YK-1"})
     assert (rendered.subject, rendered.body) == ("Nhắc YK-1", "Riêng\n")
+
+
+def test_json_log_lines_carry_the_story_they_belong_to() -> None:
+    import json
+    import logging
+
+    from shared.observability.logging import JsonFormatter, _ContextFilter, log_context
+
+    record = logging.LogRecord("services.x", logging.INFO, __file__, 1, "assigned %s", ("YK-1",), None)
+    with log_context(correlation_id="story-42", event_id="e-1"):
+        _ContextFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "assigned YK-1" and line["correlation_id"] == "story-42" and line["event_id"] == "e-1"
