@@ -28,6 +28,7 @@ Ví dụ / examples:
   doithoai dead-letters replay assignment.opinion.received.v1.dead --amqp amqp://…/phuong-bo-de
   doithoai links --hierarchy deploy/hierarchy.local.yaml --credentials creds.json
   doithoai demo load --count 200
+  doithoai report --period 2026-Q4 [--format csv|xlsx|pdf --output file]
   doithoai agencies list
   doithoai agencies put dia-chinh --name "Công chức Địa chính" --field land --email dc@ubnd.example.vn
   doithoai agencies import shared/config/agencies.yaml --instance phuong-bo-de
@@ -316,6 +317,58 @@ def links(
     table = Table("liên kết (shovel)", "trạng thái")
     for name, state in link_states(h, creds).items():
         table.add_row(name, state if state == "running" else f"[red]{state}[/red]")
+    console.print(table)
+
+
+@app.command("report")
+def report(
+    period: Annotated[str | None, typer.Option(help="YYYY, YYYY-MM, YYYY-Qn, YYYY-6M or YYYY-9M")] = None,
+    conference: Annotated[str | None, typer.Option(help="A conference's report instead of a period's")] = None,
+    format: Annotated[str, typer.Option(help="table, json, csv, xlsx, html or pdf")] = "table",
+    output: Annotated[Path | None, typer.Option(help="File to write (csv, xlsx, html, pdf)")] = None,
+    url: Annotated[
+        str, typer.Option(envvar="DOITHOAI_ASSIGNMENT_URL", help="Assignment service URL")
+    ] = "http://127.0.0.1:8103",
+    key: Key = "dev-operator-key",
+) -> None:
+    """Báo cáo kết quả đối thoại theo kỳ (gồm cấp dưới) hoặc của một hội nghị."""
+    if (period is None) == (conference is None):
+        console.print("[red]Cần đúng một trong --period hoặc --conference.[/red]")
+        raise typer.Exit(2)
+    path = f"/api/v1/conferences/{conference}/report" if conference else "/api/v1/reports"
+    params = {"format": "json" if format == "table" else format, **({"period": period} if period else {})}
+    try:
+        response = httpx.get(f"{url.rstrip('/')}{path}", params=params, headers={"X-API-Key": key}, timeout=120)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]Không kết nối được {url}: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    if response.status_code >= 400:
+        error = response.json().get("error", {})
+        console.print(f"[red]{response.status_code} {error.get('message_vi')}[/red] ({error.get('message_en')})")
+        raise typer.Exit(1)
+    if format not in ("table", "json"):
+        target = output or Path(response.headers["content-disposition"].split("filename=")[1].strip('"'))
+        target.write_bytes(response.content)
+        console.print(f"[green]Đã ghi {target}[/green]")
+        return
+    body = response.json()
+    if format == "json":
+        console.print_json(data=body)
+        return
+    columns = {
+        "name": "đơn vị",
+        "conferences": "hội nghị",
+        "received": "ý kiến",
+        "outcome_answered_on_the_spot": "tại hội nghị",
+        "outcome_answered_in_writing": "bằng văn bản",
+        "outcome_escalated_to_district": "chuyển huyện",
+        "outcome_escalated_to_city": "chuyển tỉnh",
+        "on_time_rate": "đúng hạn %",
+        "median_days": "trung vị (ngày)",
+    }
+    table = Table(*columns.values(), title=body["title"])
+    for r in body["rows"]:
+        table.add_row(*("—" if r[c] is None else str(r[c]) for c in columns))
     console.print(table)
 
 

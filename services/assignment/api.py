@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.assignment.conferences import ConferenceDesk
 from services.assignment.directory import Agency
 from services.assignment.domain import Status, TransitionRefused
+from services.assignment.reports import ReportDocuments, Table, conference_table, period_table, to_csv, to_xlsx
 from services.assignment.service import (
     AssignmentService,
     HopLimit,
@@ -496,3 +497,84 @@ async def supervision(
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     return SupervisionView(conference_id=conference_id, counts=counts, items=rows)
+
+
+# ---- reports -------------------------------------------------------------------------------------------
+
+ReportFormat = Literal["json", "csv", "xlsx", "html", "pdf"]
+MEDIA = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "pdf": ("application/pdf", "pdf"),
+}
+
+
+class ReportView(BaseModel):
+    title: str
+    summary: Summary | None = None
+    total: Figures
+    rows: list[dict[str, Any]]
+
+
+def _render(request: Request, table: Table, fmt: str, filename: str, summary: Summary | None = None) -> Response:
+    if fmt == "json":
+        return JSONResponse(
+            ReportView(title=table.title, summary=summary, total=table.total, rows=table.rows).model_dump(mode="json")
+        )
+    if fmt == "csv":
+        body: bytes | str = to_csv(table)
+    elif fmt == "xlsx":
+        body = to_xlsx(table)
+    else:
+        settings = request.app.state.settings
+        document = ReportDocuments(request.app.state.conference_desk.documents, settings.instance_name).render(
+            table, request.app.state.assignment.runtime.clock.now()
+        )
+        if fmt == "html":
+            return HTMLResponse(document.html)
+        body = document.pdf
+    media, extension = MEDIA[fmt]
+    return Response(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}.{extension}"'}
+    )
+
+
+@router.get(
+    "/reports",
+    tags=["báo cáo"],
+    summary="Báo cáo kết quả đối thoại theo kỳ (tháng, quý, 6 tháng, 9 tháng, năm), gồm cả cấp dưới",
+    responses={401: {}, 403: {}, 422: {}},
+)
+async def period_report(
+    period: str,
+    request: Request,
+    summaries: Annotated[Summaries, Depends(get_summaries)],
+    _: Annotated[Caller, Depends(require_role("front", "operator"))],
+    format: ReportFormat = "json",
+) -> Response:
+    summary = await summaries.summary(_period(period))
+    return _render(request, period_table(summary), format, f"bao-cao-{summary.instance}-{summary.period}", summary)
+
+
+@router.get(
+    "/conferences/{conference_id}/report",
+    tags=["báo cáo"],
+    summary="Báo cáo một hội nghị đối thoại",
+    responses={401: {}, 403: {}, 404: {}},
+)
+async def conference_report(
+    conference_id: str,
+    request: Request,
+    summaries: Annotated[Summaries, Depends(get_summaries)],
+    desk: Desk,
+    _: Annotated[Caller, Depends(require_role("front", "operator"))],
+    format: ReportFormat = "json",
+) -> Response:
+    conference = await desk.conference(conference_id)
+    if conference is None:
+        raise ApiError(
+            404, "conference_not_found", f"Không có hội nghị mã {conference_id}.", f"No conference {conference_id}."
+        )
+    figures = await summaries.figures(conference_id=conference_id)
+    table = conference_table(conference, request.app.state.settings.instance_id, figures)
+    return _render(request, table, format, f"bao-cao-hoi-nghi-{conference_id}")

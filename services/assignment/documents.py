@@ -3,6 +3,7 @@ as HTML (for the screen and the printer, A4) and PDF (fpdf2, with a Unicode font
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 TEMPLATES = Path(__file__).parent / "templates"
 _BODY = re.compile(r"<body>(.*)</body>", re.S)
+_SVG = re.compile(r'<div class="chart">.*?</div>', re.S)
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,9 @@ class Documents:
 
     def render(self, template: str, variables: dict[str, Any]) -> Document:
         html = self.env.get_template(template).render(**variables)
-        return Document(html, self._pdf(html))
+        return Document(html, self._pdf(html, variables.get("charts", [])))
 
-    def _pdf(self, html: str) -> bytes:
+    def _pdf(self, html: str, charts: list[str]) -> bytes:
         pdf = FPDF(format="A4")
         pdf.set_margins(20, 20, 20)
         pdf.add_page()
@@ -42,5 +44,8 @@ class Documents:
         body = match.group(1) if match else html
         # fpdf2 takes an escaped "<" inside a table cell for a nested tag; print lookalikes instead.
         body = body.replace("&lt;", "‹").replace("&gt;", "›")
-        pdf.write_html(body, font_family="DejaVu")
+        pdf.write_html(_SVG.sub("", body), font_family="DejaVu")
+        for chart in charts:  # fpdf2 draws SVG itself
+            pdf.image(io.BytesIO(chart.encode()), w=170)
+            pdf.ln(4)
         return bytes(pdf.output())

@@ -14,6 +14,11 @@ def answer_due_at(received_at: datetime, days: int, count: DayCount = DayCount.C
     return due_after(received_at, DeadlinePolicy(days=days, count=count))
 
 
+def days_between(start: datetime, end: datetime) -> int:
+    """Whole days from receipt to answer (0 for an answer given the same day, e.g. at the conference)."""
+    return max(0, int((end - start).total_seconds() // 86400))
+
+
 class Status(StrEnum):
     ASSIGNED = "assigned"
     ESCALATED = "escalated"

@@ -74,10 +74,10 @@ class AssignmentRepository:
         await self.assignments.update_one({"_id": opinion_id}, {"$addToSet": {"processed": event_id}})
         return False
 
-    async def outcome_groups(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Opinions submitted in [start, end) counted by every dimension a summary needs, in the database."""
+    async def outcome_groups(self, match: dict[str, Any]) -> list[dict[str, Any]]:
+        """Opinions matching `match` counted by every dimension a summary needs, in the database."""
         pipeline = [
-            {"$match": {"submitted_at": {"$gte": start, "$lt": end}}},
+            {"$match": match},
             {
                 "$group": {
                     "_id": {
@@ -88,6 +88,7 @@ class AssignmentRepository:
                         "status": "$status",
                         "kind": "$answer.kind",
                         "on_time": "$answer.on_time",
+                        "days": "$answer.days",
                         "holder_level": "$holder.level",
                         "escalated_to_level": "$escalation.to_level",
                     },
@@ -97,13 +98,22 @@ class AssignmentRepository:
         ]
         return await (await self.assignments.aggregate(pipeline)).to_list(None)
 
-    async def count_overdue(self, start: datetime, end: datetime, now: datetime) -> int:
-        """Opinions of the period still waiting for an answer after their deadline."""
+    async def count_conferences(self, start: datetime, end: datetime) -> int:
+        """Conferences of this instance held (opened) in [start, end)."""
+        return await self.conferences.count_documents(
+            {
+                "snapshot.starts_at": {"$gte": start, "$lt": end},
+                "snapshot.status": {"$in": ["open", "closed", "concluded"]},
+            }
+        )
+
+    async def count_overdue(self, match: dict[str, Any], now: datetime) -> int:
+        """Opinions matching `match` still waiting for an answer after their deadline."""
         return await self.assignments.count_documents(
             {
-                "submitted_at": {"$gte": start, "$lt": end},
+                **match,
                 "came_from": None,
-                "status": {"$ne": Status.ANSWERED.value},
+                "status": {"$nin": [Status.ANSWERED.value, Status.REDIRECTED.value]},
                 "due_at": {"$lt": now},
             }
         )

@@ -24,6 +24,7 @@ from services.assignment.domain import (
     TransitionRefused,
     answer_due_at,
     check_transition,
+    days_between,
     progress_rank,
 )
 from services.assignment.jurisdiction import JurisdictionTable
@@ -376,6 +377,7 @@ class AssignmentService:
             "document_number": document_number,
             "answered_at": now,
             "on_time": now <= doc["due_at"],
+            "days": days_between(doc["submitted_at"], now),
             "recorded_by": recorded_by,
         }
         changes = {"status": Status.ANSWERED.value, "answer": answer}
@@ -482,6 +484,7 @@ class AssignmentService:
                 "document_number": p.document_number,
                 "answered_at": p.answered_at,
                 "on_time": due is None or p.answered_at <= due,
+                "days": days_between(doc["submitted_at"], p.answered_at),
                 "answering_instance": p.holder_instance,
             }
         if doc["came_from"]:

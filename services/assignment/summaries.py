@@ -27,31 +27,48 @@ class Summaries:
         self.repository = repository
         self.interval_s = interval_s
 
-    async def figures(self, period: Period) -> Figures:
-        """Counted in the database; Python only adds up the (few) groups."""
-        groups = await self.repository.outcome_groups(period.start, period.end)
+    async def figures(self, period: Period | None = None, *, conference_id: str | None = None) -> Figures:
+        """A period's (or one conference's) figures, counted in the database; Python only adds up
+        the (few) groups."""
+        match: dict[str, Any] = (
+            {"conference_id": conference_id}
+            if conference_id
+            else {"submitted_at": {"$gte": period.start, "$lt": period.end}}  # type: ignore[union-attr]
+        )
+        groups = await self.repository.outcome_groups(match)
         f: dict[str, Any] = {
-            "by_channel": {}, "by_field": {}, "by_head": {}, "by_outcome": {}, "escalated_to": {},
-            "received": 0, "on_time": 0, "overdue": 0, "handled_for_children": 0,
+            "by_channel": {}, "by_field": {}, "by_head": {}, "by_outcome": {}, "cube": {}, "escalated_to": {},
+            "answer_days": {}, "received": 0, "redirected": 0, "on_time": 0, "overdue": 0, "handled_for_children": 0,
         }  # fmt: skip
         for group in groups:
             key, n = group["_id"], group["n"]
             if key.get("came_from"):
                 f["handled_for_children"] += n
                 continue
+            result = outcome(key)
+            _count(f["by_outcome"], result, n)
+            if result == "redirected_complaint":
+                f["redirected"] += n  # not a dialogue opinion
+                continue
             f["received"] += n
             _count(f["by_channel"], key.get("channel"), n)
             _count(f["by_field"], key.get("field"), n)
             _count(f["by_head"], key.get("head"), n)
-            result = outcome(key)
-            _count(f["by_outcome"], result, n)
+            _count(f["cube"], f"{key.get('channel')}|{key.get('head')}|{result}", n)
             if result.startswith("escalated_to_"):
                 _count(f["escalated_to"], key.get("holder_level") or key.get("escalated_to_level"), n)
+            if key.get("days") is not None:
+                _count(f["answer_days"], str(key["days"]), n)
             if key.get("on_time") is True:
                 f["on_time"] += n
             elif key.get("on_time") is False:
                 f["overdue"] += n  # answered, but late
-        f["overdue"] += await self.repository.count_overdue(period.start, period.end, self.runtime.clock.now())
+        f["overdue"] += await self.repository.count_overdue(match, self.runtime.clock.now())
+        if conference_id:
+            f["conferences"] = 1
+        else:
+            assert period is not None
+            f["conferences"] = await self.repository.count_conferences(period.start, period.end)
         return Figures(**f)
 
     async def summary(self, code: str) -> Summary:

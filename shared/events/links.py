@@ -97,17 +97,51 @@ class EscalationAnsweredV1(EscalationProgress):
 
 
 class Figures(Contract):
-    """Counts for one instance over one period."""
+    """Counts for one instance over one period: what reports are made of.
 
+    `received` counts dialogue opinions received from citizens here; complaints and denunciations
+    redirected to their own procedure are counted apart (`redirected`), not as dialogue opinions.
+    `cube` holds the counts by channel, answering head and outcome together (keys
+    "channel|head|outcome"), so any cross-table (e.g. direct opinions on Party building answered
+    on the spot) can be read; `answer_days` is a histogram of days from receipt to answer, which
+    adds up across instances (medians do not).
+    """
+
+    conferences: int = Field(default=0, description="Conferences held in the period.")
     received: int = 0
+    redirected: int = Field(default=0, description="Complaints and denunciations sent to their own procedure.")
     by_channel: dict[str, int] = Field(default_factory=dict)
     by_field: dict[str, int] = Field(default_factory=dict)
     by_head: dict[str, int] = Field(default_factory=dict)
     by_outcome: dict[str, int] = Field(default_factory=dict)
+    cube: dict[str, int] = Field(default_factory=dict, description='"channel|head|outcome" → count.')
     escalated_to: dict[str, int] = Field(default_factory=dict, description="Escalated opinions by final level.")
     on_time: int = 0
     overdue: int = 0
+    answer_days: dict[str, int] = Field(default_factory=dict, description="Days to answer → count.")
     handled_for_children: int = Field(default=0, description="Opinions escalated here from the levels below.")
+
+    def count(self, channel: str | None = None, head: str | None = None, outcome: str | None = None) -> int:
+        """How many dialogue opinions match the given channel, head and outcome (None: any)."""
+        total = 0
+        for key, n in self.cube.items():
+            c, h, o = key.split("|")
+            if (channel in (None, c)) and (head in (None, h)) and (outcome in (None, o)):
+                total += n
+        return total
+
+    def answer_quantile(self, q: float) -> int | None:
+        """Days within which a share `q` of the answered opinions were answered."""
+        days = sorted((int(d), n) for d, n in self.answer_days.items())
+        total = sum(n for _, n in days)
+        if total == 0:
+            return None
+        seen = 0
+        for day, n in days:
+            seen += n
+            if seen >= q * total:
+                return day
+        return days[-1][0]
 
 
 class Summary(Contract):
@@ -125,6 +159,10 @@ class Summary(Contract):
         return add_figures([self.own, *(c.total() for c in self.children)])
 
 
+_SUMMED = ("conferences", "received", "redirected", "on_time", "overdue", "handled_for_children")
+_MERGED = ("by_channel", "by_field", "by_head", "by_outcome", "cube", "escalated_to", "answer_days")
+
+
 def add_figures(items: list[Figures]) -> Figures:
     def merge(dicts: list[dict[str, int]]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -133,11 +171,8 @@ def add_figures(items: list[Figures]) -> Figures:
                 out[k] = out.get(k, 0) + v
         return out
 
-    fields: dict[str, Any] = {
-        name: sum(getattr(f, name) for f in items)
-        for name in ("received", "on_time", "overdue", "handled_for_children")
-    }
-    for name in ("by_channel", "by_field", "by_head", "by_outcome", "escalated_to"):
+    fields: dict[str, Any] = {name: sum(getattr(f, name) for f in items) for name in _SUMMED}
+    for name in _MERGED:
         fields[name] = merge([getattr(f, name) for f in items])
     return Figures(**fields)
 

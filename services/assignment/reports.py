@@ -1,0 +1,194 @@
+"""Reports in the shape local governments file them: a period's figures for this instance and every
+level below it, or one conference's; as JSON, CSV, XLSX, and a printable Vietnamese summary (HTML
+and PDF) with charts (opinions by field, on-time rate per unit).
+
+The counting is done in the database at each instance (`Summaries.figures`); a parent adds up the
+summaries its children sent, so a city's report reads its own opinions and a few hundred stored
+summaries, never every ward's opinions.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from services.assignment.documents import Document, Documents
+from shared.clock import VIETNAM
+from shared.events import FIELDS, Figures, Head, Summary
+from shared.events.vocabulary import CHANNEL_LABELS, LEVEL_LABELS, Channel
+from shared.periods import parse_period
+
+OUTCOMES = {
+    "answered_on_the_spot": "Trả lời tại hội nghị",
+    "answered_in_writing": "Trả lời bằng văn bản",
+    "escalated_to_district": "Chuyển cấp huyện/quận",
+    "escalated_to_city": "Chuyển cấp tỉnh/thành phố",
+    "redirected_complaint": "Chuyển quy trình khiếu nại, tố cáo",
+    "pending": "Đang giải quyết",
+}
+
+COLUMNS: list[tuple[str, str]] = [
+    ("instance", "Đơn vị (mã)"),
+    ("name", "Đơn vị"),
+    ("level", "Cấp"),
+    ("conferences", "Số hội nghị"),
+    ("received", "Tổng số ý kiến"),
+    *[(f"channel_{c.value}", CHANNEL_LABELS[c]) for c in Channel],
+    *[(f"head_{h.value}", f"{h.label} trả lời") for h in Head],
+    *[(f"outcome_{k}", v) for k, v in OUTCOMES.items()],
+    ("on_time", "Đúng hạn"),
+    ("overdue", "Quá hạn"),
+    ("on_time_rate", "Tỉ lệ đúng hạn (%)"),
+    ("median_days", "Thời gian trả lời, trung vị (ngày)"),
+    ("p90_days", "Thời gian trả lời, 90% (ngày)"),
+    ("handled_for_children", "Tiếp nhận từ cấp dưới"),
+]
+
+
+def on_time_rate(f: Figures) -> float | None:
+    done = f.on_time + f.overdue
+    return round(100 * f.on_time / done, 1) if done else None
+
+
+def row(instance: str, name: str, level: str, f: Figures) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "instance": instance,
+        "name": name,
+        "level": level,
+        "conferences": f.conferences,
+        "received": f.received,
+        "on_time": f.on_time,
+        "overdue": f.overdue,
+        "on_time_rate": on_time_rate(f),
+        "median_days": f.answer_quantile(0.5),
+        "p90_days": f.answer_quantile(0.9),
+        "handled_for_children": f.handled_for_children,
+    }
+    values |= {f"channel_{c.value}": f.by_channel.get(c.value, 0) for c in Channel}
+    values |= {f"head_{h.value}": f.by_head.get(h.value, 0) for h in Head}
+    values |= {f"outcome_{k}": f.by_outcome.get(k, 0) for k in OUTCOMES}
+    return values
+
+
+@dataclass(frozen=True)
+class Table:
+    """The report as rows: the whole (first), this instance's own figures, then each unit below."""
+
+    title: str
+    rows: list[dict[str, Any]]
+    total: Figures
+    units: list[tuple[str, Figures]]  # (name, total of that unit) for the per-unit chart
+
+
+def period_table(summary: Summary) -> Table:
+    total = summary.total()
+    rows = [row(summary.instance, f"{summary.name} (toàn bộ)", summary.level, total)]
+    if summary.children:
+        rows.append(row(summary.instance, f"{summary.name} (cấp {LEVEL_LABELS[summary.level]})", summary.level,
+                        summary.own))  # fmt: skip
+    units = []
+
+    def walk(node: Summary) -> None:
+        for child in node.children:
+            rows.append(row(child.instance, child.name, child.level, child.total()))
+            units.append((child.name, child.total()))
+            walk(child)
+
+    walk(summary)
+    title = f"Báo cáo kết quả đối thoại {parse_period(summary.period).label} — {summary.name}"
+    return Table(title, rows, total, units)
+
+
+def conference_table(conference: Any, instance: str, figures: Figures) -> Table:
+    name = f"{conference.title} ({conference.conference_id})"
+    return Table(f"Báo cáo hội nghị: {name}", [row(instance, name, "", figures)], figures, [])
+
+
+def to_csv(table: Table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([label for _, label in COLUMNS])
+    for r in table.rows:
+        writer.writerow(["" if r[key] is None else r[key] for key, _ in COLUMNS])
+    return "\ufeff" + out.getvalue()  # with a BOM, so spreadsheet programs read Vietnamese as UTF-8
+
+
+def to_xlsx(table: Table) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Tổng hợp"
+    sheet.append([table.title])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append([label for _, label in COLUMNS])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for r in table.rows:
+        sheet.append([r[key] for key, _ in COLUMNS])
+    fields = book.create_sheet("Lĩnh vực")
+    fields.append(["Lĩnh vực", "Số ý kiến"])
+    for code, n in sorted(table.total.by_field.items(), key=lambda kv: -kv[1]):
+        fields.append([FIELDS[code].name, n])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def bar_chart(title: str, bars: list[tuple[str, float]], unit: str = "") -> str:
+    """A horizontal bar chart as SVG: printable, no image library needed."""
+    height = 30 + 24 * len(bars)
+    top = max((v for _, v in bars), default=0) or 1
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{height}" viewBox="0 0 640 {height}">',
+        f'<text x="0" y="16" font-size="13" font-family="DejaVu" font-weight="bold">{escape(title)}</text>',
+    ]
+    for i, (label, value) in enumerate(bars):
+        y = 28 + 24 * i
+        width = 380 * value / top
+        text = f'<text x="215" y="{y + 14}" font-size="11" text-anchor="end" font-family="DejaVu">'
+        parts.append(f"{text}{escape(label[:32])}</text>")
+        parts.append(f'<rect x="220" y="{y}" width="{width:.1f}" height="18" fill="#2b6cb0"/>')
+        parts.append(
+            f'<text x="{225 + width:.1f}" y="{y + 14}" font-size="11" font-family="DejaVu">{value:g}{unit}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+class ReportDocuments:
+    def __init__(self, documents: Documents, instance_name: str) -> None:
+        self.documents = documents
+        self.instance_name = instance_name
+
+    def render(self, table: Table, generated_at: Any) -> Document:
+        total = table.total
+        charts = [
+            bar_chart(
+                "Ý kiến theo lĩnh vực",
+                [(FIELDS[c].name, n) for c, n in sorted(total.by_field.items(), key=lambda kv: -kv[1])],
+            )
+        ]
+        rates = [(name, rate) for name, f in table.units if (rate := on_time_rate(f)) is not None]
+        if rates:
+            charts.append(bar_chart("Tỉ lệ trả lời đúng hạn theo đơn vị", rates, "%"))
+        variables = {
+            "instance_name": self.instance_name,
+            "title": table.title,
+            "generated_at": generated_at.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y"),
+            "total": total,
+            "rows": table.rows,
+            "columns": [c for c in COLUMNS if c[0] not in ("instance", "level")],
+            "channels": [(CHANNEL_LABELS[c], total.by_channel.get(c.value, 0)) for c in Channel],
+            "heads": [(h.label, total.by_head.get(h.value, 0)) for h in Head],
+            "outcomes": [(label, total.by_outcome.get(k, 0)) for k, label in OUTCOMES.items()],
+            "on_time_rate": on_time_rate(total),
+            "median_days": total.answer_quantile(0.5),
+            "p90_days": total.answer_quantile(0.9),
+            "charts": charts,
+        }
+        return self.documents.render("report.html.j2", variables)
