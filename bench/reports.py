@@ -136,9 +136,8 @@ def main() -> None:
         )
     print("children rolled up → report time:")
     for r in results["children"]:
-        print(
-            f"  {r['children']:>8}  {r['seconds']:>7.2f} s   ×{r['ratio_to_smallest']} ({r['opinions_behind']} opinions behind)"
-        )
+        behind = r["opinions_behind"]
+        print(f"  {r['children']:>8}  {r['seconds']:>7.2f} s   ×{r['ratio_to_smallest']} ({behind} opinions behind)")
     print(f"\nwritten to {args.out}")
 
 
