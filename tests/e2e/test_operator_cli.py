@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from deploy.localstack.processes import wait_until
+from shared.clock import VIETNAM
 from tests.conftest import RABBIT_MANAGEMENT
 from tests.e2e.conftest import service_processes
 
@@ -74,3 +76,13 @@ def test_dead_letter_seen_on_the_metric_and_replayed_after_the_fix(service_env, 
                    "the replayed opinion to be assigned")  # fmt: skip
         wait_until(lambda: dead_letters(httpx.get(f"{assignment}/metrics").text) == 0, 30, 0.3, "the metric back to 0")
         wait_until(lambda: "Không có thư chết" in cli("dead-letters", "list").stdout, 30, 1, "no dead letters listed")
+
+        # The period's report, from the same CLI.
+        year = str(datetime.now(VIETNAM).year)
+        cli_env["DOITHOAI_ASSIGNMENT_URL"] = assignment
+        out = cli("report", "--period", year)
+        assert out.returncode == 0 and "Báo cáo kết quả đối thoại năm" in out.stdout, out.stdout + out.stderr
+        target = tmp_path / "report.csv"
+        out = cli("report", "--period", year, "--format", "csv", "--output", str(target))
+        assert out.returncode == 0 and "Tổng số ý kiến" in target.read_text(encoding="utf-8-sig")
+        assert cli("report", "--period", "2026-Q7").returncode == 1
