@@ -18,6 +18,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from prometheus_client import REGISTRY
 
+from shared.audit import AuditLog
 from shared.clock import Clock, OffsetFileClock, SystemClock
 from shared.events import Envelope, EventPayload, Source
 from shared.messaging import consumer
@@ -70,6 +71,7 @@ class Runtime:
             app_id=f"doithoai-{service}",
         )
         self.publisher = EventPublisher(self.broker, timeout=settings.publish_timeout_s)
+        self.audit = AuditLog(self.db, self.clock)
         self.outbox = Outbox(self.publisher, grace_s=settings.outbox_grace_s, interval_s=settings.outbox_interval_s)
         self.monitor = Monitor(self.broker, interval_s=settings.monitor_interval_s)
         for event_type in SUBSCRIPTIONS.get(service, ()):
@@ -92,6 +94,7 @@ class Runtime:
         return Envelope.new(payload, self.source, cause=cause, occurred_at=self.clock.now(), **kw)
 
     async def start(self, setup: Callable[[], Awaitable[None]] | None = None) -> None:
+        await self.audit.create_indexes()
         if setup is not None:
             await setup()
         await self.broker.connect()

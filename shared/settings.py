@@ -6,12 +6,26 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, TypeAdapter, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events.vocabulary import LEVEL_RANKS, Level
 
 Role = Literal["front", "agency", "operator"]
+
+
+class KeyHolder(BaseModel):
+    """Who holds an API key: their role, and a name for the audit trail (e.g. "Nguyễn Thị Thư, thư ký")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    name: str | None = Field(default=None, max_length=200)
+
+
+def _holder(value: Role | KeyHolder) -> KeyHolder:
+    return KeyHolder(role=value) if isinstance(value, str) else value
+
 
 INSTANCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,40}$")
 
@@ -22,7 +36,7 @@ def check_instance_id(value: str) -> str:
     return value
 
 
-_API_KEYS = TypeAdapter(dict[str, Role])
+_API_KEYS = TypeAdapter(dict[str, Role | KeyHolder])
 
 
 class ServiceSettings(BaseSettings):
@@ -55,9 +69,9 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8100
 
-    api_keys: dict[str, Role] = Field(
+    api_keys: dict[str, Role | KeyHolder] = Field(
         default_factory=dict,
-        description='JSON object mapping API key to role, e.g. {"k1": "front"}.',
+        description='JSON object: API key → role, or → {"role": …, "name": …}, e.g. {"k1": "front"}.',
     )
     api_keys_file: Path | None = Field(
         default=None, description="File holding the same JSON object; preferred for secrets."
@@ -118,6 +132,7 @@ class ServiceSettings(BaseSettings):
         if self.api_keys_file is not None:
             keys = _API_KEYS.validate_json(self.api_keys_file.read_bytes())
             self.api_keys = {**self.api_keys, **keys}
+        self.api_keys = {key: _holder(value) for key, value in self.api_keys.items()}
         return self
 
     def database_name(self, service: str) -> str:

@@ -17,7 +17,11 @@ from shared.messaging.admin import RabbitAdmin
 AMQP_HOST = os.environ.get("DOITHOAI_TEST_AMQP_HOST", "127.0.0.1:5672")
 RABBIT_MANAGEMENT = os.environ.get("DOITHOAI_TEST_RABBIT_MANAGEMENT", "http://127.0.0.1:15672")
 
-API_KEYS = {"front-key": "front", "agency-key": "agency", "operator-key": "operator"}
+API_KEYS = {
+    "front-key": {"role": "front", "name": "Nguyễn Thị Thư"},
+    "agency-key": "agency",
+    "operator-key": {"role": "operator", "name": "Trần Văn Vận"},
+}
 
 
 @pytest.fixture(scope="session")

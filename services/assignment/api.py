@@ -19,6 +19,8 @@ from services.assignment.service import (
     NoParent,
     NotReceivedHere,
     PromiseRefused,
+    SameAgency,
+    UnknownAgency,
 )
 from services.assignment.summaries import NoParentToReport, Summaries
 from shared.clock import VIETNAM
@@ -182,6 +184,12 @@ async def record_answer(
             document_number=body.document_number,
             recorded_by=caller.key_id,
         )
+        await service.runtime.audit.record(
+            caller,
+            "opinion.answered",
+            updated["tracking_code"],
+            {"kind": body.kind.value, "document": body.document_number},
+        )
     except TransitionRefused as exc:
         raise ApiError(
             409,
@@ -216,6 +224,7 @@ async def escalate(
     doc = await _load(service, tracking_code)
     try:
         updated = await service.escalate_by_hand(doc, reason=body.reason, by=caller.key_id)
+        await service.runtime.audit.record(caller, "opinion.escalated", doc["tracking_code"], {"reason": body.reason})
     except TransitionRefused as exc:
         raise ApiError(
             409,
@@ -340,6 +349,12 @@ async def promise(
     due = datetime.combine(body.due_date, END_OF_DAY, tzinfo=VIETNAM) if body.due_date else None
     try:
         updated = await service.promise(doc, due=due, off_topic=body.off_topic, by=caller.key_id)
+        await service.runtime.audit.record(
+            caller,
+            "opinion.promised",
+            doc["tracking_code"],
+            {"due_at": updated["due_at"].isoformat(), "off_topic": body.off_topic},
+        )
     except TransitionRefused as exc:
         raise _not_waiting(doc, exc) from exc
     except PromiseRefused as exc:
@@ -368,6 +383,53 @@ def _not_waiting(doc: dict[str, Any], exc: TransitionRefused) -> ApiError:
     )
 
 
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    agency_id: str = Field(min_length=1, max_length=64, description="Mã cơ quan mới (xem /api/v1/agencies).")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.post(
+    "/opinions/{tracking_code}/reassign",
+    response_model=AssignmentView,
+    summary="Giao lại ý kiến cho cơ quan khác (giữ nguyên hạn trả lời)",
+    dependencies=[Depends(require_json)],
+    responses={401: {}, 403: {}, 404: {}, 409: {}, 415: {}, 422: {}},
+)
+async def reassign(
+    tracking_code: str,
+    body: ReassignIn,
+    service: Service,
+    caller: Annotated[Caller, Depends(require_role("front", "operator"))],
+) -> AssignmentView:
+    doc = await _load(service, tracking_code)
+    try:
+        updated = await service.reassign(doc, agency_id=body.agency_id, reason=body.reason, by=caller.key_id)
+    except TransitionRefused as exc:
+        raise _not_waiting(doc, exc) from exc
+    except UnknownAgency as exc:
+        raise ApiError(
+            422,
+            "unknown_agency",
+            f"Không có cơ quan mã {body.agency_id} trong danh bạ (đang hoạt động).",
+            f"No active agency {body.agency_id} in the directory.",
+            [{"field": "agency_id", "message_vi": "Không có trong danh bạ", "message_en": "Not in the directory"}],
+        ) from exc
+    except SameAgency as exc:
+        raise ApiError(
+            409,
+            "same_agency",
+            f"Ý kiến đã giao cho {body.agency_id}.",
+            f"The opinion is already with {body.agency_id}.",
+        ) from exc
+    await service.runtime.audit.record(
+        caller, "opinion.reassigned", doc["tracking_code"],
+        {"from": doc["agency"]["id"], "to": body.agency_id, "reason": body.reason},
+    )  # fmt: skip
+    return assignment_view(updated)
+
+
 class RedirectIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -391,6 +453,9 @@ async def redirect(
     doc = await _load(service, tracking_code)
     try:
         updated = await service.redirect(doc, kind=body.kind, reason=body.reason, by=caller.key_id)
+        await service.runtime.audit.record(
+            caller, "opinion.redirected", doc["tracking_code"], {"kind": body.kind.value, "reason": body.reason}
+        )
     except TransitionRefused as exc:
         raise _not_waiting(doc, exc) from exc
     except NotReceivedHere as exc:

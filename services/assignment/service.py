@@ -424,6 +424,42 @@ class AssignmentService:
         await self.runtime.outbox.flush(self.repository.assignments, doc["_id"], entries)
         return {**doc, **changes}
 
+    async def reassign(self, doc: dict[str, Any], *, agency_id: str, reason: str, by: str) -> dict[str, Any]:
+        """Give an opinion waiting for an answer to another agency; same deadline, the new agency is told."""
+        if doc["status"] != Status.ASSIGNED:
+            raise TransitionRefused(Status(doc["status"]), Status.ASSIGNED)
+        agency = next((a for a in await self.directory.all() if a.id == agency_id), None)
+        if agency is None:
+            raise UnknownAgency(agency_id)
+        if agency.id == doc["agency"]["id"]:
+            raise SameAgency(agency_id)
+        now = self.runtime.clock.now()
+        assigned = self.runtime.envelope(
+            OpinionAssignedV1(
+                opinion_id=doc["_id"],
+                tracking_code=doc["tracking_code"],
+                field=doc["field"],
+                head=Head(doc["head"]),
+                agency=agency.ref(),
+                channel=doc["channel"],
+                text=doc["text"],
+                submitted_at=doc["submitted_at"],
+                assigned_at=now,
+                due_at=doc["due_at"],
+            ),
+            **_story(doc),
+        )
+        changes = {
+            "agency": agency.ref().model_dump(),
+            "assigned_at": now,
+            "reassigned": {"from": doc["agency"]["id"], "to": agency.id, "reason": reason, "by": by, "at": now},
+        }
+        entries = outbox_entries(assigned)
+        if not await self.repository.transition(doc["_id"], Status.ASSIGNED, changes, entries):
+            raise TransitionRefused(Status(doc["status"]), Status.ASSIGNED)
+        await self.runtime.outbox.flush(self.repository.assignments, doc["_id"], entries)
+        return {**doc, **changes}
+
     async def redirect(self, doc: dict[str, Any], *, kind: RedirectKind, reason: str, by: str) -> dict[str, Any]:
         """A complaint or denunciation, not a dialogue opinion: off to its own procedure, told to the citizen."""
         check_transition(Status(doc["status"]), Status.REDIRECTED)
@@ -544,6 +580,14 @@ class NoParent(Exception):
 
 
 class NotReceivedHere(Exception):
+    pass
+
+
+class UnknownAgency(Exception):
+    pass
+
+
+class SameAgency(Exception):
     pass
 
 

@@ -174,6 +174,12 @@ async def submit_opinion(
     # The event is already safe in the outbox; publishing after the response keeps it fast.
     background.add_task(service.publish_pending, doc)
     code = doc["tracking_code"]
+    await service.runtime.audit.record(
+        caller,
+        "opinion.submitted",
+        code,
+        {"channel": submission.channel.value, "conference_id": submission.conference_id},
+    )
     return Accepted(
         opinion_id=doc["_id"],
         tracking_code=code,

@@ -20,7 +20,7 @@ from services.intake.domain import Stage, is_open, normalize_tracking_code
 from services.intake.service import ConferenceRefused
 from shared.clock import VIETNAM
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
-from shared.http.auth import authorize, identify
+from shared.http.auth import Caller, authorize, identify
 from shared.http.errors import ApiError
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
@@ -151,11 +151,11 @@ def _attribute(params: dict[str, Any], code: str) -> str | None:
     return str(value) if value else None
 
 
-def _caller(request: Request, api_key: str | None) -> None:
+def _caller(request: Request, api_key: str | None) -> Caller:
     if not api_key:
         raise Open311Error(401, "Thiếu tham số api_key / the api_key parameter is required")
     try:
-        authorize(identify(request.app.state.settings.api_keys, api_key), ("front", "operator"))
+        return authorize(identify(request.app.state.settings.api_keys, api_key), ("front", "operator"))
     except ApiError as exc:
         raise Open311Error(exc.status, f"{exc.message_vi} / {exc.message_en}") from exc
 
@@ -164,7 +164,7 @@ def _caller(request: Request, api_key: str | None) -> None:
 async def create_request(fmt: str, request: Request) -> JSONResponse:
     _check_format(fmt)
     params = await _params(request)
-    _caller(request, _text(params, "api_key", 200))
+    caller = _caller(request, _text(params, "api_key", 200))
 
     service_code = _text(params, "service_code", 64)
     if service_code is None:
@@ -210,6 +210,7 @@ async def create_request(fmt: str, request: Request) -> JSONResponse:
     )
     await service.publish_pending(doc)
     code = doc["tracking_code"]
+    await service.runtime.audit.record(caller, "opinion.submitted", code, {"channel": "online", "via": "open311"})
     notice = f"Ý kiến đã được tiếp nhận. Mã theo dõi: {code}."
     return JSONResponse([{"service_request_id": code, "service_notice": notice, "account_id": None}], status_code=201)
 

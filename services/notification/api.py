@@ -100,7 +100,7 @@ async def get_agency(agency_id: str, service: Service, _: Staff) -> AgencyView:
     dependencies=[Depends(require_json)],
     responses={401: {}, 403: {}, 409: {}, 415: {}, 422: {}},
 )
-async def put_agency(agency_id: str, body: AgencyIn, service: Service, _: Operator) -> AgencyView:
+async def put_agency(agency_id: str, body: AgencyIn, service: Service, caller: Operator) -> AgencyView:
     data: dict[str, Any] = body.model_dump(exclude_none=True)
     data["level"] = body.level or service.runtime.settings.level
     if body.webhook_secret is None:  # keep the secret already stored, if any
@@ -120,6 +120,8 @@ async def put_agency(agency_id: str, body: AgencyIn, service: Service, _: Operat
             f"Cơ quan {agency_id} vừa được người khác sửa; tải lại rồi sửa lại.",
             f"Agency {agency_id} was changed meanwhile; reload and apply your change again.",
         ) from exc
+    changed = body.model_dump(mode="json", exclude={"webhook_secret"}, exclude_none=True)
+    await service.runtime.audit.record(caller, "agency.updated", agency_id, changed)
     return agency_view(stored)
 
 
@@ -130,11 +132,12 @@ async def put_agency(agency_id: str, body: AgencyIn, service: Service, _: Operat
     summary="Ngừng giao việc cho một cơ quan (vận hành viên)",
     responses={401: {}, 403: {}, 404: {}},
 )
-async def deactivate_agency(agency_id: str, service: Service, _: Operator) -> AgencyView:
+async def deactivate_agency(agency_id: str, service: Service, caller: Operator) -> AgencyView:
     record = await service.directory.get(agency_id)
     if record is None:
         raise _not_found(agency_id)
     stored, _ = await service.directory.put(record.model_copy(update={"active": False}))
+    await service.runtime.audit.record(caller, "agency.deactivated", agency_id)
     return agency_view(stored)
 
 
@@ -239,7 +242,7 @@ async def get_notification(
     summary="Gửi lại một thông báo không gửi được (vận hành viên)",
     responses={401: {}, 403: {}, 404: {}, 409: {}},
 )
-async def retry_notification(notification_id: str, service: Service, _: Operator) -> NotificationView:
+async def retry_notification(notification_id: str, service: Service, caller: Operator) -> NotificationView:
     doc = await _load(service, notification_id)
     if not await service.retry(notification_id):
         raise ApiError(
@@ -248,6 +251,7 @@ async def retry_notification(notification_id: str, service: Service, _: Operator
             f"Thông báo đang ở trạng thái '{doc['status']}'; chỉ gửi lại được thông báo đã thất bại.",
             f"The notification is '{doc['status']}'; only a failed one can be retried.",
         )
+    await service.runtime.audit.record(caller, "notification.retried", notification_id, {"type": doc["type"]})
     return notification_view(await _load(service, notification_id))
 
 
@@ -272,9 +276,11 @@ async def _acknowledge(service: NotificationService, notification_id: str, via: 
     responses={401: {}, 403: {}, 404: {}, 409: {}},
 )
 async def acknowledge_notification(
-    notification_id: str, service: Service, _: Annotated[Caller, Depends(require_role("agency", "operator"))]
+    notification_id: str, service: Service, caller: Annotated[Caller, Depends(require_role("agency", "operator"))]
 ) -> NotificationView:
-    return notification_view(await _acknowledge(service, notification_id, "api"))
+    doc = await _acknowledge(service, notification_id, "api")
+    await service.runtime.audit.record(caller, "notification.acknowledged", notification_id, {"type": doc["type"]})
+    return notification_view(doc)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:

@@ -160,6 +160,9 @@ async def plan_conference(body: ConferenceIn, conferences: Conferences, caller: 
         doc = await conferences.plan(**body.model_dump(exclude={"invitees"}), invitees=body.invitees, by=caller.key_id)
     except RuleBroken as exc:
         raise _rule_error(exc) from exc
+    await conferences.runtime.audit.record(
+        caller, "conference.planned", doc["_id"], {"starts_at": doc["starts_at"].isoformat()}
+    )
     return conference_view(doc)
 
 
@@ -249,4 +252,7 @@ async def act(
             "Hội nghị vừa được người khác cập nhật; tải lại rồi thử lại.",
             "The conference was changed meanwhile; reload and try again.",
         ) from exc
+    await conferences.runtime.audit.record(
+        caller, f"conference.{action}", conference_id, {"reason": body.reason, "status": doc["status"]}
+    )
     return conference_view(doc)

@@ -83,6 +83,10 @@ class SchedulingService:
             for plan in plans
         ]
         added = await self.repository.add(docs)
+        if added == 0 and isinstance(p, OpinionAssignedV1):  # reassigned (or redelivered): remind the agency now named
+            await self.repository.timers.update_many(
+                {"opinion_id": p.opinion_id, "status": PENDING}, {"$set": {"agency": p.agency.model_dump()}}
+            )
         log.info("opinion %s: %d timer(s) set, due %s", p.tracking_code, added, p.due_at.isoformat())
 
     async def _head_of(self, opinion_id: str) -> str | None:

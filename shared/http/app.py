@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.audit import audit_router
 from shared.http.errors import ApiError, install_error_handlers
 from shared.observability import metrics
 
@@ -135,6 +136,6 @@ def create_service_app(
         spec = AsyncAPI(runtime.broker, title=f"doithoai {runtime.service}", version="1.0.0").to_specification()
         return JSONResponse(spec.to_jsonable())
 
-    for router in routers:
+    for router in (*routers, audit_router()):
         app.include_router(router)
     return app

@@ -10,7 +10,7 @@ from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
 
 from shared.http.errors import ApiError
-from shared.settings import Role
+from shared.settings import KeyHolder, Role
 
 ROLE_LABELS_VI: dict[str, str] = {
     "front": "cán bộ Mặt trận/thư ký",
@@ -25,9 +25,10 @@ API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="K
 class Caller:
     role: Role
     key_id: str  # a short, non-secret handle for logs and the audit trail
+    name: str | None = None
 
 
-def identify(keys: dict[str, Role], presented: str | None) -> Caller:
+def identify(keys: dict[str, KeyHolder], presented: str | None) -> Caller:
     if not presented:
         raise ApiError(
             401,
@@ -36,9 +37,9 @@ def identify(keys: dict[str, Role], presented: str | None) -> Caller:
             "Missing API key: send it in the X-API-Key header.",
             headers={"WWW-Authenticate": "ApiKey"},
         )
-    for key, role in keys.items():
+    for key, holder in keys.items():
         if hmac.compare_digest(key.encode(), presented.encode()):
-            return Caller(role=role, key_id=f"{role}:{key[:4]}…")
+            return Caller(role=holder.role, key_id=f"{holder.role}:{holder.name or key[:4] + '…'}", name=holder.name)
     raise ApiError(
         401,
         "invalid_api_key",

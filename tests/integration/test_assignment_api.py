@@ -74,3 +74,36 @@ async def test_answer_refusals(stack) -> None:  # type: ignore[no-untyped-def]
     assert view["status"] == "assigned" and view["answer"] is None
     r = await assignment.get("/api/v1/agencies", headers=headers("operator-key"))
     assert {a["id"] for a in r.json()} >= {"dia-chinh-xay-dung", "van-phong-ubnd"}
+
+
+async def test_reassignment_tells_the_new_agency_and_the_audit_trail_names_who(stack, broker_url, smtp) -> None:  # type: ignore[no-untyped-def]
+    intake, assignment = stack
+    code = await submit_and_wait(intake, assignment, "Xin cấp sổ đỏ cho thửa đất số 12")
+    url = f"/api/v1/opinions/{code}/reassign"
+    move = {"agency_id": "van-phong-ubnd", "reason": "Hồ sơ do Văn phòng UBND tiếp nhận"}
+    assert (await assignment.post(url, json=move, headers=headers("agency-key"))).status_code == 403
+    r = await assignment.post(url, json={**move, "agency_id": "khong-co"}, headers=headers("front-key"))
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "agency_id"
+    r = await assignment.post(url, json={**move, "agency_id": "dia-chinh-xay-dung"}, headers=headers("front-key"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "same_agency"
+
+    before = (await assignment.get(f"/api/v1/opinions/{code}", headers=headers("front-key"))).json()
+    r = await assignment.post(url, json=move, headers=headers("front-key"))
+    assert r.status_code == 200, r.text
+    assert r.json()["agency_id"] == "van-phong-ubnd" and r.json()["due_at"] == before["due_at"]
+
+    async def shown() -> bool:
+        return (await intake.get(f"/api/v1/opinions/{code}")).json()["agency"] == "Văn phòng HĐND - UBND"
+
+    await eventually(shown, what="the read model to name the new agency")
+    assigned = [body_of(m)["payload"] for m in await drain(broker_url, "notification.opinion.assigned.v1")]
+    assert [a["agency"]["id"] for a in assigned] == ["dia-chinh-xay-dung", "van-phong-ubnd"]
+
+    answer = {"kind": "written", "text": "Đã cấp giấy chứng nhận."}
+    r = await assignment.post(f"/api/v1/opinions/{code}/answer", json=answer, headers=headers("agency-key"))
+    assert r.status_code == 200
+    assert (await assignment.get("/api/v1/audit", headers=headers("front-key"))).status_code == 403
+    r = await assignment.get("/api/v1/audit", params={"target": code}, headers=headers("operator-key"))
+    trail = [(e["action"], e["actor"], e["role"]) for e in r.json()]
+    assert trail == [("opinion.answered", "agency:agen…", "agency"), ("opinion.reassigned", "Nguyễn Thị Thư", "front")]
+    assert r.json()[1]["details"] == {"from": "dia-chinh-xay-dung", "to": "van-phong-ubnd", "reason": move["reason"]}

@@ -25,14 +25,14 @@ def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
     return service_env
 
 
-def assigned(opinion_id: str, due_at: datetime) -> Envelope[OpinionAssignedV1]:
+def assigned(opinion_id: str, due_at: datetime, agency_id: str = "dc") -> Envelope[OpinionAssignedV1]:
     return Envelope.new(
         OpinionAssignedV1(
             opinion_id=opinion_id,
             tracking_code="YK-TEST-0001",
             field="land",
             head="committee_chair",
-            agency=AgencyRef(id="dc", name="Địa chính", email="dc@example.vn"),
+            agency=AgencyRef(id=agency_id, name="Địa chính", email=f"{agency_id}@example.vn"),
             channel="direct",
             text="Đất",
             submitted_at=T0,
@@ -67,8 +67,10 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
             return await timers.count_documents({"opinion_id": opinion_id}) == 4
 
         await eventually(four_timers, what="reminders 7, 3, 1 days before and the overdue timer")
-        # Redelivery of the same event adds nothing (timer ids derive from the opinion).
+        # Redelivery of the same event adds nothing (timer ids derive from the opinion); a reassignment
+        # (same due date, another agency) adds nothing either but reminds the agency now named.
         await publish(broker_url, assigned(opinion_id, due))
+        await publish(broker_url, assigned(opinion_id, due, agency_id="vp"))
         marker = str(uuid.uuid4())
         await publish(broker_url, assigned(marker, due))
 
@@ -76,7 +78,7 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
             return await timers.count_documents({"opinion_id": marker}) == 4
 
         await eventually(marker_done, what="a later event to be processed")
-        assert await timers.count_documents({"opinion_id": opinion_id}) == 4
+        assert await timers.count_documents({"opinion_id": opinion_id, "agency.id": "vp"}) == 4
 
     # The service is down while the first reminder falls due; a new process fires it.
     clock.set(T0 + timedelta(days=3, hours=12))
