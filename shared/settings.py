@@ -77,6 +77,15 @@ class ServiceSettings(BaseSettings):
         default=None, description="File holding the same JSON object; preferred for secrets."
     )
 
+    public_rate_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description=(
+            "Requests a minute each client address may make to the public endpoints (tracking, Open311, "
+            "acknowledgement links); 0 = no limit. Behind a proxy set FORWARDED_ALLOW_IPS (uvicorn)."
+        ),
+    )
+
     agencies_seed: Path = Field(
         default=Path(__file__).parent / "config" / "agencies.yaml",
         description="YAML agency directory loaded at start where the database has none of them yet.",

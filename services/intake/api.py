@@ -14,6 +14,7 @@ from shared.events.opinions import AnswerKind, known_field
 from shared.http.app import require_json
 from shared.http.auth import Caller, require_role
 from shared.http.errors import ApiError
+from shared.http.limits import public_rate_limit
 
 router = APIRouter(prefix="/api/v1", tags=["ý kiến"])
 
@@ -193,7 +194,8 @@ async def submit_opinion(
     "/opinions/{tracking_code}",
     response_model=OpinionView,
     summary="Tra cứu tình trạng ý kiến theo mã theo dõi",
-    responses={404: {}},
+    dependencies=[Depends(public_rate_limit)],
+    responses={404: {}, 429: {}},
 )
 async def get_opinion(tracking_code: str, service: Service) -> OpinionView:
     code = normalize_tracking_code(tracking_code)
@@ -208,7 +210,13 @@ async def get_opinion(tracking_code: str, service: Service) -> OpinionView:
     return opinion_view(doc)
 
 
-@router.get("/fields", response_model=list[FieldView], summary="Danh mục lĩnh vực")
+@router.get(
+    "/fields",
+    response_model=list[FieldView],
+    summary="Danh mục lĩnh vực",
+    dependencies=[Depends(public_rate_limit)],
+    responses={429: {}},
+)
 async def list_fields() -> list[FieldView]:
     return [
         FieldView(code=f.code, name=f.name, head=f.head, head_label=f.head.label, description=f.description)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
@@ -22,6 +22,7 @@ from shared.clock import VIETNAM
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
 from shared.http.auth import Caller, authorize, identify
 from shared.http.errors import ApiError
+from shared.http.limits import retry_after
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 
@@ -30,14 +31,30 @@ MAX_LISTED = 1000
 
 
 class Open311Error(Exception):
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.headers = headers
 
 
 def open311_error_response(exc: Open311Error) -> JSONResponse:
-    return JSONResponse([{"code": exc.status, "description": exc.description}], status_code=exc.status)
+    body = [{"code": exc.status, "description": exc.description}]
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+
+def _rate_limit(request: Request) -> None:
+    """The lookups are public: the same per-address limit as the native API, in Open311's error format."""
+    seconds = retry_after(request)
+    if seconds is not None:
+        raise Open311Error(
+            429,
+            f"Quá nhiều yêu cầu; thử lại sau {seconds} giây / too many requests; retry in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+Public = [Depends(_rate_limit)]
 
 
 def _check_format(fmt: str) -> None:
@@ -62,13 +79,15 @@ def _service(code: str) -> dict[str, Any]:
     }
 
 
-@router.get("/services.{fmt}", summary="Danh sách lĩnh vực (services)")
+@router.get("/services.{fmt}", summary="Danh sách lĩnh vực (services)", dependencies=Public)
 async def services(fmt: str) -> list[dict[str, Any]]:
     _check_format(fmt)
     return [_service(code) for code in FIELDS]
 
 
-@router.get("/services/{service_code}.{fmt}", summary="Định nghĩa một lĩnh vực (service definition)")
+@router.get(
+    "/services/{service_code}.{fmt}", summary="Định nghĩa một lĩnh vực (service definition)", dependencies=Public
+)
 async def service_definition(service_code: str, fmt: str) -> dict[str, Any]:
     _check_format(fmt)
     if service_code not in FIELDS:
@@ -245,7 +264,7 @@ def _service_request(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/requests/{service_request_id}.{fmt}", summary="Tra cứu một ý kiến")
+@router.get("/requests/{service_request_id}.{fmt}", summary="Tra cứu một ý kiến", dependencies=Public)
 async def get_request(service_request_id: str, fmt: str, request: Request) -> list[dict[str, Any]]:
     _check_format(fmt)
     code = normalize_tracking_code(service_request_id)
@@ -255,7 +274,7 @@ async def get_request(service_request_id: str, fmt: str, request: Request) -> li
     return [_service_request(doc)]
 
 
-@router.get("/requests.{fmt}", summary="Tra cứu nhiều ý kiến")
+@router.get("/requests.{fmt}", summary="Tra cứu nhiều ý kiến", dependencies=Public)
 async def list_requests(fmt: str, request: Request) -> list[dict[str, Any]]:
     _check_format(fmt)
     q = request.query_params

@@ -16,6 +16,7 @@ from shared.agencies import AgencyRecord, ChannelName
 from shared.http.app import require_json
 from shared.http.auth import Caller, require_role
 from shared.http.errors import ApiError, validation_error
+from shared.http.limits import public_rate_limit
 
 router = APIRouter(prefix="/api/v1")
 
@@ -292,13 +293,19 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 def _check_token(service: NotificationService, notification_id: str, token: str) -> HTMLResponse | None:
-    if hmac.compare_digest(service.ack_token(notification_id), token):
+    if hmac.compare_digest(service.ack_token(notification_id).encode(), token.encode()):
         return None
     return _page("Liên kết không hợp lệ", "<p>Liên kết xác nhận không đúng hoặc đã bị sửa.</p>", 403)
 
 
-@router.get("/notifications/{notification_id}/ack", response_class=HTMLResponse, tags=["thông báo"],
-            summary="Trang xác nhận đã nhận (liên kết trong thư)")  # fmt: skip
+@router.get(
+    "/notifications/{notification_id}/ack",
+    response_class=HTMLResponse,
+    tags=["thông báo"],
+    summary="Trang xác nhận đã nhận (liên kết trong thư)",
+    dependencies=[Depends(public_rate_limit)],
+    responses={429: {}},
+)
 async def ack_page(notification_id: str, token: str, service: Service) -> HTMLResponse:
     # A GET only shows the button: mail scanners that follow links must not acknowledge anything.
     if refused := _check_token(service, notification_id, token):
@@ -312,8 +319,14 @@ async def ack_page(notification_id: str, token: str, service: Service) -> HTMLRe
     return _page("Xác nhận đã nhận thông báo", form)
 
 
-@router.post("/notifications/{notification_id}/ack", response_class=HTMLResponse, tags=["thông báo"],
-             summary="Xác nhận đã nhận (từ liên kết trong thư)")  # fmt: skip
+@router.post(
+    "/notifications/{notification_id}/ack",
+    response_class=HTMLResponse,
+    tags=["thông báo"],
+    summary="Xác nhận đã nhận (từ liên kết trong thư)",
+    dependencies=[Depends(public_rate_limit)],
+    responses={429: {}},
+)
 async def ack_from_link(notification_id: str, service: Service, token: Annotated[str, Form()]) -> HTMLResponse:
     if refused := _check_token(service, notification_id, token):
         return refused

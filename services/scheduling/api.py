@@ -15,6 +15,7 @@ from shared.events import ConferenceStatus, Head, Invitee
 from shared.http.app import require_json
 from shared.http.auth import Caller, require_role
 from shared.http.errors import ApiError
+from shared.http.limits import public_rate_limit
 
 router = APIRouter(prefix="/api/v1")
 
@@ -166,7 +167,14 @@ async def plan_conference(body: ConferenceIn, conferences: Conferences, caller: 
     return conference_view(doc)
 
 
-@router.get("/conferences", response_model=list[ConferenceView], tags=["hội nghị"], summary="Kế hoạch hội nghị của năm")
+@router.get(
+    "/conferences",
+    response_model=list[ConferenceView],
+    tags=["hội nghị"],
+    summary="Kế hoạch hội nghị của năm",
+    dependencies=[Depends(public_rate_limit)],
+    responses={429: {}},
+)
 async def conference_plan(year: int, conferences: Conferences) -> list[ConferenceView]:
     return [conference_view(d) for d in await conferences.repository.of_year(year)]
 
@@ -180,7 +188,13 @@ def _not_found(conference_id: str) -> ApiError:
     )
 
 
-@router.get("/conferences/{conference_id}", response_model=ConferenceView, tags=["hội nghị"], responses={404: {}})
+@router.get(
+    "/conferences/{conference_id}",
+    response_model=ConferenceView,
+    tags=["hội nghị"],
+    dependencies=[Depends(public_rate_limit)],
+    responses={404: {}, 429: {}},
+)
 async def get_conference(conference_id: str, conferences: Conferences) -> ConferenceView:
     doc = await conferences.get(conference_id)
     if doc is None:

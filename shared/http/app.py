@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.audit import audit_router
 from shared.http.errors import ApiError, install_error_handlers
+from shared.http.limits import RateLimiter
 from shared.observability import metrics
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = runtime.settings
     app.state.runtime = runtime
+    app.state.rate_limiter = RateLimiter(runtime.settings.public_rate_per_minute)
     readiness = runtime.readiness
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware)

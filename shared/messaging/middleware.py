@@ -1,4 +1,5 @@
-"""Broker middleware: every consumed message logs under its message id; refusals are logged and counted."""
+"""Broker middleware: every consumed message logs under its message id; refusals are logged and counted;
+a message over the size limit is refused before anything parses it."""
 
 from __future__ import annotations
 
@@ -14,12 +15,20 @@ from shared.observability.logging import log_context
 
 log = logging.getLogger("doithoai.consumer")
 
+MAX_MESSAGE_BYTES = 1024 * 1024  # real events are KiBs; a period summary holds bounded counts
+
+
+class MessageTooLarge(ValueError):
+    pass
+
 
 class MessageContext(BaseMiddleware):
     async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
         routing_key = getattr(msg.raw_message, "routing_key", None)
         with log_context(message_id=msg.message_id, routing_key=routing_key):
             try:
+                if len(msg.body) > MAX_MESSAGE_BYTES:
+                    raise MessageTooLarge(f"{len(msg.body)} bytes, over the limit of {MAX_MESSAGE_BYTES}")
                 return await call_next(msg)
             except HandlerException:
                 raise  # an explicit ack/nack/reject decision, already logged where it was made

@@ -59,6 +59,9 @@ MESSAGES_REJECTED = Counter(
     "Messages rejected to a dead-letter queue (malformed, unknown version, handler bug).",
     (*BASE_LABELS, "event_type"),
 )
+RATE_LIMITED = Counter(
+    "doithoai_http_rate_limited_total", "Requests to public endpoints refused with 429 (rate limit).", BASE_LABELS
+)
 LINKS_REFUSED = Counter(
     "doithoai_link_messages_refused_total",
     "Messages from a neighbour refused (unknown child, not the parent, wrong chain, forged sender…).",

@@ -89,6 +89,7 @@ class Linked:
             "DOITHOAI_SMTP_PORT": str(self.smtp_port),
             "DOITHOAI_OUTBOX_INTERVAL_S": "0.5",
             "DOITHOAI_OUTBOX_GRACE_S": "1",
+            "DOITHOAI_PUBLIC_RATE_PER_MINUTE": "0",
             **extra,
         }
 

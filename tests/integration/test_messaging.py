@@ -181,29 +181,3 @@ async def test_an_event_the_broker_refused_stays_in_the_outbox_and_goes_out_late
 
         await eventually(assigned, timeout=30, what="the relay to publish and the opinion to be assigned")
         assert (await opinions.find_one({"tracking_code": code}))["outbox"] == []
-
-
-async def test_every_queue_of_every_service_dead_letters_poison(env, broker_url: str) -> None:  # type: ignore[no-untyped-def]
-    from services.notification.app import create_app as notification_app
-    from services.scheduling.app import create_app as scheduling_app
-    from shared.messaging.topology import INBOUND_SUBSCRIPTIONS, SUBSCRIPTIONS, all_queues
-
-    async with running(intake_app(), assignment_app(), scheduling_app(), notification_app()):
-        for event_type in {e for events in SUBSCRIPTIONS.values() for e in events}:
-            await publish_raw(broker_url, event_type, b"\xff\xfe not json", message_id=f"poison-{event_type}")
-        for event_type in {e for events in INBOUND_SUBSCRIPTIONS.values() for e in events}:
-            await publish_raw(
-                broker_url,
-                f"{env['DOITHOAI_INSTANCE_ID']}.{event_type}",
-                b"{}",
-                exchange_name="doithoai.inbound",
-                message_id=f"poison-{event_type}",
-            )
-        queues = [(q.name, d.name) for q, d, _ in all_queues()]
-
-        async def all_dead() -> bool:
-            return all([await message_count(broker_url, dlq) == 1 for _, dlq in queues])
-
-        await eventually(all_dead, what="one poison message in every dead-letter queue")
-        for queue, _ in queues:
-            assert await message_count(broker_url, queue) == 0

@@ -1,0 +1,149 @@
+"""Message fuzzing on every queue of every service: malformed JSON, wrong schema versions, huge
+payloads, missing properties and headers. Each lands in its queue's dead-letter queue, the
+consumers live on, and nothing else changes: no document written, no event published."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.assignment.app import create_app as assignment_app
+from services.intake.app import create_app as intake_app
+from services.notification.app import create_app as notification_app
+from services.scheduling.app import create_app as scheduling_app
+from shared.messaging.middleware import MAX_MESSAGE_BYTES
+from shared.messaging.topology import INBOUND_SUBSCRIPTIONS, SUBSCRIPTIONS, all_queues
+from tests.integration.amqp import message_count, publish_raw
+from tests.integration.harness import eventually, headers, running
+
+CHILD = "phuong-con"
+
+
+@pytest.fixture
+def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
+    for k, v in {**service_env, "DOITHOAI_CHILD_IDS": json.dumps([CHILD])}.items():
+        monkeypatch.setenv(k, v)
+    return service_env
+
+
+def envelope(event_type: str, payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "source": {"level": "ward", "instance": CHILD, "service": "assignment"},
+        "correlation_id": "fuzz",
+        "payload": payload,
+        **changes,
+    }
+
+
+def battery(event_type: str) -> list[tuple[str, bytes, dict[str, Any]]]:
+    """(what, body, message properties) of the bad messages sent for one event type."""
+    json_props = {"content_type": "application/json", "message_id": str(uuid.uuid4())}
+    wrong_version = event_type.rsplit(".v", 1)[0] + ".v9"
+    return [
+        ("not JSON", b"\xff\xfe{not json", {"message_id": str(uuid.uuid4())}),
+        ("JSON, not an object", b"[1, 2, 3]", json_props),
+        ("an unknown version", json.dumps(envelope(wrong_version, {})).encode(), json_props),
+        ("a naive time, no payload", json.dumps(envelope(event_type, {}, occurred_at="2026-01-01T08:00")).encode(), {}),
+        ("huge", json.dumps(envelope(event_type, {"text": "x" * (MAX_MESSAGE_BYTES + 1)})).encode(), json_props),
+        ("no properties, nothing but a type", json.dumps({"event_type": event_type}).encode(), {}),
+    ]
+
+
+def unshovelled_escalation(instance: str) -> bytes:
+    """A well-formed escalation from a real child, but not delivered by that child's shovel."""
+    now = datetime.now(UTC).isoformat()
+    payload = {
+        "from_instance": CHILD,
+        "to_instance": instance,
+        "opinion_id": str(uuid.uuid4()),
+        "tracking_code": "YK-AAAA-0001",
+        "origin_instance": CHILD,
+        "chain": [CHILD],
+        "field": "land",
+        "head": "committee_chair",
+        "channel": "direct",
+        "text": "Xin cấp giấy chứng nhận quyền sử dụng đất",
+        "submitted_at": now,
+        "reason": "vượt thẩm quyền",
+        "requested_at": now,
+    }
+    return json.dumps(envelope("escalation.requested.v1", payload)).encode()
+
+
+async def snapshot(mongo_url: str, instance: str) -> dict[str, list[Any]]:
+    """Every document of every service database of the instance."""
+    client: AsyncMongoClient = AsyncMongoClient(mongo_url)
+    try:
+        state = {}
+        for service in SUBSCRIPTIONS:
+            db = client[f"{instance.replace('-', '_')}_{service}"]
+            for name in sorted(await db.list_collection_names()):
+                state[f"{service}.{name}"] = await db[name].find().sort("_id", 1).to_list(None)
+        return state
+    finally:
+        await client.close()
+
+
+async def test_every_queue_dead_letters_bad_messages_and_nothing_changes(env, broker_url, secantus, caplog) -> None:  # type: ignore[no-untyped-def]
+    instance = env["DOITHOAI_INSTANCE_ID"]
+    caplog.set_level(logging.ERROR, logger="doithoai.consumer")
+    async with running(intake_app(), assignment_app(), scheduling_app(), notification_app()) as clients:
+        before = await eventually(lambda: _settled(secantus.url, instance), what="the services to settle")
+        sent: dict[str, int] = {}
+        for event_type in {e for events in SUBSCRIPTIONS.values() for e in events}:
+            for _, body, props in battery(event_type):
+                await publish_raw(broker_url, event_type, body, **props)
+            sent[event_type] = len(battery(event_type))
+        for event_type in {e for events in INBOUND_SUBSCRIPTIONS.values() for e in events}:
+            bodies = [body for _, body, _ in battery(event_type)]
+            if event_type == "escalation.requested.v1":
+                bodies.append(unshovelled_escalation(instance))
+            for body in bodies:
+                await publish_raw(broker_url, f"{instance}.{event_type}", body, exchange_name="doithoai.inbound")
+            sent[f"inbound.{event_type}"] = len(bodies)
+
+        queues = [(q.name, d.name) for q, d, _ in all_queues()]
+
+        def expected(queue: str) -> int:
+            inbound = ".inbound." in queue
+            return sent[("inbound." if inbound else "") + queue.split(".", 2 if inbound else 1)[-1]]
+
+        async def all_dead() -> bool:
+            return all([await message_count(broker_url, dlq) == expected(q) for q, dlq in queues])
+
+        await eventually(all_dead, timeout=60, what="every bad message in its dead-letter queue")
+        for queue, _ in queues:
+            assert await message_count(broker_url, queue) == 0, queue
+        assert await snapshot(secantus.url, instance) == before, "a refused message changed stored state"
+
+        # The consumers are alive: a real opinion still goes all the way.
+        intake = clients[0]
+        r = await intake.post("/api/v1/opinions", json={"text": "Đèn đường tổ 3 bị hỏng", "channel": "online"},
+                              headers=headers("front-key"))  # fmt: skip
+        code = r.json()["tracking_code"]
+
+        async def assigned() -> bool:
+            return (await intake.get(f"/api/v1/opinions/{code}")).json()["status"] == "assigned"
+
+        await eventually(assigned, what="a valid opinion to be assigned after the fuzzing")
+
+    refusals = [r.getMessage() for r in caplog.records if r.name == "doithoai.consumer"]
+    assert sum("over the limit" in m for m in refusals) == len(queues)  # one huge message each
+    assert any("sender_mismatch" in m and "no shovel" in m for m in refusals), refusals
+
+
+async def _settled(mongo_url: str, instance: str) -> dict[str, list[Any]] | None:
+    """The stored state once start-up work (seeding, replicas) is done: two equal looks a second apart."""
+    first = await snapshot(mongo_url, instance)
+    await asyncio.sleep(1)
+    return first if first and await snapshot(mongo_url, instance) == first else None
