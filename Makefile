@@ -1,6 +1,6 @@
 # The two everyday commands: `make run` starts the local stack, `make test` runs the tests.
 # Both prepare the machine first (deploy/bootstrap.sh: RabbitMQ, plugins, virtualenv).
-.PHONY: bootstrap run test docs bench-reports
+.PHONY: bootstrap run test docs bench bench-reports chaos
 
 bootstrap:
 	./deploy/bootstrap.sh
@@ -16,6 +16,11 @@ test: bootstrap
 # Regenerate docs/asyncapi and docs/openapi after changing events or HTTP APIs (the tests check them).
 docs: bootstrap
 	env -u DOITHOAI_API_KEYS .venv/bin/python -m deploy.docs
+
+# End to end through the linked local stack: rates, latencies per stage, escalation round trip,
+# memory, cost per opinion at 1k/10k/100k stored, against a hand-written floor (var/bench/).
+bench: bootstrap
+	.venv/bin/python -m bench.pipeline
 
 # Report time as the data grows (own opinions; children rolled up): JSON in var/bench/.
 bench-reports: bootstrap

@@ -28,9 +28,7 @@ class AuditLog:
         await self.entries.insert_one(
             {
                 "at": self.clock.now(),
-                "actor": caller.name or caller.key_id,
-                "role": caller.role,
-                "key_id": caller.key_id,
+                **caller.as_record(),
                 "action": action,
                 "target": target,
                 "details": details or {},

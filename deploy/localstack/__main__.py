@@ -10,55 +10,20 @@ service that dies; Ctrl-C stops it all.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.links import Credentials, Hierarchy, InstanceSpec, connect, link_states, prepare
+from deploy.links import Hierarchy
 from deploy.localstack import mailbox
-from deploy.localstack.processes import SecantusServer, ServiceProcess, wait_until
+from deploy.localstack.stack import DEV_API_KEYS, SERVICES, LocalStack, Ports, on_broker
 
 log = logging.getLogger("localstack")
 
-SERVICES = {"intake": 1, "scheduling": 2, "assignment": 3, "notification": 4}
-
-DEV_API_KEYS = {"dev-front-key": "front", "dev-agency-key": "agency", "dev-operator-key": "operator"}
-
-
 DEFAULT_HIERARCHY = Path(__file__).resolve().parents[1] / "hierarchy.local.yaml"
-
-
-def dev_credentials(hierarchy: Hierarchy) -> Credentials:
-    """Development passwords, documented in the README; production ones come from a secrets file."""
-    return Credentials(shovel="dev-link", instances={i.id: f"dev-{i.id}" for i in hierarchy.instances})
-
-
-@dataclass(frozen=True)
-class Ports:
-    base: int = 8100
-
-    def of(self, index: int, service: str) -> int:
-        """The n-th instance of the file listens on base + 10·n + 1…4."""
-        return self.base + 10 * index + SERVICES[service]
-
-
-def instance_env(
-    hierarchy: Hierarchy, inst: InstanceSpec, creds: Credentials, *, mongo_url: str, smtp_port: int, intake_port: int
-) -> dict[str, str]:
-    return {
-        **hierarchy.settings_env(inst.id),
-        "DOITHOAI_BROKER_URL": inst.uri(inst.user, creds.instance(inst.id)),
-        "DOITHOAI_MONGO_URL": mongo_url,
-        "DOITHOAI_API_KEYS": json.dumps(DEV_API_KEYS),
-        "DOITHOAI_SMTP_HOST": "127.0.0.1",
-        "DOITHOAI_SMTP_PORT": str(smtp_port),
-        "DOITHOAI_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{intake_port}",
-    }
 
 
 def banner(hierarchy: Hierarchy, ports: Ports, var: Path, mongo_url: str, smtp_port: int, management: str) -> str:
@@ -117,38 +82,12 @@ def main() -> int:
     for sub in ("db", "mail", "log"):
         (var / sub).mkdir(parents=True, exist_ok=True)
 
-    hierarchy = Hierarchy.from_yaml(args.hierarchy)
-    hierarchy = Hierarchy(
-        instances=[
-            i.model_copy(update={"amqp": f"amqp://{args.amqp}", "management": args.management})
-            for i in hierarchy.instances
-        ]
+    hierarchy = on_broker(Hierarchy.from_yaml(args.hierarchy), args.amqp, args.management)
+    stack = LocalStack(
+        hierarchy, var, smtp_port=args.smtp_port, ports=Ports(args.port_base), mongo_port=args.mongo_port
     )
-    creds = dev_credentials(hierarchy)
-    ports = Ports(args.port_base)
-    prepare(hierarchy, creds)
-    log.info("RabbitMQ vhosts and users ready: %s", ", ".join(i.id for i in hierarchy.instances))
-
-    database = SecantusServer(var / "db", port=args.mongo_port, log=var / "log" / "secantus.log")
-    database.start()
-    log.info("SecantusDB listening on %s", database.url)
     smtp, _ = mailbox.start(var / "mail", port=args.smtp_port)
     log.info("SMTP mail folder listening on 127.0.0.1:%d", args.smtp_port)
-
-    processes: list[ServiceProcess] = []
-    for index, inst in enumerate(hierarchy.instances):
-        env = instance_env(
-            hierarchy,
-            inst,
-            creds,
-            mongo_url=database.url,
-            smtp_port=args.smtp_port,
-            intake_port=ports.of(index, "intake"),
-        )
-        for service in SERVICES:
-            proc = ServiceProcess(service, env, ports.of(index, service), var / "log" / f"{inst.id}-{service}.log")
-            proc.start()
-            processes.append(proc)
 
     stopping = False
 
@@ -159,30 +98,18 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        for proc in processes:
-            log.info("waiting for %s on port %d", proc.service, proc.port)
-            proc.wait_ready()
-        shovels = connect(hierarchy, creds)
-        wait_until(
-            lambda: all(s == "running" for s in link_states(hierarchy, creds).values()), 60, 0.5, "the link shovels"
-        )
-        log.info("links running: %s", ", ".join(shovels))
-        print(banner(hierarchy, ports, var, database.url, args.smtp_port, args.management), flush=True)
+        stack.start()
+        print(banner(hierarchy, stack.ports, var, stack.database.url, args.smtp_port, args.management), flush=True)
         while not stopping:
-            for proc in processes:
-                if not proc.alive() and not stopping:
-                    log.warning("%s (port %d) exited; restarting — see %s", proc.service, proc.port, proc.log)
-                    proc.start()
+            stack.restart_dead()
             time.sleep(1)
     except Exception as exc:
         log.error("%s", exc)
         return 1
     finally:
         log.info("stopping")
-        for proc in processes:
-            proc.stop()
+        stack.stop()
         smtp.stop()
-        database.stop()
     return 0
 
 

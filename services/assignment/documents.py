@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -33,6 +32,8 @@ class Documents:
         return Document(html, self._pdf(html, variables.get("charts", [])))
 
     def _pdf(self, html: str, charts: list[str]) -> bytes:
+        from fpdf import FPDF  # heavy (fonts, images): loaded when the first document is made, not at start
+
         pdf = FPDF(format="A4")
         pdf.set_margins(20, 20, 20)
         pdf.add_page()

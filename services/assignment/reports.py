@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from services.assignment.documents import Document, Documents
 from shared.clock import VIETNAM
 from shared.events import FIELDS, Figures, Head, Summary
@@ -120,6 +117,9 @@ def to_csv(table: Table) -> str:
 
 
 def to_xlsx(table: Table) -> bytes:
+    from openpyxl import Workbook  # loaded on the first export, not at start
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Tổng hợp"

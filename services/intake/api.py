@@ -171,16 +171,11 @@ async def submit_opinion(
         citizen=CitizenContact(**submission.citizen.model_dump()) if submission.citizen else None,
         location=Location(**submission.location.model_dump()) if submission.location else None,
         conference_id=submission.conference_id,
+        entered_by=caller,
     )
     # The event is already safe in the outbox; publishing after the response keeps it fast.
     background.add_task(service.publish_pending, doc)
     code = doc["tracking_code"]
-    await service.runtime.audit.record(
-        caller,
-        "opinion.submitted",
-        code,
-        {"channel": submission.channel.value, "conference_id": submission.conference_id},
-    )
     return Accepted(
         opinion_id=doc["_id"],
         tracking_code=code,

@@ -226,10 +226,10 @@ async def create_request(fmt: str, request: Request) -> JSONResponse:
         citizen=CitizenContact(name=name or None, email=email, phone=phone) if (name or email or phone) else None,
         location=Location(address=address, lat=lat, lon=lon) if (address or lat is not None) else None,
         conference_id=conference_id,
+        entered_by=caller,
     )
     await service.publish_pending(doc)
     code = doc["tracking_code"]
-    await service.runtime.audit.record(caller, "opinion.submitted", code, {"channel": "online", "via": "open311"})
     notice = f"Ý kiến đã được tiếp nhận. Mã theo dõi: {code}."
     return JSONResponse([{"service_request_id": code, "service_notice": notice, "account_id": None}], status_code=201)
 

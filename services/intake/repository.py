@@ -26,10 +26,11 @@ class OpinionRepository:
     async def create_indexes(self) -> None:
         await self.opinions.create_index("tracking_code", unique=True)
         await self.opinions.create_index([("submitted_at", DESCENDING)])
-        await self.opinions.create_index([("field", ASCENDING), ("submitted_at", DESCENDING)])
         await self.opinions.create_index([("stage", ASCENDING), ("overdue", ASCENDING)])
 
-    async def insert_received(self, event: Envelope[OpinionReceivedV1]) -> dict[str, Any]:
+    async def insert_received(
+        self, event: Envelope[OpinionReceivedV1], entered_by: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """Save the opinion and its `opinion.received.v1` event in one write."""
         p = event.payload
         doc = {
@@ -48,6 +49,7 @@ class OpinionRepository:
             "updated_at": p.submitted_at,
             "stage": int(Stage.RECEIVED),
             "overdue": False,
+            "entered_by": entered_by,  # who typed it in (the audit trail of a submission lives here)
             "history": [{"at": p.submitted_at, "stage": int(Stage.RECEIVED), "note": "Tiếp nhận ý kiến"}],
             "processed": [str(event.event_id)],
             OUTBOX: outbox_entries(event),

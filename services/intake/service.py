@@ -20,6 +20,7 @@ from shared.events import (
     Location,
     OpinionReceivedV1,
 )
+from shared.http.auth import Caller
 from shared.observability import metrics
 from shared.runtime import Runtime
 from shared.storage.outbox import OUTBOX
@@ -82,6 +83,7 @@ class IntakeService:
         citizen: CitizenContact | None = None,
         location: Location | None = None,
         conference_id: str | None = None,
+        entered_by: Caller | None = None,
     ) -> dict[str, Any]:
         """Store the opinion with its `opinion.received.v1` event; the caller flushes the outbox."""
         opinion_id = str(uuid.uuid4())
@@ -101,7 +103,7 @@ class IntakeService:
             )
             event = self.runtime.envelope(payload, correlation_id=opinion_id)
             try:
-                doc = await self.repository.insert_received(event)
+                doc = await self.repository.insert_received(event, entered_by.as_record() if entered_by else None)
             except TrackingCodeTaken:
                 continue
             metrics.OPINIONS_RECEIVED.labels(**metrics.base(), channel=channel.value).inc()

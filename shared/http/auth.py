@@ -27,6 +27,10 @@ class Caller:
     key_id: str  # a short, non-secret handle for logs and the audit trail
     name: str | None = None
 
+    def as_record(self) -> dict[str, str]:
+        """Who, as the audit trail stores it."""
+        return {"actor": self.name or self.key_id, "role": self.role, "key_id": self.key_id}
+
 
 def identify(keys: dict[str, KeyHolder], presented: str | None) -> Caller:
     if not presented:

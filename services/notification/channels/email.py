@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.header import Header
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
 
@@ -34,15 +35,16 @@ class EmailChannel:
         self.use_tls = use_tls
         self.timeout_s = timeout_s
 
-    def email(self, message: Message, to: str) -> EmailMessage:
-        msg = EmailMessage()
-        msg["From"] = self.sender
-        msg["To"] = to
-        msg["Subject"] = message.subject
+    def email(self, message: Message, to: str) -> MIMEText:
+        # The classic (compat32) message API: the same UTF-8 MIME on the wire, built several times
+        # faster than EmailMessage, whose header folding dominated the service's CPU under load.
+        msg = MIMEText(message.body, "plain", "utf-8")
+        msg["From"] = formataddr(parseaddr(self.sender), charset="utf-8")
+        msg["To"] = formataddr(parseaddr(to), charset="utf-8")
+        msg["Subject"] = Header(message.subject, "utf-8")
         msg["Date"] = formatdate(localtime=False)
         # Derived from the notification id: a duplicate, should one slip through, is recognisable.
         msg["Message-ID"] = f"<{message.notification_id}@doithoai>"
-        msg.set_content(message.body, charset="utf-8")
         return msg
 
     async def deliver(self, message: Message, address: Address) -> Delivered:

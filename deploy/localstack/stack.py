@@ -1,0 +1,131 @@
+"""A linked stack on this machine: the four services of every instance of a hierarchy, on the local
+RabbitMQ (a vhost and a user per instance, shovels between them) and one SecantusDB.
+
+Used by `make run` (deploy.localstack), the benchmark and the fault-injection harness.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.links import Credentials, Hierarchy, InstanceSpec, connect, link_states, prepare
+from deploy.localstack.processes import SecantusServer, ServiceProcess, wait_until
+
+log = logging.getLogger("localstack")
+
+SERVICES = {"intake": 1, "scheduling": 2, "assignment": 3, "notification": 4}
+DEV_API_KEYS = {"dev-front-key": "front", "dev-agency-key": "agency", "dev-operator-key": "operator"}
+
+
+def dev_credentials(hierarchy: Hierarchy) -> Credentials:
+    """Development passwords, documented in the README; production ones come from a secrets file."""
+    return Credentials(shovel="dev-link", instances={i.id: f"dev-{i.id}" for i in hierarchy.instances})
+
+
+@dataclass(frozen=True)
+class Ports:
+    base: int = 8100
+
+    def of(self, index: int, service: str) -> int:
+        """The n-th instance of the file listens on base + 10·n + 1…4."""
+        return self.base + 10 * index + SERVICES[service]
+
+
+def on_broker(hierarchy: Hierarchy, amqp: str, management: str) -> Hierarchy:
+    """The hierarchy with every instance on the given broker (host:port) and management API."""
+    return Hierarchy(
+        instances=[
+            i.model_copy(update={"amqp": f"amqp://{amqp}", "management": management}) for i in hierarchy.instances
+        ]
+    )
+
+
+def instance_env(
+    hierarchy: Hierarchy, inst: InstanceSpec, creds: Credentials, *, mongo_url: str, smtp_port: int, intake_port: int
+) -> dict[str, str]:
+    return {
+        **hierarchy.settings_env(inst.id),
+        "DOITHOAI_BROKER_URL": inst.uri(inst.user, creds.instance(inst.id)),
+        "DOITHOAI_MONGO_URL": mongo_url,
+        "DOITHOAI_API_KEYS": json.dumps(DEV_API_KEYS),
+        "DOITHOAI_SMTP_HOST": "127.0.0.1",
+        "DOITHOAI_SMTP_PORT": str(smtp_port),
+        "DOITHOAI_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{intake_port}",
+    }
+
+
+class LocalStack:
+    """Start with `start()`, stop with `stop()`; `processes[(instance, service)]` are the services.
+
+    Mail goes to an SMTP server on `smtp_port` that the caller runs.
+    """
+
+    def __init__(
+        self,
+        hierarchy: Hierarchy,
+        var: Path,
+        *,
+        smtp_port: int,
+        ports: Ports = Ports(),
+        mongo_port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.hierarchy = hierarchy
+        self.creds = dev_credentials(hierarchy)
+        self.var = var
+        self.ports = ports
+        self.smtp_port = smtp_port
+        self.database = SecantusServer(var / "db", port=mongo_port, log=var / "log" / "secantus.log")
+        self.processes: dict[tuple[str, str], ServiceProcess] = {}
+        for index, inst in enumerate(hierarchy.instances):
+            env = instance_env(
+                hierarchy,
+                inst,
+                self.creds,
+                mongo_url=self.database.url,
+                smtp_port=smtp_port,
+                intake_port=ports.of(index, "intake"),
+            )
+            for service in SERVICES:
+                self.processes[(inst.id, service)] = ServiceProcess(
+                    service,
+                    {**env, **(extra_env or {})},
+                    ports.of(index, service),
+                    var / "log" / f"{inst.id}-{service}.log",
+                )
+
+    def url(self, instance: str, service: str) -> str:
+        return self.processes[(instance, service)].url
+
+    def start(self) -> None:
+        for sub in ("db", "log"):
+            (self.var / sub).mkdir(parents=True, exist_ok=True)
+        prepare(self.hierarchy, self.creds)
+        log.info("RabbitMQ vhosts and users ready: %s", ", ".join(i.id for i in self.hierarchy.instances))
+        self.database.start()
+        log.info("SecantusDB listening on %s", self.database.url)
+        for proc in self.processes.values():
+            proc.start()
+        for proc in self.processes.values():
+            log.info("waiting for %s on port %d", proc.service, proc.port)
+            proc.wait_ready()
+        shovels = connect(self.hierarchy, self.creds)
+        wait_until(self.links_running, 60, 0.5, "the link shovels")
+        log.info("links running: %s", ", ".join(shovels))
+
+    def links_running(self) -> bool:
+        return all(s == "running" for s in link_states(self.hierarchy, self.creds).values())
+
+    def restart_dead(self) -> None:
+        for proc in self.processes.values():
+            if not proc.alive():
+                log.warning("%s (port %d) exited; restarting — see %s", proc.service, proc.port, proc.log)
+                proc.start()
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            proc.stop()
+        self.database.stop()
