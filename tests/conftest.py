@@ -97,5 +97,6 @@ def service_env(instance_id: str, broker_url: str, secantus: SecantusServer, smt
         "DOITHOAI_SMTP_PORT": str(smtp.port),
         "DOITHOAI_OUTBOX_INTERVAL_S": "0.5",
         "DOITHOAI_OUTBOX_GRACE_S": "1",
+        "DOITHOAI_ACK_SECRET": "test-ack-secret-0123456789",
         "DOITHOAI_PUBLIC_RATE_PER_MINUTE": "0",  # tests poll the public endpoints; test_limits checks the limit
     }

@@ -54,6 +54,7 @@ def instance_env(
         "DOITHOAI_SMTP_HOST": "127.0.0.1",
         "DOITHOAI_SMTP_PORT": str(smtp_port),
         "DOITHOAI_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{intake_port}",
+        "DOITHOAI_ACK_SECRET": f"dev-ack-secret-{inst.id}",  # development only, like the keys above
     }
 
 

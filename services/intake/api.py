@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from services.intake.domain import Stage, normalize_tracking_code
@@ -143,20 +143,33 @@ def get_service(request: Request) -> IntakeService:
 Service = Annotated[IntakeService, Depends(get_service)]
 
 
+ERRORS: dict[int | str, dict[str, str]] = {status: {} for status in (401, 403, 413, 415, 422)}
+
+
 @router.post(
     "/opinions",
     status_code=201,
     response_model=Accepted,
     summary="Tiếp nhận một ý kiến, kiến nghị",
     dependencies=[Depends(require_json)],
-    responses={401: {}, 403: {}, 413: {}, 415: {}, 422: {}},
+    responses={200: {"description": "Đã tiếp nhận trước đó (cùng Idempotency-Key)"}, **ERRORS},
 )
 async def submit_opinion(
     submission: OpinionSubmission,
     service: Service,
     background: BackgroundTasks,
     request: Request,
+    response: Response,
     caller: Annotated[Caller, Depends(require_role("front", "operator"))],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Khóa do máy gửi tự đặt: gửi lại cùng khóa (sau lỗi mạng) không tạo ý kiến thứ hai.",
+        ),
+    ] = None,
 ) -> Accepted:
     if submission.conference_id:
         try:
@@ -172,7 +185,10 @@ async def submit_opinion(
         location=Location(**submission.location.model_dump()) if submission.location else None,
         conference_id=submission.conference_id,
         entered_by=caller,
+        idempotency_key=idempotency_key,
     )
+    if doc.get("replayed"):
+        response.status_code = 200
     # The event is already safe in the outbox; publishing after the response keeps it fast.
     background.add_task(service.publish_pending, doc)
     code = doc["tracking_code"]

@@ -78,6 +78,9 @@ class OpinionRepository:
     async def exists(self, opinion_id: str) -> bool:
         return await self.opinions.count_documents({"_id": opinion_id}, limit=1) == 1
 
+    async def by_id(self, opinion_id: str) -> dict[str, Any] | None:
+        return await self.opinions.find_one({"_id": opinion_id})
+
     async def by_tracking_code(self, code: str) -> dict[str, Any] | None:
         return await self.opinions.find_one({"tracking_code": code}, {OUTBOX: 0, "processed": 0})
 

@@ -25,6 +25,8 @@ from shared.observability import metrics
 from shared.runtime import Runtime
 from shared.storage.outbox import OUTBOX
 
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2b1e-3d7a-5e0b-9a43-1f0e8d2c4b57")
+
 log = logging.getLogger(__name__)
 
 
@@ -84,9 +86,20 @@ class IntakeService:
         location: Location | None = None,
         conference_id: str | None = None,
         entered_by: Caller | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Store the opinion with its `opinion.received.v1` event; the caller flushes the outbox."""
-        opinion_id = str(uuid.uuid4())
+        """Store the opinion with its `opinion.received.v1` event; the caller flushes the outbox.
+
+        With an idempotency key the opinion id derives from it (and the caller's key), so a client
+        that sends again after a lost response gets the first opinion back, marked `replayed`.
+        """
+        if idempotency_key:
+            who = entered_by.key_id if entered_by else ""
+            opinion_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{who}\n{idempotency_key}"))
+            if (existing := await self.repository.by_id(opinion_id)) is not None:
+                return {**existing, "replayed": True}
+        else:
+            opinion_id = str(uuid.uuid4())
         for _ in range(5):
             payload = OpinionReceivedV1(
                 opinion_id=opinion_id,
@@ -105,6 +118,8 @@ class IntakeService:
             try:
                 doc = await self.repository.insert_received(event, entered_by.as_record() if entered_by else None)
             except TrackingCodeTaken:
+                if idempotency_key and (existing := await self.repository.by_id(opinion_id)) is not None:
+                    return {**existing, "replayed": True}  # the same key, sent twice at the same moment
                 continue
             metrics.OPINIONS_RECEIVED.labels(**metrics.base(), channel=channel.value).inc()
             log.info("received opinion %s (%s) via %s", payload.tracking_code, opinion_id, channel.value)

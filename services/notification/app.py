@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from services.notification import api
 from services.notification.channels import DeliveryChannel
@@ -23,6 +25,8 @@ from shared.clock import Clock
 from shared.http.app import create_service_app
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 class NotificationSettings(ServiceSettings):
@@ -46,11 +50,28 @@ class NotificationSettings(ServiceSettings):
     sms_gateway_token: str | None = None
     sms_sender: str = "DOITHOAI"
     templates_dir: Path | None = Field(default=None, description="Instance overrides of the built-in templates.")
-    ack_secret: str = Field(
-        default="dev-ack-secret-change-me",
+    ack_secret: SecretStr | None = Field(
+        default=None,
         min_length=16,
-        description="Signs acknowledgement links; set it in production.",
+        description="Signs acknowledgement links (at least 16 characters; prefer the _FILE form).",
     )
+    ack_secret_file: Path | None = Field(default=None, description="File holding the acknowledgement secret.")
+
+    def acknowledgement_secret(self) -> str:
+        """From the environment or a file; without either, a random one for this process (logged)."""
+        if self.ack_secret_file is not None:
+            secret = self.ack_secret_file.read_text(encoding="utf-8").strip()
+            if len(secret) < 16:
+                raise ValueError(f"{self.ack_secret_file}: the acknowledgement secret needs 16 characters or more")
+            return secret
+        if self.ack_secret is not None:
+            return self.ack_secret.get_secret_value()
+        log.warning(
+            "DOITHOAI_ACK_SECRET(_FILE) is not set: receipt links use a random secret and stop working "
+            "when this process restarts; set one shared by every notification process of the instance"
+        )
+        return secrets.token_urlsafe(32)
+
     ack_reminder_after_s: float = Field(default=2 * 86400, gt=0, description="Remind an agency that has not confirmed.")
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_backoff_s: float = Field(default=30.0, gt=0, description="First retry delay; doubles each time.")
@@ -99,7 +120,7 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         policy,
         intake_url=settings.intake_public_url,
         public_url=settings.public_url,
-        ack_secret=settings.ack_secret,
+        ack_secret=settings.acknowledgement_secret(),
         heads=seed.heads,
         announcement_recipients=[str(e) for e in seed.announcement_recipients],
         poll_s=settings.delivery_poll_s,

@@ -23,6 +23,10 @@ from shared.observability import metrics
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
+# Every range on `outbox.created_at` is closed on both sides: documents with an empty outbox sit at
+# the bottom of the index, and a server that does not bracket by type (SecantusDB) would read them
+# all on an open range; MongoDB reads only the pending entries either way.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 Outgoing = Envelope[EventPayload] | tuple[Envelope[EventPayload], Route]
@@ -89,7 +93,8 @@ class Outbox:
         cutoff = datetime.now(UTC) - (self._grace if grace is None else grace)
         sent = 0
         for collection in self._collections:
-            cursor = collection.find({f"{OUTBOX}.created_at": {"$lte": cutoff}}, {OUTBOX: 1}, limit=500)
+            pending = {f"{OUTBOX}.created_at": {"$gte": EPOCH, "$lte": cutoff}}
+            cursor = collection.find(pending, {OUTBOX: 1}, limit=500)
             async for doc in cursor:
                 entries = [e for e in doc[OUTBOX] if e["created_at"] <= cutoff]
                 sent += await self.flush(collection, doc["_id"], entries)
@@ -99,10 +104,7 @@ class Outbox:
         """Documents holding events not yet confirmed by the broker."""
         total = 0
         for collection in self._collections:
-            # A range on the indexed field, so the count reads only documents with pending events.
-            total += await collection.count_documents(
-                {f"{OUTBOX}.created_at": {"$gte": datetime.min.replace(tzinfo=UTC)}}
-            )
+            total += await collection.count_documents({f"{OUTBOX}.created_at": {"$gte": EPOCH}})
         return total
 
     async def run(self) -> None:

@@ -41,8 +41,16 @@ def compose(tag: str = "") -> dict[str, Any]:
 
 
 def expand(value: str, env: dict[str, str]) -> str:
-    """Compose's ${VAR:-default} interpolation."""
-    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), value)
+    """Compose's interpolation: ${VAR:-default}, and ${VAR:?message} for what must be set."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(2) == ":-":
+            return env.get(m.group(1), m.group(3))
+        if m.group(1) not in env:
+            raise KeyError(f"{m.group(1)}: {m.group(3)}")
+        return env[m.group(1)]
+
+    return re.sub(r"\$\{(\w+)(:-|:\?)([^}]*)\}", one, value)
 
 
 def test_compose_file_declares_a_healthy_start_order() -> None:
@@ -90,7 +98,7 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
     secrets = {
         "RABBITMQ_ADMIN_USER": "guest", "RABBITMQ_ADMIN_PASSWORD": "guest", "LINK_PASSWORD": "dev-link",
         "WARD_BROKER_PASSWORD": uuid.uuid4().hex, "DISTRICT_BROKER_PASSWORD": uuid.uuid4().hex,
-        "CITY_BROKER_PASSWORD": uuid.uuid4().hex,
+        "CITY_BROKER_PASSWORD": uuid.uuid4().hex, "ACK_SECRET": uuid.uuid4().hex,
     }  # fmt: skip
     hierarchy_text = (ROOT / "deploy/hierarchy.compose.yaml").read_text(encoding="utf-8")
     for instance in INSTANCES:

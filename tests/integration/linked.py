@@ -90,6 +90,7 @@ class Linked:
             "DOITHOAI_OUTBOX_INTERVAL_S": "0.5",
             "DOITHOAI_OUTBOX_GRACE_S": "1",
             "DOITHOAI_PUBLIC_RATE_PER_MINUTE": "0",
+            "DOITHOAI_ACK_SECRET": "test-ack-secret-0123456789",
             **extra,
         }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.intake.app import create_app as intake_app
-from tests.integration.amqp import drain, message_count
+from tests.integration.amqp import body_of, drain, message_count
 from tests.integration.harness import headers, running
 
 FRONT = headers("front-key")
@@ -108,6 +108,33 @@ async def test_submission_returns_a_tracking_code_and_publishes_one_received_eve
 
     r = await intake.get("/api/v1/opinions/YK-0000-0000")
     assert r.status_code == 404 and "YK-0000-0000" in r.json()["error"]["message_vi"]
+
+
+async def test_a_resent_submission_with_the_same_idempotency_key_is_the_same_opinion(intake, broker_url) -> None:  # type: ignore[no-untyped-def]
+    body = {"text": "Đề nghị nạo vét cống rãnh tổ 9", "channel": "online"}
+    sent = [
+        await intake.post("/api/v1/opinions", json=body, headers={**headers("front-key"), "Idempotency-Key": key})
+        for key in ("phieu-0001", "phieu-0001", "phieu-0002")
+    ]
+    assert [r.status_code for r in sent] == [201, 200, 201]
+    first, again, other = (r.json()["tracking_code"] for r in sent)
+    assert first == again != other
+    # Another key holder's same key is their own submission, not this one.
+    r = await intake.post(
+        "/api/v1/opinions", json=body, headers={**headers("operator-key"), "Idempotency-Key": "phieu-0001"}
+    )
+    assert r.status_code == 201 and r.json()["tracking_code"] not in (first, other)
+
+    from tests.integration.harness import eventually
+
+    async def published() -> bool:
+        return await message_count(broker_url, "assignment.opinion.received.v1") == 3
+
+    await eventually(published, what="one received event per opinion")
+    codes = sorted(
+        body_of(m)["payload"]["tracking_code"] for m in await drain(broker_url, "assignment.opinion.received.v1")
+    )
+    assert codes == sorted([first, other, r.json()["tracking_code"]])
 
 
 async def test_open311_services_and_definitions(intake) -> None:  # type: ignore[no-untyped-def]
