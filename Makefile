@@ -25,3 +25,8 @@ bench: bootstrap
 # Report time as the data grows (own opinions; children rolled up): JSON in var/bench/.
 bench-reports: bootstrap
 	.venv/bin/python -m bench.reports
+
+# Faults under steady load (SIGKILL of every service, RabbitMQ and database restarts, SMTP and shovel
+# outages), then what was lost and what came twice: var/chaos/chaos.json; exits 1 on a loss.
+chaos: bootstrap
+	.venv/bin/python -m bench.chaos

@@ -4,9 +4,9 @@ PyMongo, with nothing of doithoai in it (no FastStream, no pydantic, no HTTP, no
 It makes the same broker hops and the same database round trips per opinion as the real services
 do (measured by counting the commands the services send), with the same guarantees: quorum
 queues with dead-lettering and a delivery limit, persistent messages, publisher confirms, manual
-acks, the outbox written with the state and cleared after the confirm; documents of the same
-size in collections with the same indexes (on SecantusDB every write updates every index). Four
-processes, as four services:
+acks, journaled writes, the outbox written with the state and cleared after the confirm;
+documents of the same size in collections with the same indexes (on SecantusDB every write
+updates every index). Four processes, as four services:
 
   intake        (the driver) insert opinion + outbox → publish received → clear outbox;
                 consumes classified and assigned: one update each (the status read model)
@@ -112,7 +112,7 @@ def _event(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_indexes(mongo: str) -> None:
-    client: AsyncMongoClient = AsyncMongoClient(mongo)
+    client: AsyncMongoClient = AsyncMongoClient(mongo, journal=True)
     for service, collections in INDEXES.items():
         for name, keys in collections.items():
             for key in keys:
@@ -139,7 +139,7 @@ async def consume(channel: aio_pika.abc.AbstractChannel, service: str, handlers:
 
 
 async def run_stage(service: str, amqp: str, mongo: str, smtp_port: int) -> None:
-    db = AsyncMongoClient(mongo)[f"floor_{service}"]
+    db = AsyncMongoClient(mongo, journal=True)[f"floor_{service}"]
     connection, channel = await _channel(amqp)
     exchange = await channel.get_exchange(EXCHANGE)
 
@@ -243,7 +243,7 @@ class Floor:
             self.processes.append(process)
         self.connection, channel = await _channel(self.amqp)
         self.exchange = await channel.get_exchange(EXCHANGE)
-        self.db = AsyncMongoClient(self.mongo)["floor_intake"]
+        self.db = AsyncMongoClient(self.mongo, journal=True)["floor_intake"]
         await asyncio.sleep(2)  # the consumers attach
         return self
 

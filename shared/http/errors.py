@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -100,6 +104,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         err = validation_error(list(exc.errors()))
         return JSONResponse(err.body(), status_code=err.status)
+
+    @app.exception_handler(ConnectionFailure)
+    async def _database_down(request: Request, exc: ConnectionFailure) -> JSONResponse:
+        # A 503 the client can act on rather than a 500: sending again is safe for reads, and for a
+        # submission with an Idempotency-Key even if the first write did land.
+        log.warning("%s %s: database unreachable: %s", request.method, request.url.path, exc)
+        err = ApiError(
+            503,
+            "database_unavailable",
+            "Hệ thống tạm thời không kết nối được cơ sở dữ liệu; vui lòng gửi lại sau ít giây.",
+            "The database is unreachable for the moment; send the request again in a few seconds.",
+            headers={"Retry-After": "5"},
+        )
+        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

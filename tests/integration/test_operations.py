@@ -71,6 +71,9 @@ async def test_readiness_follows_broker_and_database_and_consumers_come_back(env
         await db_proxy.stop()
         body = await eventually(lambda: ready(503), timeout=30, what="readiness to fail without the database")
         assert body["checks"]["database"] is False
+        r = await client.get(f"/api/v1/opinions/{code}")
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "database_unavailable" and r.headers["Retry-After"] == "5"
         await db_proxy.start()
         await eventually(lambda: ready(200), timeout=30, what="readiness to recover with the database")
     await broker_proxy.stop()
