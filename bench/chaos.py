@@ -273,14 +273,20 @@ class Harness:
                 opinion.closed = r.status_code == 200 and r.json()["status"] == "closed"
         return opinion.closed
 
+    def completed(self) -> list[Opinion]:
+        """Closed, the agency told of it and the citizen of its answer."""
+        notices, answers = self.mail.count("agency_notice"), self.mail.count("citizen_answer")
+        return [o for o in self.run.opinions if o.closed and notices[o.code] and answers[o.code]]
+
     async def drain(self, timeout: float) -> None:
         deadline = time.time() + timeout
         while time.time() < deadline:
-            answers = self.mail.count("citizen_answer")
-            pending = [o for o in self.run.opinions if not (await self.closed(o) and answers[o.code])]
+            for opinion in self.run.opinions:
+                await self.closed(opinion)
+            pending = len(self.run.opinions) - len(self.completed())
             if not pending:
                 return
-            log.info("draining: %d opinions not yet closed with the citizen told", len(pending))
+            log.info("draining: %d opinions not yet closed with the agency and the citizen told", pending)
             await asyncio.sleep(5)
 
     async def dead_letters(self) -> list[dict[str, Any]]:
@@ -321,11 +327,10 @@ class Harness:
     def figures(self, dead: list[dict[str, Any]]) -> dict[str, Any]:
         ops = self.run.opinions
         notices = self.mail.count("agency_notice")
-        answers = self.mail.count("citizen_answer")
         acks = self.mail.count("citizen_ack")
         agency, agency_outside = self.duplicates("agency_notice")
         citizen, citizen_outside = self.duplicates("citizen_ack", "citizen_answer")
-        completed = [o for o in ops if o.closed and answers[o.code]]
+        completed = self.completed()
         return {
             "submitted": len(ops),
             "submit_retries": self.run.submit_retries,
@@ -416,7 +421,7 @@ def report(f: dict[str, Any]) -> str:
         f"escalated to the district      {f['escalated']}",
         f"agency notified                {f['agency_notified']}",
         f"answered                       {f['answered']}  (at the district: {f['answered_at_district']})",
-        f"completed (closed, citizen told) {f['completed']}",
+        f"completed                      {f['completed']}  (closed; the agency and the citizen told)",
         f"LOST                           {f['lost']}" + (f"  e.g. {', '.join(f['lost_tags'])}" if f["lost"] else ""),
         f"duplicated agency notices      {f['duplicated_agency_notices']}",
         f"duplicated citizen mails       {f['duplicated_citizen_mails']}",
