@@ -400,6 +400,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await harness.close()
         stack.stop()
         mail.stop()
+        for inst in HIERARCHY.instances:  # idle quorum queues would still cost the broker CPU
+            with contextlib.suppress(Exception):
+                admin.delete_vhost(inst.id)
 
 
 async def _supervise(stack: LocalStack, held: set[tuple[str, str]]) -> None:

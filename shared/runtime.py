@@ -73,7 +73,9 @@ class Runtime:
         self.publisher = EventPublisher(self.broker, timeout=settings.publish_timeout_s)
         self.audit = AuditLog(self.db, self.clock)
         self.outbox = Outbox(self.publisher, grace_s=settings.outbox_grace_s, interval_s=settings.outbox_interval_s)
-        self.monitor = Monitor(self.broker, interval_s=settings.monitor_interval_s)
+        self.monitor = Monitor(
+            self.broker, interval_s=settings.monitor_interval_s, gauge_interval_s=settings.gauge_interval_s
+        )
         for event_type in SUBSCRIPTIONS.get(service, ()):
             self.monitor.watch(dead_letter_queue_name(queue_name(service, event_type)), "dead_letter")
         for event_type in INBOUND_SUBSCRIPTIONS.get(service, ()):

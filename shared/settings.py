@@ -102,7 +102,10 @@ class ServiceSettings(BaseSettings):
     outbox_grace_s: float = Field(
         default=5.0, ge=0, description="Age before the relay republishes an event not yet marked sent."
     )
-    monitor_interval_s: float = Field(default=15.0, gt=0, description="How often queue depths and gauges refresh.")
+    monitor_interval_s: float = Field(default=15.0, gt=0, description="How often queue depths refresh.")
+    gauge_interval_s: float = Field(
+        default=60.0, gt=0, description="How often gauges counted in the database (open, overdue) refresh."
+    )
     test_clock_file: Path | None = Field(
         default=None, description="Tests only: a file holding seconds to add to the clock, shared by processes."
     )

@@ -16,9 +16,13 @@ log = logging.getLogger(__name__)
 
 
 class Monitor:
-    def __init__(self, broker: RabbitBroker, *, interval_s: float) -> None:
+    def __init__(self, broker: RabbitBroker, *, interval_s: float, gauge_interval_s: float | None = None) -> None:
         self.broker = broker
         self.interval_s = interval_s
+        # Counting what the database holds reads every open opinion: slower than a queue depth,
+        # and it changes slowly, so it runs less often.
+        self.gauge_interval_s = interval_s if gauge_interval_s is None else gauge_interval_s
+        self._gauges_at = float("-inf")
         self.queues: dict[str, str] = {}  # name → kind (dead_letter, link)
         self.refreshers: list[Callable[[], Awaitable[None]]] = []
         self._channel: Any = None
@@ -42,8 +46,11 @@ class Monitor:
         labels = metrics.base()
         for name, kind in self.queues.items():
             metrics.QUEUE_MESSAGES.labels(**labels, queue=name, kind=kind).set(await self.queue_depth(name))
-        for refresh in self.refreshers:
-            await refresh()
+        now = asyncio.get_running_loop().time()
+        if now - self._gauges_at >= self.gauge_interval_s:
+            self._gauges_at = now
+            for refresh in self.refreshers:
+                await refresh()
 
     async def run(self) -> None:
         while True:

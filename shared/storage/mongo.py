@@ -13,8 +13,19 @@ def connect(url: str) -> AsyncMongoClient:
     without it a crash of the database server loses the last acknowledged writes (MongoDB keeps up
     to 100 ms of them in memory; `make chaos` lost one opinion on SecantusDB that way). A replica
     set's default `w: majority` journals too; this makes it hold for a standalone server as well.
+
+    maxIdleTimeMS: pooled connections unused for a minute are closed by the client. Servers and
+    firewalls drop idle connections (SecantusDB after 5 minutes), and a ward is quiet for hours at
+    night: without this, the first requests after a quiet spell would meet dead connections.
     """
-    return AsyncMongoClient(url, tz_aware=True, journal=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000)
+    return AsyncMongoClient(
+        url,
+        tz_aware=True,
+        journal=True,
+        maxIdleTimeMS=60_000,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=3000,
+    )
 
 
 async def ping(client: AsyncMongoClient, timeout_s: float = 2.0) -> bool:

@@ -21,6 +21,7 @@ def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
     for k, v in service_env.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("DOITHOAI_MONITOR_INTERVAL_S", "0.5")
+    monkeypatch.setenv("DOITHOAI_GAUGE_INTERVAL_S", "0.5")
     return service_env
 
 
