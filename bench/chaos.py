@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 import random
 import re
@@ -43,6 +42,7 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 
+from bench import start_logging, write_json
 from deploy.dead_letters import peek
 from deploy.links import Hierarchy, InstanceSpec, connect
 from deploy.localstack.processes import free_port
@@ -455,12 +455,10 @@ def main() -> int:
     parser.add_argument("--management", default="http://127.0.0.1:15672")
     parser.add_argument("--port-base", type=int, default=8800)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    for noisy in ("httpx", "mail.log", "localstack"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    start_logging()
     args.out.mkdir(parents=True, exist_ok=True)
     figures = asyncio.run(main_async(args))
-    (args.out / "chaos.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(args.out / "chaos.json", figures)
     print(report(figures))
     print(f"\nwritten: {args.out / 'chaos.json'}")
     return 1 if figures["lost"] or figures["duplicates_outside_the_smtp_window"] else 0

@@ -46,6 +46,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from pymongo import AsyncMongoClient
 
+from bench import start_logging, write_json
 from bench.floor import Floor
 from deploy.links import Hierarchy, InstanceSpec
 from deploy.localstack.processes import free_port
@@ -512,7 +513,7 @@ def report(results: dict[str, Any]) -> str:
     lines = [
         "",
         f"maximum sustained rate   {m['throughput_per_s']:.1f} opinions/s   (raw floor {f['throughput_per_s']:.1f}/s;"
-        f" ratio {r['throughput_vs_floor']:.2f}; medians of "
+        f" ratio {r['throughput_vs_floor']:.2f} of the median rounds; rounds "
         + ", ".join(f"{x['throughput_per_s']:.1f} vs {x['floor_per_s']:.1f}" for x in results["rounds"])
         + ")",
     ]
@@ -552,12 +553,10 @@ def main() -> int:
     parser.add_argument("--management", default="http://127.0.0.1:15672")
     parser.add_argument("--port-base", type=int, default=8600)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    for noisy in ("httpx", "mail.log", "localstack"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    start_logging()
     args.out.mkdir(parents=True, exist_ok=True)
     results = asyncio.run(run(args))
-    (args.out / "pipeline.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(args.out / "pipeline.json", results)
     chart(results, args.out / "pipeline.png")
     print(report(results))
     print(f"\nwritten: {args.out / 'pipeline.json'}, {args.out / 'pipeline.png'}")
