@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from services.assignment.classification import RuleTable, looks_like_complaint
-from services.assignment.directory import Directory, NoAgency
+from services.assignment.directory import Agency, Directory, NoAgency
 from services.assignment.domain import (
     Status,
     TransitionRefused,
@@ -188,21 +188,7 @@ class AssignmentService:
         # The deadline runs from the moment this level received it: the citizen was told 30 days.
         due = answer_due_at(now if doc["came_from"] else doc["submitted_at"], self.answer_days, self.answer_day_count)
         doc.update(status=Status.ASSIGNED.value, agency=agency.ref().model_dump(), assigned_at=now, due_at=due)
-        assigned = self.runtime.envelope(
-            OpinionAssignedV1(
-                opinion_id=doc["_id"],
-                tracking_code=doc["tracking_code"],
-                field=doc["field"],
-                head=Head(doc["head"]),
-                agency=agency.ref(),
-                channel=doc["channel"],
-                text=doc["text"],
-                submitted_at=doc["submitted_at"],
-                assigned_at=now,
-                due_at=due,
-            ),
-            **story,
-        )
+        assigned = self.runtime.envelope(_assigned(doc, agency, now, due), **story)
         outgoing: list[Outgoing] = [assigned]
         if doc["came_from"]:
             ack = EscalationAcknowledgedV1(
@@ -434,21 +420,7 @@ class AssignmentService:
         if agency.id == doc["agency"]["id"]:
             raise SameAgency(agency_id)
         now = self.runtime.clock.now()
-        assigned = self.runtime.envelope(
-            OpinionAssignedV1(
-                opinion_id=doc["_id"],
-                tracking_code=doc["tracking_code"],
-                field=doc["field"],
-                head=Head(doc["head"]),
-                agency=agency.ref(),
-                channel=doc["channel"],
-                text=doc["text"],
-                submitted_at=doc["submitted_at"],
-                assigned_at=now,
-                due_at=doc["due_at"],
-            ),
-            **_story(doc),
-        )
+        assigned = self.runtime.envelope(_assigned(doc, agency, now, doc["due_at"]), **_story(doc))
         changes = {
             "agency": agency.ref().model_dump(),
             "assigned_at": now,
@@ -568,6 +540,21 @@ class AssignmentService:
             ),
             cause=cause,
         )
+
+
+def _assigned(doc: dict[str, Any], agency: Agency, at: datetime, due: datetime) -> OpinionAssignedV1:
+    return OpinionAssignedV1(
+        opinion_id=doc["_id"],
+        tracking_code=doc["tracking_code"],
+        field=doc["field"],
+        head=Head(doc["head"]),
+        agency=agency.ref(),
+        channel=doc["channel"],
+        text=doc["text"],
+        submitted_at=doc["submitted_at"],
+        assigned_at=at,
+        due_at=due,
+    )
 
 
 def _story(doc: dict[str, Any]) -> Story:
