@@ -100,3 +100,12 @@ def service_env(instance_id: str, broker_url: str, secantus: SecantusServer, smt
         "DOITHOAI_ACK_SECRET": "test-ack-secret-0123456789",
         "DOITHOAI_PUBLIC_RATE_PER_MINUTE": "0",  # tests poll the public endpoints; test_limits checks the limit
     }
+
+
+@pytest.fixture
+def env(service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """`service_env` set in this process's environment, for apps built in the test; a module that
+    needs more settings overrides this fixture, asking for `env` and setting its own on top."""
+    for k, v in service_env.items():
+        monkeypatch.setenv(k, v)
+    return service_env

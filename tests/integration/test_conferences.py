@@ -21,12 +21,10 @@ T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 08:00 Monday 2 March 2026 in Viet
 
 
 @pytest.fixture
-def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
-    for k, v in service_env.items():
-        monkeypatch.setenv(k, v)
+def env(env, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DOITHOAI_TIMER_POLL_S", "0.2")
     monkeypatch.setenv("DOITHOAI_DELIVERY_POLL_S", "0.2")
-    return service_env
+    return env
 
 
 def local(days: int, hour: int = 8) -> str:

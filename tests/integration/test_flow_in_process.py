@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from services.assignment.app import create_app as assignment_app
 from services.intake.app import create_app as intake_app
 from services.notification.app import create_app as notification_app
 from services.scheduling.app import create_app as scheduling_app
 from tests.integration.harness import eventually, headers, running
-
-
-@pytest.fixture
-def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
-    for k, v in service_env.items():
-        monkeypatch.setenv(k, v)
-    return service_env
 
 
 async def test_opinion_is_received_assigned_notified_answered_and_closed(env, smtp) -> None:  # type: ignore[no-untyped-def]

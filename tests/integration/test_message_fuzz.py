@@ -27,10 +27,9 @@ CHILD = "phuong-con"
 
 
 @pytest.fixture
-def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
-    for k, v in {**service_env, "DOITHOAI_CHILD_IDS": json.dumps([CHILD])}.items():
-        monkeypatch.setenv(k, v)
-    return service_env
+def env(env, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DOITHOAI_CHILD_IDS", json.dumps([CHILD]))
+    return env
 
 
 def envelope(event_type: str, payload: dict[str, Any], **changes: Any) -> dict[str, Any]:

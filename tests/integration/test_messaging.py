@@ -7,7 +7,6 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-import pytest
 from faststream.rabbit import RabbitBroker, RabbitRouter
 
 from services.assignment.app import create_app as assignment_app
@@ -19,13 +18,6 @@ from tests.integration.amqp import body_of, drain, message_count, publish_raw
 from tests.integration.harness import eventually, headers, running
 
 SOURCE = Source(level="ward", instance="test", service="test")
-
-
-@pytest.fixture
-def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
-    for k, v in service_env.items():
-        monkeypatch.setenv(k, v)
-    return service_env
 
 
 def received(opinion_id: str) -> Envelope[OpinionReceivedV1]:

@@ -32,13 +32,11 @@ SECRET = "agency-webhook-secret-0123456789"
 
 
 @pytest.fixture
-def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
-    for k, v in service_env.items():
-        monkeypatch.setenv(k, v)
+def env(env, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DOITHOAI_SMTP_TIMEOUT_S", "2")
     monkeypatch.setenv("DOITHOAI_DELIVERY_BACKOFF_S", "0.3")
     monkeypatch.setenv("DOITHOAI_DELIVERY_POLL_S", "0.1")
-    return service_env
+    return env
 
 
 async def publish(broker_url: str, event: Envelope) -> None:  # type: ignore[type-arg]

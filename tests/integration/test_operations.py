@@ -17,12 +17,10 @@ from tests.integration.proxy import Proxy
 
 
 @pytest.fixture
-def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
-    for k, v in service_env.items():
-        monkeypatch.setenv(k, v)
+def env(env, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DOITHOAI_MONITOR_INTERVAL_S", "0.5")
     monkeypatch.setenv("DOITHOAI_GAUGE_INTERVAL_S", "0.5")
-    return service_env
+    return env
 
 
 async def test_readiness_follows_broker_and_database_and_consumers_come_back(env, monkeypatch, broker_url) -> None:  # type: ignore[no-untyped-def]

@@ -18,11 +18,9 @@ T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def env(service_env, monkeypatch):  # type: ignore[no-untyped-def]
-    for k, v in service_env.items():
-        monkeypatch.setenv(k, v)
+def env(env, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DOITHOAI_TIMER_POLL_S", "0.2")
-    return service_env
+    return env
 
 
 def assigned(opinion_id: str, due_at: datetime, agency_id: str = "dc") -> Envelope[OpinionAssignedV1]:
