@@ -28,7 +28,6 @@ import contextlib
 import logging
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 
-from bench import start_logging, write_json
+from bench import delete_vhosts, fresh_run, start_logging, write_json
 from deploy.dead_letters import peek
 from deploy.links import Hierarchy, InstanceSpec, connect
 from deploy.localstack.processes import free_port
@@ -359,15 +358,10 @@ def _sh(*command: str) -> None:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    var = args.out / "run"
-    shutil.rmtree(var, ignore_errors=True)
-    (var / "log").mkdir(parents=True)
-    rules = var / "jurisdiction.yaml"
-    rules.write_text("default: ward\nfields:\n  land: district\n", encoding="utf-8")
+    var, rules = fresh_run(args.out, land="district")
     admin = RabbitAdmin(args.management)
-    for inst in HIERARCHY.instances:
-        with contextlib.suppress(Exception):
-            admin.delete_vhost(inst.id)
+    vhosts = [inst.id for inst in HIERARCHY.instances]
+    delete_vhosts(admin, vhosts)
     mail = Mail(free_port())
     mail.start()
     stack = LocalStack(
@@ -400,9 +394,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await harness.close()
         stack.stop()
         mail.stop()
-        for inst in HIERARCHY.instances:  # idle quorum queues would still cost the broker CPU
-            with contextlib.suppress(Exception):
-                admin.delete_vhost(inst.id)
+        delete_vhosts(admin, vhosts)
 
 
 async def _supervise(stack: LocalStack, held: set[tuple[str, str]]) -> None:

@@ -28,7 +28,6 @@ import logging
 import os
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from pymongo import AsyncMongoClient
 
-from bench import start_logging, write_json
+from bench import delete_vhosts, fresh_run, start_logging, write_json
 from bench.floor import Floor
 from deploy.links import Hierarchy, InstanceSpec
 from deploy.localstack.processes import free_port
@@ -366,15 +365,10 @@ async def measure_floor(system: System, amqp: str, smtp_port: int, sink: MailSin
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    var = args.out / "run"
-    shutil.rmtree(var, ignore_errors=True)
-    (var / "log").mkdir(parents=True)
-    rules = var / "jurisdiction.yaml"
-    rules.write_text("default: ward\nfields:\n  land: city\n", encoding="utf-8")
+    var, rules = fresh_run(args.out, land="city")
     admin = RabbitAdmin(args.management)
-    for vhost in (*(i.id for i in HIERARCHY.instances), "bench-floor"):
-        with contextlib.suppress(Exception):
-            admin.delete_vhost(vhost)
+    vhosts = [*(i.id for i in HIERARCHY.instances), "bench-floor"]
+    delete_vhosts(admin, vhosts)
 
     sink = MailSink()
     smtp_port = free_port()
@@ -436,9 +430,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await system.close()
         stack.stop()
         smtp.stop()
-        for vhost in (*(i.id for i in HIERARCHY.instances), "bench-floor"):
-            with contextlib.suppress(Exception):
-                admin.delete_vhost(vhost)
+        delete_vhosts(admin, vhosts)
     results["ratios"] = _ratios(results)
     return results
 
