@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +23,20 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def free_block(size: int = 50) -> int:
+    """A base for the stack's ports, below the kernel's ephemeral range (32768 and up): a port
+    there can be taken at any moment by some outgoing connection of another test."""
+    for base in range(20000, 32000, 100):
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(base, base + size):
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return base
+    raise RuntimeError("no free block of ports between 20000 and 32000")
+
+
 def test_the_linked_local_stack_runs_and_escalates(tmp_path: Path) -> None:
     # The embedded hierarchy, with ids of its own so a stack the developer runs is not disturbed.
     tag = uuid.uuid4().hex[:6]
@@ -31,7 +47,7 @@ def test_the_linked_local_stack_runs_and_escalates(tmp_path: Path) -> None:
         inst["parent"] = rename.get(inst.get("parent"))
     hierarchy = tmp_path / "hierarchy.yaml"
     hierarchy.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    base = free_port() // 100 * 100 if free_port() < 60000 else 20000
+    base = free_block()
     out = open(tmp_path / "stack.out", "wb")
     stack = subprocess.Popen(
         [
