@@ -107,7 +107,10 @@ class ConferenceService:
         await self.runtime.outbox.flush(self.repository.conferences, doc["_id"], doc["outbox"])
         log.info("conference %s planned for %s, announced at %s", doc["_id"], starts_at, announce_at)
         if announce_at <= now:  # urgent: the announcement goes out at once
-            doc = await self.act(doc["_id"], "announce", by="urgent")
+            try:
+                doc = await self.act(doc["_id"], "announce", by="urgent")
+            except MoveRefused:  # its announcement timer, due now too, was quicker
+                doc = await self.repository.get(doc["_id"]) or doc
         return doc
 
     async def _set_timers(self, doc: dict[str, Any], now: datetime) -> None:
