@@ -40,6 +40,7 @@ from email import policy
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -89,6 +90,50 @@ class MailSink:
         if "Giao xử lý" in subject and (code := CODE.search(subject)):
             self.arrived.setdefault(code.group(0), now)
         return "250 OK"
+
+
+class Poster:
+    """POSTs JSON over kept-alive HTTP/1.1 connections, and nothing more.
+
+    The driver shares the two cores with the system it measures, so its client must cost little:
+    httpx spends about 2.3 ms of CPU a request here (measured against a bare Starlette app), as
+    much as a whole service spends on an opinion; this spends about 0.06 ms.
+    """
+
+    def __init__(self) -> None:
+        self.idle: dict[str, list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = {}
+
+    async def post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        data = json.dumps(body).encode()
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n{head}\r\n"
+        ).encode() + data
+        idle = self.idle.setdefault(parts.netloc, [])
+        while True:
+            reused = bool(idle)
+            reader, writer = idle.pop() if reused else await asyncio.open_connection(host, port)
+            writer.write(request)
+            status_line = await reader.readline()
+            if status_line or not reused:
+                break
+            writer.close()  # the server closed it while idle (uvicorn: after 5 s); open another
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        payload = await reader.readexactly(length)
+        idle.append((reader, writer))
+        return int(status_line.split()[1]), json.loads(payload) if payload else {}
+
+    def close(self) -> None:
+        for connections in self.idle.values():
+            for _, writer in connections:
+                writer.close()
 
 
 @dataclass
@@ -168,19 +213,19 @@ class System:
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
         self.http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64))
+        self.poster = Poster()  # the submissions: the measured path
         self.mongo: AsyncMongoClient = AsyncMongoClient(stack.database.url)
 
     def db(self, instance: str, service: str) -> Any:
         return self.mongo[f"{instance.replace('-', '_')}_{service}"]
 
     async def submit(self, text: str, instance: str = WARD) -> str:
-        r = await self.http.post(
-            f"{self.stack.url(instance, 'intake')}/api/v1/opinions",
-            json={"text": text, "channel": "online"},
-            headers=FRONT,
+        status, body = await self.poster.post(
+            f"{self.stack.url(instance, 'intake')}/api/v1/opinions", {"text": text, "channel": "online"}, FRONT
         )
-        r.raise_for_status()
-        return r.json()["tracking_code"]
+        if status != 201:
+            raise RuntimeError(f"submission refused: HTTP {status} {body}")
+        return str(body["tracking_code"])
 
     async def stages(self, sink: MailSink, samples: list[Sample]) -> dict[str, dict[str, float]]:
         cursor = self.db(WARD, "assignment").assignments.find(
@@ -267,6 +312,7 @@ class System:
 
     async def close(self) -> None:
         await self.http.aclose()
+        self.poster.close()
         await self.mongo.close()
 
 
@@ -535,8 +581,8 @@ def _pcts(p: dict[str, float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--opinions", type=int, default=600, help="opinions in the maximum-rate batch")
-    parser.add_argument("--rounds", type=int, default=3, help="maximum-rate rounds, system and floor in turn")
+    parser.add_argument("--opinions", type=int, default=1000, help="opinions in the maximum-rate batch")
+    parser.add_argument("--rounds", type=int, default=5, help="maximum-rate rounds, system and floor in turn")
     parser.add_argument("--seconds", type=float, default=60, help="length of each fixed-rate run")
     parser.add_argument("--escalations", type=int, default=30)
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10000, 100000])
