@@ -3,7 +3,7 @@
 One run, on this machine's RabbitMQ and a fresh SecantusDB:
   1. start a ward → district → city stack (the four services of each, shovels between them);
   2. the maximum sustained rate: N opinions submitted over HTTP by 16 clients at once, until the
-     agency's mail for each has reached the SMTP server; in turn with the raw floor (7), three
+     agency's mail for each has reached the SMTP server; in turn with the raw floor (7), five
      rounds each, the median round of each side compared;
   3. fixed rates at half and a quarter of that maximum: latency of each stage and end to end
      (p50/p95/p99): HTTP accepted → assigned (classified, agency chosen) → agency's mail delivered;
