@@ -45,7 +45,7 @@ from bench import delete_vhosts, fresh_run, start_logging, write_json
 from deploy.dead_letters import peek
 from deploy.links import Hierarchy, InstanceSpec, connect
 from deploy.localstack.processes import free_port
-from deploy.localstack.stack import LocalStack, Ports
+from deploy.localstack.stack import LocalStack, Ports, dev_key
 from shared.messaging.admin import RabbitAdmin
 from shared.messaging.links import shovel_name
 
@@ -58,8 +58,13 @@ HIERARCHY = Hierarchy(
         InstanceSpec(id=DISTRICT, name="Quận Thử Lỗi", level="district"),
     ]
 )
-FRONT = {"X-API-Key": "dev-front-key"}
-AGENCY = {"X-API-Key": "dev-agency-key"}
+FRONT = {"X-API-Key": dev_key(WARD, "front")}
+
+
+def key(instance: str, role: str, agency_id: str | None = None) -> dict[str, str]:
+    return {"X-API-Key": dev_key(instance, role, agency_id)}
+
+
 TEXTS = [
     "Đèn đường ngõ {n} bị hỏng, đề nghị sửa chữa",
     "Rác thải tập kết ở đầu ngõ {n} không được thu gom",
@@ -170,11 +175,12 @@ class Harness:
         """Answer the opinion where it is held now, once."""
         for instance in (WARD, DISTRICT):
             url = f"{self.url(instance, 'assignment')}/api/v1/opinions/{opinion.code}"
-            r = await self.http.get(url, headers=AGENCY)
+            r = await self.http.get(url, headers=key(instance, "operator"))
             if r.status_code != 200 or r.json()["status"] != "assigned":
                 continue
             answer = {"kind": "written", "text": "Cơ quan đã xử lý xong.", "document_number": f"{opinion.tag}/CV"}
-            r = await self.http.post(f"{url}/answer", json=answer, headers=AGENCY)
+            agency = key(instance, "agency", r.json()["agency_id"])  # the agency it is assigned to answers it
+            r = await self.http.post(f"{url}/answer", json=answer, headers=agency)
             if r.status_code in (200, 409):  # 409: already answered (a retry after a lost response)
                 opinion.answered_at = instance
             return

@@ -50,7 +50,7 @@ from bench import delete_vhosts, fresh_run, start_logging, write_json
 from bench.floor import Floor
 from deploy.links import Hierarchy, InstanceSpec
 from deploy.localstack.processes import free_port
-from deploy.localstack.stack import LocalStack, Ports
+from deploy.localstack.stack import LocalStack, Ports, dev_key
 from shared.messaging.admin import RabbitAdmin
 
 log = logging.getLogger("bench")
@@ -63,8 +63,13 @@ HIERARCHY = Hierarchy(
         InstanceSpec(id=CITY, name="Thành phố Thử Tải", level="city"),
     ]
 )
-FRONT = {"X-API-Key": "dev-front-key"}
-AGENCY = {"X-API-Key": "dev-agency-key"}
+FRONT = {"X-API-Key": dev_key(WARD, "front")}
+
+
+def key(instance: str, role: str, agency_id: str | None = None) -> dict[str, str]:
+    return {"X-API-Key": dev_key(instance, role, agency_id)}
+
+
 TEXTS = [  # matters the ward settles itself
     "Đèn đường ngõ {i} bị hỏng, đề nghị sửa chữa",
     "Rác thải tập kết ở đầu ngõ {i} không được thu gom",
@@ -244,12 +249,14 @@ class System:
         start = time.time()
         code = await self.submit(LAND.format(i=i))
         city = f"{self.stack.url(CITY, 'assignment')}/api/v1/opinions/{code}"
-        while (r := await self.http.get(city, headers=AGENCY)).status_code != 200 or r.json()["status"] != "assigned":
+        operator = key(CITY, "operator")
+        while (r := await self.http.get(city, headers=operator)).status_code != 200 or r.json()["status"] != "assigned":
             await asyncio.sleep(0.01)
         arrived = time.time()
         answer = {"kind": "written", "text": "Thành phố đã chỉ đạo cấp giấy chứng nhận.", "document_number": f"{i}/UB"}
         answered = time.time()
-        (await self.http.post(f"{city}/answer", json=answer, headers=AGENCY)).raise_for_status()
+        agency = key(CITY, "agency", r.json()["agency_id"])  # the agency it is assigned to answers it
+        (await self.http.post(f"{city}/answer", json=answer, headers=agency)).raise_for_status()
         ward = f"{self.stack.url(WARD, 'intake')}/api/v1/opinions/{code}"
         while (await self.http.get(ward)).json()["status"] != "closed":
             await asyncio.sleep(0.01)

@@ -11,8 +11,12 @@ say() { printf '[bootstrap] %s\n' "$*"; }
 
 missing=""
 command -v rabbitmq-server >/dev/null 2>&1 || missing="$missing rabbitmq-server"
-# The conference documents' PDF needs a font with Vietnamese letters.
-[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
+# Documents: WeasyPrint lays out PDFs with Pango; Liberation Serif stands in for Times New Roman (same
+# metrics, every Vietnamese letter); pdftoppm (poppler) renders pages to PNG for the visual checks.
+# The browser tests drive Debian's Chromium (Playwright's own download needs the internet).
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation2 fonts-dejavu-core poppler-utils chromium; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
 if [ -n "$missing" ]; then
   say "installing from Debian:$missing"
   export DEBIAN_FRONTEND=noninteractive

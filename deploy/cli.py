@@ -329,7 +329,7 @@ def report(
     url: Annotated[
         str, typer.Option(envvar="DOITHOAI_ASSIGNMENT_URL", help="Assignment service URL")
     ] = "http://127.0.0.1:8103",
-    key: Key = "dev-operator-key",
+    key: Key = "dev-operator-phuong-bo-de",
 ) -> None:
     """Báo cáo kết quả đối thoại theo kỳ (gồm cấp dưới) hoặc của một hội nghị."""
     if (period is None) == (conference is None):
@@ -392,7 +392,7 @@ SAMPLES = [
 def load_demo(
     count: Annotated[int, typer.Option(min=1, help="How many opinions")] = 100,
     intake: Annotated[str, typer.Option(envvar="DOITHOAI_INTAKE_URL")] = "http://127.0.0.1:8101",
-    key: Key = "dev-front-key",
+    key: Key = "dev-front-phuong-bo-de",
     conference: Annotated[str | None, typer.Option(help="Attach them to this conference")] = None,
 ) -> None:
     """Nạp ý kiến mẫu qua API tiếp nhận, có thanh tiến trình."""

@@ -12,6 +12,8 @@ from typing import Any
 
 import aio_pika
 
+from shared.messaging.links import REPLAYED_USER_ID
+
 
 def _origin(message: aio_pika.abc.AbstractIncomingMessage) -> str | None:
     deaths = (message.headers or {}).get("x-death") or []
@@ -57,6 +59,9 @@ async def replay(amqp: str, queue: str) -> int:
                 await message.nack(requeue=True)
                 raise RuntimeError(f"message {message.message_id} in {queue} does not say where it came from")
             headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
+            if message.user_id:
+                # The broker refuses a user_id that is not ours; the link guard reads the original here.
+                headers[REPLAYED_USER_ID] = message.user_id
             await channel.default_exchange.publish(
                 aio_pika.Message(
                     message.body,

@@ -10,7 +10,10 @@ again updates the shovels to match the file and removes link shovels no longer i
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -21,11 +24,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from shared.events import LEVEL_RANKS
 from shared.events.vocabulary import Level
 from shared.messaging.admin import RabbitAdmin
-from shared.messaging.links import shovel_name
+from shared.messaging.links import link_user, shovel_name
 from shared.messaging.topology import INBOUND_EXCHANGE, link_queue_name
 from shared.settings import check_instance_id
 
-SHOVEL_USER = "doithoai-link"
+SHOVEL_USER = "doithoai-link"  # the single shovel user of earlier versions; `prepare` removes it
+# What an instance's own services may publish to or bind: its events, links and dead-letter
+# exchanges (declaring a queue with a dead-letter exchange needs write on it) and its queues. Not
+# `doithoai.inbound` (only link users write there) nor `amq.default` (which reaches any queue by
+# name). A message an instance user puts in a dead-letter queue carries that user's own user_id,
+# so replaying it into an inbound queue makes no forgery either.
+INSTANCE_WRITE = (
+    r"^(doithoai[.](events|links|dead-letter)|(intake|assignment|scheduling|notification)[.].+|link[.]to[.].+)$"
+)
 
 
 class InstanceSpec(BaseModel):
@@ -116,7 +127,7 @@ class LinkError(Exception):
 
 @dataclass
 class Credentials:
-    """Passwords of the instance users and of the shovel user."""
+    """Passwords of the instance users; `shovel` is the secret the link users' passwords derive from."""
 
     shovel: str
     instances: dict[str, str] = field(default_factory=dict)
@@ -129,6 +140,12 @@ class Credentials:
             raise LinkError(f"the credentials have no password for instance {instance_id!r}")
         return self.instances[instance_id]
 
+    def link(self, source: str, target: str) -> str:
+        """The password of one link's user: HMAC of the link secret and the link's name, so each link has
+        its own and knowing one (it sits in the source broker's shovel definition) reveals no other."""
+        name = link_user(source, target).encode()
+        return hmac.new(self.shovel.encode(), name, hashlib.sha256).hexdigest()
+
 
 def _admins(hierarchy: Hierarchy, creds: Credentials) -> dict[str, RabbitAdmin]:
     return {
@@ -137,22 +154,31 @@ def _admins(hierarchy: Hierarchy, creds: Credentials) -> dict[str, RabbitAdmin]:
     }
 
 
+def _exactly(name: str) -> str:
+    return "^" + re.escape(name) + "$"
+
+
 def prepare(hierarchy: Hierarchy, creds: Credentials) -> None:
-    """Vhosts, instance users (each reaching only its own vhost), and the shovel user's rights."""
+    """Vhosts, instance users (each reaching only its own vhost, never writing its inbound exchange),
+    and one user per link direction with the rights of that link alone."""
     admins = _admins(hierarchy, creds)
     try:
         for inst in hierarchy.instances:
             admin = admins[inst.management]
             admin.ensure_vhost(inst.id)
             admin.ensure_user(inst.user, creds.instance(inst.id))
-            admin.set_permissions(inst.id, inst.user)
-            admin.ensure_user(creds.shovel_user, creds.shovel)
-            admin.set_permissions(
-                inst.id,
-                creds.shovel_user,
-                configure="^$",
-                write=f"^{INBOUND_EXCHANGE.name.replace('.', '[.]')}$",
-                read="^link[.]to[.].*",
+            admin.set_permissions(inst.id, inst.user, write=INSTANCE_WRITE)
+        for admin in admins.values():
+            admin.delete_user(creds.shovel_user)  # one shared shovel user could pose as any child
+        for source, target in hierarchy.links():
+            user, password = link_user(source.id, target.id), creds.link(source.id, target.id)
+            admins[source.management].ensure_user(user, password)
+            admins[source.management].set_permissions(
+                source.id, user, configure="^$", write="^$", read=_exactly(link_queue_name(target.id))
+            )
+            admins[target.management].ensure_user(user, password)
+            admins[target.management].set_permissions(
+                target.id, user, configure="^$", write=_exactly(INBOUND_EXCHANGE.name), read="^$"
             )
     finally:
         for admin in admins.values():
@@ -176,18 +202,21 @@ def connect(hierarchy: Hierarchy, creds: Credentials) -> list[str]:
                     f"exchange {INBOUND_EXCHANGE.name} is missing in /{target.id}: start the services of {target.id}"
                 )
             name = shovel_name(source.id, target.id)
+            user, password = link_user(source.id, target.id), creds.link(source.id, target.id)
             admins[source.management].put_shovel(
                 source.id,
                 name,
                 {
                     "src-protocol": "amqp091",
-                    "src-uri": source.uri(creds.shovel_user, creds.shovel),
+                    "src-uri": source.uri(user, password),
                     "src-queue": queue,
                     "dest-protocol": "amqp091",
-                    "dest-uri": target.uri(creds.shovel_user, creds.shovel),
+                    "dest-uri": target.uri(user, password),
                     "dest-exchange": INBOUND_EXCHANGE.name,
                     "ack-mode": "on-confirm",
                     "dest-add-forward-headers": True,
+                    # The broker checks user_id against the shovel's login: the receiver's proof of origin.
+                    "dest-publish-properties": {"user_id": user},
                     "src-delete-after": "never",
                     "reconnect-delay": 5,
                 },

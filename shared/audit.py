@@ -1,18 +1,24 @@
-"""The audit trail: who changed what, with which role, when (answers, reassignments, escalations,
-conference moves, directory changes, retries). One entry per change made through an API."""
+"""The audit trail: who changed what, with which roles, from where, when (answers, reassignments,
+escalations, conference moves, directory changes, acknowledgements, refused link messages). One entry
+per change."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any, Protocol
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.clock import Clock
-from shared.http.auth import Caller, require_role
+
+
+class Actor(Protocol):
+    """Who made a change: a person or key (shared.http.auth.Caller), a link, a signed mail link."""
+
+    def as_record(self) -> dict[str, object]:
+        """actor, actor_id, roles, agency_id, from_address."""
+        ...
 
 
 class AuditLog:
@@ -24,15 +30,9 @@ class AuditLog:
         await self.entries.create_index([("target", 1), ("at", DESCENDING)])
         await self.entries.create_index([("at", DESCENDING)])
 
-    async def record(self, caller: Caller, action: str, target: str, details: dict[str, Any] | None = None) -> None:
+    async def record(self, caller: Actor, action: str, target: str, details: dict[str, Any] | None = None) -> None:
         await self.entries.insert_one(
-            {
-                "at": self.clock.now(),
-                **caller.as_record(),
-                "action": action,
-                "target": target,
-                "details": details or {},
-            }
+            {"at": self.clock.now(), **caller.as_record(), "action": action, "target": target, "details": details or {}}
         )
 
     async def search(
@@ -46,32 +46,3 @@ class AuditLog:
         if since:
             query["at"] = {"$gte": since}
         return await self.entries.find(query, {"_id": 0}).sort("at", DESCENDING).limit(limit).to_list(None)
-
-
-class AuditEntry(BaseModel):
-    at: AwareDatetime
-    actor: str
-    role: str
-    action: str
-    target: str
-    details: dict[str, Any]
-
-
-def audit_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["vận hành"])
-
-    @router.get("/audit", response_model=list[AuditEntry], summary="Nhật ký thay đổi: ai, vai trò gì, làm gì, lúc nào")
-    async def audit(
-        request: Request,
-        _: Annotated[Caller, Depends(require_role("operator"))],
-        target: str | None = None,
-        action: str | None = None,
-        since: datetime | None = None,
-        limit: int = 200,
-    ) -> list[AuditEntry]:
-        log: AuditLog = request.app.state.runtime.audit
-        return [
-            AuditEntry(**e) for e in await log.search(target=target, action=action, since=since, limit=min(limit, 1000))
-        ]
-
-    return router

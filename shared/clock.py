@@ -60,3 +60,24 @@ def utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+# Moments the system can meaningfully hold (plans, deadlines, searches): anything outside is a
+# typing mistake or an attack (year 1 or 9999 with a ±14 h offset overflows when moved to UTC).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def sane_moment(moment: datetime) -> datetime:
+    """`moment` (naive = Vietnam time) if it lies between 2000 and 2200, else ValueError."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=VIETNAM)
+    if not (EARLIEST.year <= moment.year < LATEST.year):
+        raise ValueError(f"{moment.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{moment.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}") from exc
+    if not EARLIEST <= in_utc < LATEST:
+        raise ValueError(f"{moment.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    return moment

@@ -8,7 +8,10 @@ from datetime import date, datetime
 
 from shared.clock import VIETNAM, utc
 
-_PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])|(?P<months>6|9)M))?$")
+# ASCII digits only (\d would take "٢٠٢٦"), years 2000–2199 (year 1 overflows in UTC).
+_PATTERN = re.compile(
+    r"^(?P<year>2[01][0-9]{2})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])|(?P<months>6|9)M))?$", re.ASCII
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,10 @@ def parse_period(code: str) -> Period:
     """`2026`, `2026-03`, `2026-Q2`, `2026-6M`, `2026-9M` (months counted from January, Vietnam time)."""
     match = _PATTERN.match(code.strip().upper())
     if not match:
-        raise ValueError(f"period {code!r} is not one of YYYY, YYYY-MM, YYYY-Qn, YYYY-6M, YYYY-9M (e.g. 2026-Q1)")
+        raise ValueError(
+            f"period {code!r} is not one of YYYY, YYYY-MM, YYYY-Qn, YYYY-6M, YYYY-9M "
+            "with a year 2000–2199 (e.g. 2026-Q1)"
+        )
     year = int(match["year"])
     if match["month"]:
         first, count = int(match["month"]), 1

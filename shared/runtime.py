@@ -143,5 +143,8 @@ def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: only configured proxies here.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         timeout_graceful_shutdown=20,
     )

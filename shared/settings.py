@@ -11,16 +11,40 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events.vocabulary import LEVEL_RANKS, Level
 
-Role = Literal["front", "agency", "operator"]
+Role = Literal["front", "secretary", "head", "agency", "operator"]
+# Roles whose holder works for the whole instance; `agency` alone is bound to one agency.
+INSTANCE_WIDE_ROLES: frozenset[str] = frozenset({"front", "secretary", "head", "operator"})
+# Placeholders of deploy/secrets/api_keys.example.json: a key file copied unchanged is refused.
+EXAMPLE_KEY_PREFIX = "replace-with-"
 
 
 class KeyHolder(BaseModel):
-    """Who holds an API key: their role, and a name for the audit trail (e.g. "Nguyễn Thị Thư, thư ký")."""
+    """Who holds an API key: their roles, their scope, and a name for the audit trail.
+
+    A key of the `agency` role belongs to one agency of the directory (`agency_id`) and reaches only
+    what is addressed to it; `instance`, when given, must be the instance that loads the key.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    role: Role
-    name: str | None = Field(default=None, max_length=200)
+    role: Role | None = Field(default=None, description="One role (or use `roles`).")
+    roles: list[Role] = Field(default_factory=list, description="Several roles held together.")
+    name: str | None = Field(default=None, max_length=200, description='E.g. "Nguyễn Thị Thư, thư ký".')
+    agency_id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
+    instance: str | None = Field(default=None, description="The instance this key belongs to.")
+
+    @model_validator(mode="after")
+    def _scope(self) -> KeyHolder:
+        if self.role is not None and self.role not in self.roles:
+            self.roles = [self.role, *self.roles]
+        if not self.roles:
+            raise ValueError("a key needs a role: front, secretary, head, agency or operator")
+        self.role = self.roles[0]
+        if "agency" in self.roles and self.agency_id is None:
+            raise ValueError("a key of the agency role needs agency_id: the agency of the directory it belongs to")
+        if self.agency_id is not None and "agency" not in self.roles:
+            raise ValueError("agency_id is only for keys of the agency role")
+        return self
 
 
 def _holder(value: Role | KeyHolder) -> KeyHolder:
@@ -71,7 +95,11 @@ class ServiceSettings(BaseSettings):
 
     api_keys: dict[str, Role | KeyHolder] = Field(
         default_factory=dict,
-        description='JSON object: API key → role, or → {"role": …, "name": …}, e.g. {"k1": "front"}.',
+        description=(
+            'JSON object: API key → role, or → {"role": …, "name": …, "agency_id": …, "instance": …}, '
+            'e.g. {"k1": "front", "k2": {"role": "agency", "agency_id": "phong-kinh-te"}}. '
+            "A key of the agency role needs agency_id."
+        ),
     )
     api_keys_file: Path | None = Field(
         default=None, description="File holding the same JSON object; preferred for secrets."
@@ -82,7 +110,14 @@ class ServiceSettings(BaseSettings):
         ge=0,
         description=(
             "Requests a minute each client address may make to the public endpoints (tracking, Open311, "
-            "acknowledgement links); 0 = no limit. Behind a proxy set FORWARDED_ALLOW_IPS (uvicorn)."
+            "acknowledgement links); 0 = no limit."
+        ),
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses of the reverse proxies in front of this service (JSON list). Only from them is "
+            "X-Forwarded-For believed; from anyone else it is ignored, so it cannot dodge the rate limits."
         ),
     )
 
@@ -145,6 +180,18 @@ class ServiceSettings(BaseSettings):
             keys = _API_KEYS.validate_json(self.api_keys_file.read_bytes())
             self.api_keys = {**self.api_keys, **keys}
         self.api_keys = {key: _holder(value) for key, value in self.api_keys.items()}
+        for key, holder in self.api_keys.items():
+            if key.startswith(EXAMPLE_KEY_PREFIX):
+                raise ValueError(
+                    "the API key file still holds the example keys (replace-with-…): put long random keys in it"
+                )
+            if len(key) < 8:
+                raise ValueError(f"API key of {holder.name or holder.role} is too short: use at least 8 characters")
+            if holder.instance is not None and holder.instance != self.instance_id:
+                raise ValueError(
+                    f"an API key of instance {holder.instance!r} was given to {self.instance_id!r}: "
+                    "each instance has keys of its own"
+                )
         return self
 
     def database_name(self, service: str) -> str:

@@ -7,20 +7,36 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deploy.localstack import mailbox
 from deploy.localstack.processes import SecantusServer, free_port, wait_until  # noqa: F401
+from shared.agencies import DEFAULT_SEED, load_seed
 from shared.messaging.admin import RabbitAdmin
 
 AMQP_HOST = os.environ.get("DOITHOAI_TEST_AMQP_HOST", "127.0.0.1:5672")
 RABBIT_MANAGEMENT = os.environ.get("DOITHOAI_TEST_RABBIT_MANAGEMENT", "http://127.0.0.1:15672")
 
-API_KEYS = {
+
+def agency_key(agency_id: str) -> str:
+    """The test key of one agency of the default directory: it reaches only that agency's items."""
+    return f"agency-key-{agency_id}"
+
+
+API_KEYS: dict[str, Any] = {
     "front-key": {"role": "front", "name": "Nguyễn Thị Thư"},
-    "agency-key": "agency",
+    "front-key-twin": {"role": "front", "name": "Nguyễn Thị Thư"},  # same role, name and first characters
+    "secretary-key": {"role": "secretary", "name": "Lê Văn Ký"},
+    "head-key": {"role": "head", "name": "Phạm Văn Trưởng"},
     "operator-key": {"role": "operator", "name": "Trần Văn Vận"},
+    # Unnamed, bound to the agency that takes land, construction, traffic and environment.
+    "agency-key": {"role": "agency", "agency_id": "dia-chinh-xay-dung"},
+    **{
+        agency_key(a.id): {"role": "agency", "agency_id": a.id, "name": a.name}
+        for a in load_seed(DEFAULT_SEED, instance_id="test", level="ward")
+    },
 }
 
 

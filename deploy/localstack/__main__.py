@@ -19,7 +19,7 @@ from pathlib import Path
 
 from deploy.links import Hierarchy
 from deploy.localstack import mailbox
-from deploy.localstack.stack import DEV_API_KEYS, SERVICES, LocalStack, Ports, on_broker
+from deploy.localstack.stack import DEV_ROLES, SERVICES, LocalStack, Ports, dev_key, on_broker
 
 log = logging.getLogger("localstack")
 
@@ -43,15 +43,17 @@ def banner(hierarchy: Hierarchy, ports: Ports, var: Path, mongo_url: str, smtp_p
         for service in SERVICES:
             port = ports.of(index, service)
             lines.append(f"    {service:<13} http://127.0.0.1:{port}   (/docs, /metrics, /health/ready)")
-    intake = ports.of(0, "intake")
+    intake, first = ports.of(0, "intake"), hierarchy.instances[0].id
     lines += [
         "",
-        "  Development API keys (X-API-Key): " + ", ".join(f"{k} ({r})" for k, r in DEV_API_KEYS.items()),
-        "  Broker users: doithoai-<instance id> / dev-<instance id>; link shovels: doithoai-link / dev-link",
+        "  Development API keys (X-API-Key), one set per instance: "
+        + ", ".join(dev_key("<instance>", role) for role in DEV_ROLES)
+        + ", and dev-<agency id>-<instance> for each agency (it reaches only what is addressed to it)",
+        "  Broker users: doithoai-<instance id> / dev-<instance id>; one user per link, doithoai-link-<a>-to-<b>",
         "",
         "  Try it (land is a district matter: watch the opinion go up, and the answer come back down):",
         f"    curl -s -X POST http://127.0.0.1:{intake}/api/v1/opinions \\",
-        "      -H 'Content-Type: application/json' -H 'X-API-Key: dev-front-key' \\",
+        f"      -H 'Content-Type: application/json' -H 'X-API-Key: {dev_key(first, 'front')}' \\",
         '      -d \'{"text": "Đề nghị cấp giấy chứng nhận quyền sử dụng đất", "channel": "direct",'
         ' "citizen": {"email": "dan@example.vn"}}\'',
         f"    curl -s http://127.0.0.1:{intake}/api/v1/opinions/<tracking_code>",

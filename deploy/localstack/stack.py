@@ -13,11 +13,37 @@ from pathlib import Path
 
 from deploy.links import Credentials, Hierarchy, InstanceSpec, connect, link_states, prepare
 from deploy.localstack.processes import SecantusServer, ServiceProcess, wait_until
+from shared.agencies import DEFAULT_SEED, load_seed
 
 log = logging.getLogger("localstack")
 
 SERVICES = {"intake": 1, "scheduling": 2, "assignment": 3, "notification": 4}
-DEV_API_KEYS = {"dev-front-key": "front", "dev-agency-key": "agency", "dev-operator-key": "operator"}
+DEV_ROLES = {
+    "front": "Cán bộ Mặt trận (thử nghiệm)",
+    "secretary": "Thư ký hội nghị (thử nghiệm)",
+    "head": "Người đứng đầu (thử nghiệm)",
+    "operator": "Quản trị vận hành (thử nghiệm)",
+}
+
+
+def dev_key(instance: str, role: str, agency_id: str | None = None) -> str:
+    """A development API key, documented in the README: `dev-<role>-<instance>`, for an agency
+    `dev-<agency id>-<instance>`. Each instance has its own; an agency's reaches only its items."""
+    return f"dev-{agency_id or role}-{instance}"
+
+
+def dev_api_keys(instance: str, level: str) -> dict[str, dict[str, str]]:
+    keys = {
+        dev_key(instance, role): {"role": role, "name": name, "instance": instance} for role, name in DEV_ROLES.items()
+    }
+    for agency in load_seed(DEFAULT_SEED, instance_id=instance, level=level):
+        keys[dev_key(instance, "agency", agency.id)] = {
+            "role": "agency",
+            "agency_id": agency.id,
+            "name": agency.name,
+            "instance": instance,
+        }
+    return keys
 
 
 def dev_credentials(hierarchy: Hierarchy) -> Credentials:
@@ -50,7 +76,7 @@ def instance_env(
         **hierarchy.settings_env(inst.id),
         "DOITHOAI_BROKER_URL": inst.uri(inst.user, creds.instance(inst.id)),
         "DOITHOAI_MONGO_URL": mongo_url,
-        "DOITHOAI_API_KEYS": json.dumps(DEV_API_KEYS),
+        "DOITHOAI_API_KEYS": json.dumps(dev_api_keys(inst.id, inst.level)),
         "DOITHOAI_SMTP_HOST": "127.0.0.1",
         "DOITHOAI_SMTP_PORT": str(smtp_port),
         "DOITHOAI_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{intake_port}",

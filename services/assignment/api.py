@@ -27,7 +27,7 @@ from shared.clock import VIETNAM
 from shared.deadlines import END_OF_DAY
 from shared.events import FIELDS, AnswerKind, Figures, Head, RedirectKind, Summary
 from shared.http.app import require_json
-from shared.http.auth import Caller, require_role
+from shared.http.auth import EVERYONE, READERS, STAFF, Caller, check_agency, require_role
 from shared.http.errors import ApiError
 from shared.periods import parse_period
 
@@ -133,7 +133,8 @@ def get_service(request: Request) -> AssignmentService:
 Service = Annotated[AssignmentService, Depends(get_service)]
 
 
-async def _load(service: AssignmentService, tracking_code: str) -> dict[str, Any]:
+async def _load(service: AssignmentService, tracking_code: str, caller: Caller) -> dict[str, Any]:
+    """The opinion, if the caller may reach it: an agency reaches only what is assigned to it."""
     code = tracking_code.strip().upper()
     doc = await service.repository.by_tracking_code(code)
     if doc is None:
@@ -143,6 +144,7 @@ async def _load(service: AssignmentService, tracking_code: str) -> dict[str, Any
             f"Chưa có ý kiến mã {code} được giao xử lý; kiểm tra mã, hoặc thử lại sau ít giây nếu vừa tiếp nhận.",
             f"No assigned opinion has tracking code {code}; check the code, or retry shortly if it was just received.",
         )
+    check_agency(caller, (doc.get("agency") or {}).get("id"), f"Ý kiến {code}", f"Opinion {code}")
     return doc
 
 
@@ -155,9 +157,9 @@ async def _load(service: AssignmentService, tracking_code: str) -> dict[str, Any
 async def get_assignment(
     tracking_code: str,
     service: Service,
-    _: Annotated[Caller, Depends(require_role("front", "agency", "operator"))],
+    caller: Annotated[Caller, Depends(require_role(*EVERYONE))],
 ) -> AssignmentView:
-    return assignment_view(await _load(service, tracking_code))
+    return assignment_view(await _load(service, tracking_code, caller))
 
 
 @router.post(
@@ -171,9 +173,9 @@ async def record_answer(
     tracking_code: str,
     body: AnswerIn,
     service: Service,
-    caller: Annotated[Caller, Depends(require_role("front", "agency", "operator"))],
+    caller: Annotated[Caller, Depends(require_role("front", "secretary", "agency", "operator"))],
 ) -> AssignmentView:
-    doc = await _load(service, tracking_code)
+    doc = await _load(service, tracking_code, caller)
     try:
         updated = await service.answer(
             doc,
@@ -182,7 +184,7 @@ async def record_answer(
             answered_by=body.answered_by,
             head=body.head,
             document_number=body.document_number,
-            recorded_by=caller.key_id,
+            recorded_by=caller.actor,
         )
         await service.runtime.audit.record(
             caller,
@@ -219,11 +221,11 @@ async def escalate(
     tracking_code: str,
     body: EscalateIn,
     service: Service,
-    caller: Annotated[Caller, Depends(require_role("front", "operator"))],
+    caller: Annotated[Caller, Depends(require_role(*STAFF))],
 ) -> AssignmentView:
-    doc = await _load(service, tracking_code)
+    doc = await _load(service, tracking_code, caller)
     try:
-        updated = await service.escalate_by_hand(doc, reason=body.reason, by=caller.key_id)
+        updated = await service.escalate_by_hand(doc, reason=body.reason, by=caller.actor)
         await service.runtime.audit.record(caller, "opinion.escalated", doc["tracking_code"], {"reason": body.reason})
     except TransitionRefused as exc:
         raise ApiError(
@@ -281,7 +283,7 @@ class SummaryView(BaseModel):
 async def summary(
     period: str,
     summaries: Annotated[Summaries, Depends(get_summaries)],
-    _: Annotated[Caller, Depends(require_role("front", "operator"))],
+    _: Annotated[Caller, Depends(require_role(*READERS))],
 ) -> SummaryView:
     result = await summaries.summary(_period(period))
     return SummaryView(summary=result, total=result.total())
@@ -296,7 +298,7 @@ async def summary(
 async def report_summary(
     period: str,
     summaries: Annotated[Summaries, Depends(get_summaries)],
-    _: Annotated[Caller, Depends(require_role("operator"))],
+    caller: Annotated[Caller, Depends(require_role("operator"))],
 ) -> SummaryView:
     try:
         result = await summaries.report_up(_period(period))
@@ -307,15 +309,16 @@ async def report_summary(
             "Đơn vị này là cấp cao nhất; không có cấp trên để gửi báo cáo.",
             "This instance is the top of its chain; there is no level above to report to.",
         ) from exc
+    await summaries.runtime.audit.record(
+        caller, "summary.reported", result.period, {"to": summaries.runtime.settings.parent_id}
+    )
     return SummaryView(summary=result, total=result.total())
 
 
 @router.get(
     "/agencies", response_model=list[Agency], summary="Cơ quan nhận giao việc theo lĩnh vực (bản sao định tuyến)"
 )
-async def list_agencies(
-    service: Service, _: Annotated[Caller, Depends(require_role("front", "agency", "operator"))]
-) -> list[Agency]:
+async def list_agencies(service: Service, _: Annotated[Caller, Depends(require_role(*EVERYONE))]) -> list[Agency]:
     return await service.directory.all()
 
 
@@ -343,12 +346,12 @@ async def promise(
     tracking_code: str,
     body: PromiseIn,
     service: Service,
-    caller: Annotated[Caller, Depends(require_role("front", "operator"))],
+    caller: Annotated[Caller, Depends(require_role(*STAFF))],
 ) -> AssignmentView:
-    doc = await _load(service, tracking_code)
+    doc = await _load(service, tracking_code, caller)
     due = datetime.combine(body.due_date, END_OF_DAY, tzinfo=VIETNAM) if body.due_date else None
     try:
-        updated = await service.promise(doc, due=due, off_topic=body.off_topic, by=caller.key_id)
+        updated = await service.promise(doc, due=due, off_topic=body.off_topic, by=caller.actor)
         await service.runtime.audit.record(
             caller,
             "opinion.promised",
@@ -401,11 +404,11 @@ async def reassign(
     tracking_code: str,
     body: ReassignIn,
     service: Service,
-    caller: Annotated[Caller, Depends(require_role("front", "operator"))],
+    caller: Annotated[Caller, Depends(require_role(*STAFF))],
 ) -> AssignmentView:
-    doc = await _load(service, tracking_code)
+    doc = await _load(service, tracking_code, caller)
     try:
-        updated = await service.reassign(doc, agency_id=body.agency_id, reason=body.reason, by=caller.key_id)
+        updated = await service.reassign(doc, agency_id=body.agency_id, reason=body.reason, by=caller.actor)
     except TransitionRefused as exc:
         raise _not_waiting(doc, exc) from exc
     except UnknownAgency as exc:
@@ -448,11 +451,11 @@ async def redirect(
     tracking_code: str,
     body: RedirectIn,
     service: Service,
-    caller: Annotated[Caller, Depends(require_role("front", "operator"))],
+    caller: Annotated[Caller, Depends(require_role(*STAFF))],
 ) -> AssignmentView:
-    doc = await _load(service, tracking_code)
+    doc = await _load(service, tracking_code, caller)
     try:
-        updated = await service.redirect(doc, kind=body.kind, reason=body.reason, by=caller.key_id)
+        updated = await service.redirect(doc, kind=body.kind, reason=body.reason, by=caller.actor)
         await service.runtime.audit.record(
             caller, "opinion.redirected", doc["tracking_code"], {"kind": body.kind.value, "reason": body.reason}
         )
@@ -476,7 +479,7 @@ def get_desk(request: Request) -> ConferenceDesk:
 
 
 Desk = Annotated[ConferenceDesk, Depends(get_desk)]
-Readers = Annotated[Caller, Depends(require_role("front", "agency", "operator"))]
+Readers = Annotated[Caller, Depends(require_role(*EVERYONE))]
 
 
 class DocumentView(BaseModel):
@@ -494,7 +497,7 @@ class DocumentView(BaseModel):
     tags=["hội nghị"],
     summary="Biên bản và các thông báo kết luận của một hội nghị",
 )
-async def conference_documents(conference_id: str, desk: Desk, request: Request, _: Readers) -> list[DocumentView]:
+async def conference_documents(conference_id: str, desk: Desk, request: Request, caller: Readers) -> list[DocumentView]:
     return [
         DocumentView(
             id=d["_id"],
@@ -505,19 +508,26 @@ async def conference_documents(conference_id: str, desk: Desk, request: Request,
             created_at=d["created_at"],
         )
         for d in await desk.documents_of(conference_id)
+        if _may_read(caller, d)
     ]
 
 
-async def _document(desk: ConferenceDesk, document_id: str) -> dict[str, Any]:
+def _may_read(caller: Caller, doc: dict[str, Any]) -> bool:
+    """Minutes are the instance's; a conclusion notice is also its agency's."""
+    return caller.may_see_agency((doc.get("agency") or {}).get("id"))
+
+
+async def _document(desk: ConferenceDesk, document_id: str, caller: Caller) -> dict[str, Any]:
     doc = await desk.document(document_id)
     if doc is None:
         raise ApiError(404, "document_not_found", f"Không có văn bản {document_id}.", f"No document {document_id}.")
+    check_agency(caller, (doc.get("agency") or {}).get("id"), f"Văn bản {document_id}", f"Document {document_id}")
     return doc
 
 
 @router.get("/documents/{document_id}.pdf", tags=["hội nghị"], summary="Văn bản dạng PDF", response_class=Response)
-async def document_pdf(document_id: str, desk: Desk, _: Readers) -> Response:
-    doc = await _document(desk, document_id)
+async def document_pdf(document_id: str, desk: Desk, caller: Readers) -> Response:
+    doc = await _document(desk, document_id, caller)
     return Response(
         doc["pdf"],
         media_type="application/pdf",
@@ -526,8 +536,8 @@ async def document_pdf(document_id: str, desk: Desk, _: Readers) -> Response:
 
 
 @router.get("/documents/{document_id}", tags=["hội nghị"], summary="Văn bản dạng HTML (in được khổ A4)")
-async def document_html(document_id: str, desk: Desk, _: Readers) -> HTMLResponse:
-    return HTMLResponse((await _document(desk, document_id))["html"])
+async def document_html(document_id: str, desk: Desk, caller: Readers) -> HTMLResponse:
+    return HTMLResponse((await _document(desk, document_id, caller))["html"])
 
 
 class SupervisionRow(BaseModel):
@@ -555,7 +565,7 @@ class SupervisionView(BaseModel):
     responses={401: {}, 403: {}},
 )
 async def supervision(
-    conference_id: str, desk: Desk, _: Annotated[Caller, Depends(require_role("front", "operator"))]
+    conference_id: str, desk: Desk, _: Annotated[Caller, Depends(require_role(*READERS))]
 ) -> SupervisionView:
     rows = [SupervisionRow(**r) for r in await desk.supervision(conference_id)]
     counts: dict[str, int] = {}
@@ -581,7 +591,7 @@ class ReportView(BaseModel):
     rows: list[dict[str, Any]]
 
 
-def _render(request: Request, table: Table, fmt: str, filename: str, summary: Summary | None = None) -> Response:
+async def _render(request: Request, table: Table, fmt: str, filename: str, summary: Summary | None = None) -> Response:
     if fmt == "json":
         return JSONResponse(
             ReportView(title=table.title, summary=summary, total=table.total, rows=table.rows).model_dump(mode="json")
@@ -592,7 +602,7 @@ def _render(request: Request, table: Table, fmt: str, filename: str, summary: Su
         body = to_xlsx(table)
     else:
         settings = request.app.state.settings
-        document = ReportDocuments(request.app.state.conference_desk.documents, settings.instance_name).render(
+        document = await ReportDocuments(request.app.state.conference_desk.documents, settings.instance_name).render(
             table, request.app.state.assignment.runtime.clock.now()
         )
         if fmt == "html":
@@ -614,11 +624,13 @@ async def period_report(
     period: str,
     request: Request,
     summaries: Annotated[Summaries, Depends(get_summaries)],
-    _: Annotated[Caller, Depends(require_role("front", "operator"))],
+    _: Annotated[Caller, Depends(require_role(*READERS))],
     format: ReportFormat = "json",
 ) -> Response:
     summary = await summaries.summary(_period(period))
-    return _render(request, period_table(summary), format, f"bao-cao-{summary.instance}-{summary.period}", summary)
+    return await _render(
+        request, period_table(summary), format, f"bao-cao-{summary.instance}-{summary.period}", summary
+    )
 
 
 @router.get(
@@ -632,7 +644,7 @@ async def conference_report(
     request: Request,
     summaries: Annotated[Summaries, Depends(get_summaries)],
     desk: Desk,
-    _: Annotated[Caller, Depends(require_role("front", "operator"))],
+    _: Annotated[Caller, Depends(require_role(*READERS))],
     format: ReportFormat = "json",
 ) -> Response:
     conference = await desk.conference(conference_id)
@@ -642,4 +654,4 @@ async def conference_report(
         )
     figures = await summaries.figures(conference_id=conference_id)
     table = conference_table(conference, request.app.state.settings.instance_id, figures)
-    return _render(request, table, format, f"bao-cao-hoi-nghi-{conference_id}")
+    return await _render(request, table, format, f"bao-cao-hoi-nghi-{conference_id}")

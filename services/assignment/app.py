@@ -36,9 +36,6 @@ class AssignmentSettings(ServiceSettings):
     classification_rules: Path = Field(default=CONFIG / "classification.yaml")
     jurisdiction_rules: Path = Field(default=CONFIG / "jurisdiction.yaml")
     public_url: str = Field(default="http://127.0.0.1:8103", description="This service as staff reach it (links).")
-    pdf_font_dir: Path = Field(
-        default=Path("/usr/share/fonts/truetype/dejavu"), description="DejaVu fonts for PDF documents (Vietnamese)."
-    )
     summary_interval_s: float = Field(
         default=3600, gt=0, description="How often the month's and year's summaries are sent to the parent."
     )
@@ -60,8 +57,8 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
     )
     summaries = Summaries(runtime, repository, interval_s=settings.summary_interval_s)
     seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
-    guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids)
-    desk = ConferenceDesk(runtime, repository, Documents(settings.pdf_font_dir), public_url=settings.public_url)
+    guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids, runtime.audit)
+    desk = ConferenceDesk(runtime, repository, Documents(), public_url=settings.public_url)
     runtime.include(build_router(service, summaries, guard, directory, desk, prefetch=settings.prefetch))
     if settings.parent_id:
         runtime.add_loop(summaries.run)

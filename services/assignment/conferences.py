@@ -32,6 +32,7 @@ from shared.events import (
 )
 from shared.events.conferences import ConclusionItem, DossierItem
 from shared.runtime import Runtime
+from shared.storage.mongo import document
 from shared.storage.outbox import OUTBOX, outbox_entries
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,7 @@ class ConferenceDesk:
     async def keep(self, event: Envelope[ConferenceUpdatedV1]) -> None:
         p = event.payload
         conference = p.conference
-        await self.repository.keep_conference(
-            conference.conference_id, p.version, {"snapshot": conference.model_dump(mode="python")}
-        )
+        await self.repository.keep_conference(conference.conference_id, p.version, {"snapshot": document(conference)})
         if p.change == "concluded":
             await self.conclude(conference, event)
 
@@ -154,7 +153,7 @@ class ConferenceDesk:
         channels = [d["channel"] for d in counted]
         categories = [category(d) for d in counted]
         now = self.runtime.clock.now()
-        minutes = self.documents.render(
+        minutes = await self.documents.render_async(
             "minutes.html.j2",
             {
                 **self._common(conference),
@@ -197,7 +196,7 @@ class ConferenceDesk:
                 }
                 for d in items
             ]
-            notice = self.documents.render(
+            notice = await self.documents.render_async(
                 "conclusion_notice.html.j2", {**self._common(conference), "agency": agency, "items": rows}
             )
             issued = self.runtime.envelope(

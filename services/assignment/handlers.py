@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 
@@ -25,6 +27,11 @@ from shared.messaging.consumer import consumes, subscriber
 from shared.messaging.links import LinkGuard
 
 SERVICE = "assignment"
+
+
+def _origin(message: RabbitMessage) -> tuple[str | None, dict[str, Any]]:
+    """The broker-checked user_id of a link message, and its headers."""
+    return getattr(message.raw_message, "user_id", None), dict(message.headers or {})
 
 
 def build_router(
@@ -61,31 +68,31 @@ def build_router(
     @subscriber(router, SERVICE, EscalationRequestedV1, prefetch=prefetch, inbound=True)
     @consumes()
     async def on_escalation_requested(event: Envelope[EscalationRequestedV1], message: RabbitMessage) -> None:
-        guard.from_child(event.payload, message.headers)
+        await guard.from_child(event.payload, *_origin(message))
         await service.accept_escalation(event)
 
     @subscriber(router, SERVICE, EscalationAcknowledgedV1, prefetch=prefetch, inbound=True)
     @consumes()
     async def on_escalation_acknowledged(event: Envelope[EscalationAcknowledgedV1], message: RabbitMessage) -> None:
-        guard.from_parent(event.payload, message.headers)
+        await guard.from_parent(event.payload, *_origin(message))
         await service.on_progress(event)
 
     @subscriber(router, SERVICE, EscalationForwardedV1, prefetch=prefetch, inbound=True)
     @consumes()
     async def on_escalation_forwarded(event: Envelope[EscalationForwardedV1], message: RabbitMessage) -> None:
-        guard.from_parent(event.payload, message.headers)
+        await guard.from_parent(event.payload, *_origin(message))
         await service.on_progress(event)
 
     @subscriber(router, SERVICE, EscalationAnsweredV1, prefetch=prefetch, inbound=True)
     @consumes()
     async def on_escalation_answered(event: Envelope[EscalationAnsweredV1], message: RabbitMessage) -> None:
-        guard.from_parent(event.payload, message.headers)
+        await guard.from_parent(event.payload, *_origin(message))
         await service.on_progress(event)
 
     @subscriber(router, SERVICE, SummaryReportedV1, prefetch=prefetch, inbound=True)
     @consumes()
     async def on_summary(event: Envelope[SummaryReportedV1], message: RabbitMessage) -> None:
-        guard.from_child(event.payload, message.headers)
+        await guard.summary_from_child(event.payload, *_origin(message), summaries.runtime.clock.now())
         await summaries.store_child(event.payload)
 
     return router

@@ -107,12 +107,24 @@ def conference_table(conference: Any, instance: str, figures: Figures) -> Table:
     return Table(f"Báo cáo hội nghị: {name}", [row(instance, name, "", figures)], figures, [])
 
 
+# A text cell a spreadsheet would take for a formula (=HYPERLINK(…) in a conference title or in a
+# name a child instance reported): OWASP's "CSV injection".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: Any) -> Any:
+    """A CSV cell that no spreadsheet program runs: text starting like a formula gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(table: Table) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([label for _, label in COLUMNS])
     for r in table.rows:
-        writer.writerow(["" if r[key] is None else r[key] for key, _ in COLUMNS])
+        writer.writerow(["" if r[key] is None else inert(r[key]) for key, _ in COLUMNS])
     return "\ufeff" + out.getvalue()  # with a BOM, so spreadsheet programs read Vietnamese as UTF-8
 
 
@@ -134,6 +146,11 @@ def to_xlsx(table: Table) -> bytes:
     fields.append(["Lĩnh vực", "Số ý kiến"])
     for code, n in sorted(table.total.by_field.items(), key=lambda kv: -kv[1]):
         fields.append([FIELDS[code].name, n])
+    for worksheet in book.worksheets:  # openpyxl stores text starting with "=" as a live formula
+        for cells in worksheet.iter_rows():
+            for cell in cells:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -165,7 +182,7 @@ class ReportDocuments:
         self.documents = documents
         self.instance_name = instance_name
 
-    def render(self, table: Table, generated_at: Any) -> Document:
+    async def render(self, table: Table, generated_at: Any) -> Document:
         total = table.total
         charts = [
             bar_chart(
@@ -191,4 +208,4 @@ class ReportDocuments:
             "p90_days": total.answer_quantile(0.9),
             "charts": charts,
         }
-        return self.documents.render("report.html.j2", variables)
+        return await self.documents.render_async("report.html.j2", variables)

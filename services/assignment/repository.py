@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -20,6 +21,7 @@ class AssignmentRepository:
         self.conferences = db["conferences"]
         self.documents = db["documents"]
         self.dossiers = db["dossiers"]
+        self.report_sequences = db["report_sequences"]
 
     async def create_indexes(self) -> None:
         # Tracking codes are unique per receiving instance, not across instances.
@@ -118,16 +120,26 @@ class AssignmentRepository:
             }
         )
 
-    async def store_child_summary(self, child: str, period: str, summary: dict[str, Any], at: datetime) -> None:
-        """Keep the newest summary per child and period (reports may arrive twice or out of order)."""
+    async def store_child_summary(self, child: str, period: str, summary: dict[str, Any], sequence: int) -> bool:
+        """Keep the newest summary per child and period by the child's report sequence (reports may arrive
+        twice or out of order); False if the one kept is as new or newer."""
+        older = {"$or": [{"sequence": {"$lt": sequence}}, {"sequence": {"$exists": False}}]}
         try:
             await self.child_summaries.update_one(
-                {"_id": f"{child}:{period}", "generated_at": {"$lt": at}},
-                {"$set": {"child": child, "period": period, "summary": summary, "generated_at": at}},
+                {"_id": f"{child}:{period}", **older},
+                {"$set": {"child": child, "period": period, "summary": summary, "sequence": sequence}},
                 upsert=True,
             )
         except DuplicateKeyError:
-            pass  # a newer one is stored already
+            return False  # a newer one is stored already
+        return True
+
+    async def next_report_sequence(self, period: str) -> int:
+        """This instance's next report number for `period` (1, 2, …), kept across restarts."""
+        doc = await self.report_sequences.find_one_and_update(
+            {"_id": period}, {"$inc": {"n": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        return int(doc["n"])
 
     async def child_summaries_for(self, period: str) -> list[dict[str, Any]]:
         return await self.child_summaries.find({"period": period}).sort("child", 1).to_list(None)

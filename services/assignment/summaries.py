@@ -12,6 +12,7 @@ from shared.events import Figures, Summary, SummaryReportedV1
 from shared.messaging.publisher import Route
 from shared.periods import Period, current_periods, parse_period
 from shared.runtime import Runtime
+from shared.storage.mongo import document
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,14 @@ class Summaries:
         )
 
     async def store_child(self, report: SummaryReportedV1) -> None:
+        """Keep a child's summary under the child that sent it (checked by the link guard), replacing an
+        older report of the period by the sender's own sequence, never by a timestamp it supplies."""
         s = report.summary
-        await self.repository.store_child_summary(s.instance, s.period, s.model_dump(mode="python"), s.generated_at)
-        log.info("summary %s of %s stored", s.period, s.instance)
+        stored = await self.repository.store_child_summary(report.from_instance, s.period, document(s), report.sequence)
+        log.info(
+            "summary %s of %s (report %d) %s", s.period, report.from_instance, report.sequence,
+            "stored" if stored else "older than the one kept; ignored",
+        )  # fmt: skip
 
     async def report_up(self, code: str) -> Summary:
         """Send this instance's summary (its children's included) to the parent, confirmed by the broker."""
@@ -96,7 +102,12 @@ class Summaries:
         if settings.parent_id is None:
             raise NoParentToReport(settings.instance_id)
         summary = await self.summary(code)
-        report = SummaryReportedV1(from_instance=settings.instance_id, to_instance=settings.parent_id, summary=summary)
+        report = SummaryReportedV1(
+            from_instance=settings.instance_id,
+            to_instance=settings.parent_id,
+            summary=summary,
+            sequence=await self.repository.next_report_sequence(summary.period),
+        )
         route = Route.to_neighbour(settings.parent_id, report.event_type)
         await self.runtime.publisher.publish(self.runtime.envelope(report), route)
         return summary

@@ -12,7 +12,7 @@ from services.intake.service import ConferenceRefused, IntakeService
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
 from shared.events.opinions import AnswerKind, known_field
 from shared.http.app import require_json
-from shared.http.auth import Caller, require_role
+from shared.http.auth import STAFF, Caller, require_role
 from shared.http.errors import ApiError
 from shared.http.limits import public_rate_limit
 
@@ -160,7 +160,7 @@ async def submit_opinion(
     background: BackgroundTasks,
     request: Request,
     response: Response,
-    caller: Annotated[Caller, Depends(require_role("front", "operator"))],
+    caller: Annotated[Caller, Depends(require_role(*STAFF))],
     idempotency_key: Annotated[
         str | None,
         Header(

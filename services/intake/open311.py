@@ -18,16 +18,19 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from services.intake.api import get_service
 from services.intake.domain import Stage, is_open, normalize_tracking_code
 from services.intake.service import ConferenceRefused
-from shared.clock import VIETNAM
+from shared.clock import VIETNAM, sane_moment
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
-from shared.http.auth import Caller, authorize, identify
+from shared.http.auth import STAFF, Caller, authorize, identify
 from shared.http.errors import ApiError
-from shared.http.limits import retry_after
+from shared.http.limits import client_address, retry_after
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 
 _EMAIL = TypeAdapter(EmailStr)
 MAX_LISTED = 1000
+# Codes a keyless client may look up in one request; each one counts against its rate limit, so
+# guessing tracking codes (40 random bits each) stays as slow as asking for them one by one.
+MAX_PUBLIC_BATCH = 20
 
 
 class Open311Error(Exception):
@@ -43,9 +46,9 @@ def open311_error_response(exc: Open311Error) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
-def _rate_limit(request: Request) -> None:
+def _rate_limit(request: Request, cost: int = 1) -> None:
     """The lookups are public: the same per-address limit as the native API, in Open311's error format."""
-    seconds = retry_after(request)
+    seconds = retry_after(request, cost)
     if seconds is not None:
         raise Open311Error(
             429,
@@ -174,7 +177,7 @@ def _caller(request: Request, api_key: str | None) -> Caller:
     if not api_key:
         raise Open311Error(401, "Thiếu tham số api_key / the api_key parameter is required")
     try:
-        return authorize(identify(request.app.state.settings.api_keys, api_key), ("front", "operator"))
+        return authorize(identify(request.app.state.settings.api_keys, api_key, client_address(request)), STAFF)
     except ApiError as exc:
         raise Open311Error(exc.status, f"{exc.message_vi} / {exc.message_en}") from exc
 
@@ -234,7 +237,9 @@ async def create_request(fmt: str, request: Request) -> JSONResponse:
     return JSONResponse([{"service_request_id": code, "service_notice": notice, "account_id": None}], status_code=201)
 
 
-def _service_request(doc: dict[str, Any]) -> dict[str, Any]:
+def _service_request(doc: dict[str, Any], *, staff: bool) -> dict[str, Any]:
+    """A request as Open311 shows it; where it is (address, coordinates) only to staff: a stranger
+    holding a code must not learn where a citizen lives."""
     stage = Stage(doc["stage"])
     field = doc.get("field")
     location = doc.get("location") or {}
@@ -255,11 +260,11 @@ def _service_request(doc: dict[str, Any]) -> dict[str, Any]:
         "requested_datetime": _local(doc["submitted_at"]),
         "updated_datetime": _local(doc["updated_at"]),
         "expected_datetime": _local(doc.get("due_at")),
-        "address": location.get("address"),
+        "address": location.get("address") if staff else None,
         "address_id": None,
         "zipcode": None,
-        "lat": location.get("lat"),
-        "long": location.get("lon"),
+        "lat": location.get("lat") if staff else None,
+        "long": location.get("lon") if staff else None,
         "media_url": None,
     }
 
@@ -271,7 +276,7 @@ async def get_request(service_request_id: str, fmt: str, request: Request) -> li
     doc = await get_service(request).repository.by_tracking_code(code)
     if doc is None:
         raise Open311Error(404, f"Không có ý kiến mã {code} / service_request_id {code} not found")
-    return [_service_request(doc)]
+    return [_service_request(doc, staff=False)]
 
 
 @router.get("/requests.{fmt}", summary="Tra cứu nhiều ý kiến", dependencies=Public)
@@ -279,11 +284,22 @@ async def list_requests(fmt: str, request: Request) -> list[dict[str, Any]]:
     _check_format(fmt)
     q = request.query_params
     repository = get_service(request).repository
+    staff = q.get("api_key") is not None and _caller(request, q.get("api_key")) is not None
     if ids := q.get("service_request_id"):
-        codes = [normalize_tracking_code(c) for c in ids.split(",") if c.strip()][:MAX_LISTED]
-        return [_service_request(d) for d in await repository.by_tracking_codes(codes)]
+        codes = list(dict.fromkeys(normalize_tracking_code(c) for c in ids.split(",") if c.strip()))
+        limit = MAX_LISTED if staff else MAX_PUBLIC_BATCH
+        if len(codes) > limit:
+            raise Open311Error(
+                400,
+                f"Tối đa {limit} mã một lần (nhận {len(codes)}) / at most {limit} service_request_id values "
+                f"per request (got {len(codes)})",
+            )
+        if not staff:
+            _rate_limit(request, cost=max(0, len(codes) - 1))  # the route's own check took one
+        return [_service_request(d, staff=staff) for d in await repository.by_tracking_codes(codes)]
 
-    _caller(request, q.get("api_key"))
+    if not staff:
+        _caller(request, None)
     status = q.get("status")
     if status not in (None, "open", "closed"):
         raise Open311Error(400, f"status phải là open hoặc closed / status must be open or closed (got {status!r})")
@@ -300,7 +316,7 @@ async def list_requests(fmt: str, request: Request) -> list[dict[str, Any]]:
         open_=None if status is None else status == "open",
         limit=MAX_LISTED,
     )
-    return [_service_request(d) for d in docs]
+    return [_service_request(d, staff=True) for d in docs]
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -319,4 +335,7 @@ def parse_time(value: str | None, name: str) -> datetime | None:
             400,
             f"{name} cần có múi giờ (ví dụ +07:00) / {name} needs a time zone offset (e.g. +07:00)",
         )
-    return moment
+    try:
+        return sane_moment(moment)
+    except ValueError as exc:
+        raise Open311Error(400, f"{name}: năm phải từ 2000 đến 2199 / the year must be 2000–2199 ({exc})") from exc

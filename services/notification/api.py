@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
+from services.notification.channels.destinations import AllowList, check_url
 from services.notification.directory import ConcurrentChange
 from services.notification.service import NotAcknowledgeable, NotificationService
 from shared.agencies import AgencyRecord, ChannelName
 from shared.http.app import require_json
-from shared.http.auth import Caller, require_role
+from shared.http.auth import EVERYONE, STAFF, Caller, check_agency, require_role
 from shared.http.errors import ApiError, validation_error
-from shared.http.limits import public_rate_limit
+from shared.http.limits import client_address, public_rate_limit
 
 router = APIRouter(prefix="/api/v1")
 
@@ -25,8 +26,12 @@ def get_service(request: Request) -> NotificationService:
     return request.app.state.notification
 
 
+def get_webhook_allowed(request: Request) -> AllowList:
+    return request.app.state.webhook_allowed
+
+
 Service = Annotated[NotificationService, Depends(get_service)]
-Staff = Annotated[Caller, Depends(require_role("front", "agency", "operator"))]
+Staff = Annotated[Caller, Depends(require_role(*EVERYONE))]
 Operator = Annotated[Caller, Depends(require_role("operator"))]
 
 
@@ -101,7 +106,13 @@ async def get_agency(agency_id: str, service: Service, _: Staff) -> AgencyView:
     dependencies=[Depends(require_json)],
     responses={401: {}, 403: {}, 409: {}, 415: {}, 422: {}},
 )
-async def put_agency(agency_id: str, body: AgencyIn, service: Service, caller: Operator) -> AgencyView:
+async def put_agency(
+    agency_id: str,
+    body: AgencyIn,
+    service: Service,
+    caller: Operator,
+    allowed: Annotated[AllowList, Depends(get_webhook_allowed)],
+) -> AgencyView:
     data: dict[str, Any] = body.model_dump(exclude_none=True)
     data["level"] = body.level or service.runtime.settings.level
     if body.webhook_secret is None:  # keep the secret already stored, if any
@@ -112,6 +123,15 @@ async def put_agency(agency_id: str, body: AgencyIn, service: Service, caller: O
         record = AgencyRecord(id=agency_id, **data)
     except ValidationError as exc:
         raise validation_error(list(exc.errors())) from exc
+    # Notification posts to this URL from inside the instance's network: no internal receiver unless allowed.
+    if record.webhook_url is not None and (refusal := check_url(str(record.webhook_url), allowed)):
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Dữ liệu gửi lên không hợp lệ; sửa các trường được nêu rồi gửi lại.",
+            "The submitted data is invalid; fix the fields listed and send again.",
+            [{"field": "webhook_url", "message_vi": refusal.message_vi, "message_en": refusal.message_en}],
+        )
     try:
         stored, _created = await service.directory.put(record)
     except ConcurrentChange as exc:
@@ -211,7 +231,7 @@ async def _load(service: NotificationService, notification_id: str) -> dict[str,
 )
 async def search_notifications(
     service: Service,
-    _: Annotated[Caller, Depends(require_role("front", "operator"))],
+    _: Annotated[Caller, Depends(require_role(*STAFF))],
     tracking_code: str | None = None,
     opinion_id: str | None = None,
     agency_id: str | None = None,
@@ -231,7 +251,7 @@ async def search_notifications(
 
 @router.get("/notifications/{notification_id}", response_model=NotificationView, tags=["thông báo"])
 async def get_notification(
-    notification_id: str, service: Service, _: Annotated[Caller, Depends(require_role("front", "operator"))]
+    notification_id: str, service: Service, _: Annotated[Caller, Depends(require_role(*STAFF))]
 ) -> NotificationView:
     return notification_view(await _load(service, notification_id))
 
@@ -256,8 +276,11 @@ async def retry_notification(notification_id: str, service: Service, caller: Ope
     return notification_view(await _load(service, notification_id))
 
 
-async def _acknowledge(service: NotificationService, notification_id: str, via: str) -> dict[str, Any]:
-    await _load(service, notification_id)
+async def _acknowledge(service: NotificationService, notification_id: str, via: str, caller: Caller) -> dict[str, Any]:
+    doc = await _load(service, notification_id)
+    check_agency(
+        caller, doc["recipient"].get("agency_id"), f"Thông báo {notification_id}", f"Notification {notification_id}"
+    )
     try:
         return await service.acknowledge(notification_id, via=via)
     except NotAcknowledgeable as exc:
@@ -279,8 +302,10 @@ async def _acknowledge(service: NotificationService, notification_id: str, via: 
 async def acknowledge_notification(
     notification_id: str, service: Service, caller: Annotated[Caller, Depends(require_role("agency", "operator"))]
 ) -> NotificationView:
-    doc = await _acknowledge(service, notification_id, "api")
-    await service.runtime.audit.record(caller, "notification.acknowledged", notification_id, {"type": doc["type"]})
+    doc = await _acknowledge(service, notification_id, "api", caller)
+    await service.runtime.audit.record(
+        caller, "notification.acknowledged", notification_id, {"type": doc["type"], "via": "api"}
+    )
     return notification_view(doc)
 
 
@@ -327,8 +352,22 @@ async def ack_page(notification_id: str, token: str, service: Service) -> HTMLRe
     dependencies=[Depends(public_rate_limit)],
     responses={429: {}},
 )
-async def ack_from_link(notification_id: str, service: Service, token: Annotated[str, Form()]) -> HTMLResponse:
+async def ack_from_link(
+    notification_id: str, service: Service, request: Request, token: Annotated[str, Form()]
+) -> HTMLResponse:
     if refused := _check_token(service, notification_id, token):
         return refused
-    doc = await _acknowledge(service, notification_id, "link")
+    recipient = (await _load(service, notification_id))["recipient"]
+    # The signed link stands for the agency it was sent to: that agency is who acknowledged.
+    holder = Caller(
+        roles=frozenset({"agency"}),
+        key_id=f"ack-link:{notification_id}",
+        name=recipient.get("name"),
+        agency_id=recipient.get("agency_id"),
+        address=client_address(request),
+    )
+    doc = await _acknowledge(service, notification_id, "link", holder)
+    await service.runtime.audit.record(
+        holder, "notification.acknowledged", notification_id, {"type": doc["type"], "via": "link"}
+    )
     return _page("Đã xác nhận", f"<p>Cảm ơn. Đã ghi nhận {escape(doc['recipient'].get('name') or '')} đã nhận.</p>")

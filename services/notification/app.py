@@ -8,10 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from services.notification import api
 from services.notification.channels import DeliveryChannel
+from services.notification.channels.destinations import AllowList, check_url
 from services.notification.channels.email import EmailChannel
 from services.notification.channels.sms import SmsGatewayChannel
 from services.notification.channels.webhook import WebhookChannel
@@ -20,7 +21,7 @@ from services.notification.handlers import SERVICE, build_router
 from services.notification.rendering import Templates
 from services.notification.repository import NotificationRepository
 from services.notification.service import DeliveryPolicy, NotificationService
-from shared.agencies import load_directory
+from shared.agencies import AgencyRecord, load_directory
 from shared.clock import Clock
 from shared.http.app import create_service_app
 from shared.runtime import Runtime
@@ -46,6 +47,24 @@ class NotificationSettings(ServiceSettings):
     smtp_timeout_s: float = 15.0
     smtp_from: str = "Hệ thống đối thoại <khong-tra-loi@doithoai.example.vn>"
     webhook_timeout_s: float = 10.0
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Internal receivers webhooks may reach, as a JSON list of networks (CIDR) and host names, e.g. "
+            '["10.20.0.0/16", "he-thong.noibo.vn"]. Empty (the default): webhooks go to public addresses only; '
+            "loopback, private, link-local, shared, multicast and reserved addresses are refused."
+        ),
+    )
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _allow_list_parses(cls, value: list[str]) -> list[str]:
+        AllowList.parse(value)  # a typo fails at start, naming the entry
+        return value
+
+    def webhook_allow_list(self) -> AllowList:
+        return AllowList.parse(self.webhook_allowed_networks)
+
     sms_gateway_url: str | None = Field(default=None, description="HTTP SMS gateway; SMS is off without it.")
     sms_gateway_token: str | None = None
     sms_sender: str = "DOITHOAI"
@@ -79,8 +98,16 @@ class NotificationSettings(ServiceSettings):
     delivery_poll_s: float = Field(default=1.0, gt=0)
 
 
+def check_seed_webhooks(agencies: list[AgencyRecord], allowed: AllowList, path: Path) -> None:
+    """The seed's webhook URLs obey the rules the API applies to an operator's (an internal one stops the start)."""
+    for agency in agencies:
+        if agency.webhook_url is not None and (refusal := check_url(str(agency.webhook_url), allowed)):
+            raise ValueError(f"{path}: agency {agency.id}: {refusal.message_en}")
+
+
 def create_app(settings: NotificationSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotificationSettings()
+    allowed = settings.webhook_allow_list()
     runtime = Runtime(settings, SERVICE, clock=clock)
     repository = NotificationRepository(runtime.db)
     directory = AgencyDirectory(runtime, repository.agencies)
@@ -96,7 +123,7 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
     )
     channels: dict[str, DeliveryChannel] = {
         "email": email,
-        "webhook": WebhookChannel(timeout_s=settings.webhook_timeout_s),
+        "webhook": WebhookChannel(timeout_s=settings.webhook_timeout_s, allowed=allowed),
     }
     if settings.sms_gateway_url:
         channels["sms"] = SmsGatewayChannel(
@@ -111,6 +138,7 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         ack_reminder_after=timedelta(seconds=settings.ack_reminder_after_s),
     )
     seed = load_directory(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
+    check_seed_webhooks(seed.agencies, allowed, settings.agencies_seed)
     service = NotificationService(
         runtime,
         repository,
@@ -145,4 +173,5 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         routers=[api.router],
     )
     app.state.notification = service
+    app.state.webhook_allowed = allowed
     return app

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.scheduling.conferences import ConcurrentChange, ConferenceService
 from services.scheduling.conferences_domain import MoveRefused, RuleBroken
-from shared.clock import VIETNAM
+from shared.clock import VIETNAM, sane_moment
 from shared.events import ConferenceStatus, Head, Invitee
 from shared.http.app import require_json
-from shared.http.auth import Caller, require_role
+from shared.http.auth import EVERYONE, STAFF, Caller, check_agency, optional_caller, require_role
 from shared.http.errors import ApiError
 from shared.http.limits import public_rate_limit
 
@@ -38,18 +38,22 @@ class TimerView(BaseModel):
 async def timers(
     tracking_code: str,
     request: Request,
-    _: Annotated[Caller, Depends(require_role("front", "agency", "operator"))],
+    caller: Annotated[Caller, Depends(require_role(*EVERYONE))],
 ) -> list[TimerView]:
-    docs = await request.app.state.scheduling.repository.for_tracking_code(tracking_code.strip().upper())
-    return [TimerView(**{k: d[k] for k in TimerView.model_fields}) for d in docs]
+    code = tracking_code.strip().upper()
+    docs = await request.app.state.scheduling.repository.for_tracking_code(code)
+    mine = [d for d in docs if caller.may_see_agency((d.get("agency") or {}).get("id"))]
+    if docs and not mine:
+        check_agency(caller, docs[0]["agency"]["id"], f"Ý kiến {code}", f"Opinion {code}")
+    return [TimerView(**{k: d[k] for k in TimerView.model_fields}) for d in mine]
 
 
 # ---- conferences --------------------------------------------------------------------------------
 
 
 def _vietnam_time(value: datetime) -> datetime:
-    """A time without offset is Vietnam time (how people enter it)."""
-    return value.replace(tzinfo=VIETNAM) if value.tzinfo is None else value
+    """A time without offset is Vietnam time (how people enter it); years 2000–2199 only."""
+    return sane_moment(value)
 
 
 class ConferenceIn(BaseModel):
@@ -134,6 +138,27 @@ def conference_view(doc: dict[str, Any]) -> ConferenceView:
     )
 
 
+class PublicConferenceView(BaseModel):
+    """What the public announcement of a conference shows: no invitees, no personal data."""
+
+    id: str
+    title: str
+    starts_at: AwareDatetime
+    starts_at_local: str
+    venue: str
+    chair_labels: list[str]
+    participant_groups: list[str]
+    topics: list[str]
+    plan_year: int
+    status: ConferenceStatus
+    status_label: str
+
+
+def public_view(doc: dict[str, Any]) -> PublicConferenceView:
+    full = conference_view(doc)
+    return PublicConferenceView(**full.model_dump(include=set(PublicConferenceView.model_fields)))
+
+
 def _rule_error(exc: RuleBroken) -> ApiError:
     details = [{"field": exc.field, "message_vi": exc.message_vi, "message_en": exc.message_en}] if exc.field else []
     return ApiError(422, exc.code, exc.message_vi, exc.message_en, details)
@@ -144,7 +169,14 @@ def _conferences(request: Request) -> ConferenceService:
 
 
 Conferences = Annotated[ConferenceService, Depends(_conferences)]
-Staff = Annotated[Caller, Depends(require_role("front", "operator"))]
+Staff = Annotated[Caller, Depends(require_role(*STAFF))]
+MaybeStaff = Annotated[Caller | None, Depends(optional_caller)]
+
+
+def _view(doc: dict[str, Any], caller: Caller | None) -> ConferenceView | PublicConferenceView:
+    """Staff see the whole conference; the public (and agencies) what a public notice shows."""
+    staff = caller is not None and bool(caller.roles & {*STAFF, "head"})
+    return conference_view(doc) if staff else public_view(doc)
 
 
 @router.post(
@@ -158,7 +190,7 @@ Staff = Annotated[Caller, Depends(require_role("front", "operator"))]
 )
 async def plan_conference(body: ConferenceIn, conferences: Conferences, caller: Staff) -> ConferenceView:
     try:
-        doc = await conferences.plan(**body.model_dump(exclude={"invitees"}), invitees=body.invitees, by=caller.key_id)
+        doc = await conferences.plan(**body.model_dump(exclude={"invitees"}), invitees=body.invitees, by=caller.actor)
     except RuleBroken as exc:
         raise _rule_error(exc) from exc
     await conferences.runtime.audit.record(
@@ -169,14 +201,16 @@ async def plan_conference(body: ConferenceIn, conferences: Conferences, caller: 
 
 @router.get(
     "/conferences",
-    response_model=list[ConferenceView],
+    response_model=list[ConferenceView | PublicConferenceView],
     tags=["hội nghị"],
-    summary="Kế hoạch hội nghị của năm",
+    summary="Kế hoạch hội nghị của năm (công khai; cán bộ có khóa xem đầy đủ)",
     dependencies=[Depends(public_rate_limit)],
-    responses={429: {}},
+    responses={401: {}, 422: {}, 429: {}},
 )
-async def conference_plan(year: int, conferences: Conferences) -> list[ConferenceView]:
-    return [conference_view(d) for d in await conferences.repository.of_year(year)]
+async def conference_plan(
+    conferences: Conferences, caller: MaybeStaff, year: Annotated[int, Query(ge=2000, le=2100)]
+) -> list[ConferenceView | PublicConferenceView]:
+    return [_view(d, caller) for d in await conferences.repository.of_year(year)]
 
 
 def _not_found(conference_id: str) -> ApiError:
@@ -190,16 +224,18 @@ def _not_found(conference_id: str) -> ApiError:
 
 @router.get(
     "/conferences/{conference_id}",
-    response_model=ConferenceView,
+    response_model=ConferenceView | PublicConferenceView,
     tags=["hội nghị"],
     dependencies=[Depends(public_rate_limit)],
-    responses={404: {}, 429: {}},
+    responses={401: {}, 404: {}, 429: {}},
 )
-async def get_conference(conference_id: str, conferences: Conferences) -> ConferenceView:
+async def get_conference(
+    conference_id: str, conferences: Conferences, caller: MaybeStaff
+) -> ConferenceView | PublicConferenceView:
     doc = await conferences.get(conference_id)
     if doc is None:
         raise _not_found(conference_id)
-    return conference_view(doc)
+    return _view(doc, caller)
 
 
 ACTION_LABELS_VI = {
@@ -246,7 +282,7 @@ async def act(
         )
     try:
         doc = await conferences.act(
-            conference_id, action, by=caller.key_id, reason=body.reason, starts_at=body.starts_at
+            conference_id, action, by=caller.actor, reason=body.reason, starts_at=body.starts_at
         )
     except KeyError as exc:
         raise _not_found(conference_id) from exc

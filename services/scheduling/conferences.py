@@ -109,7 +109,7 @@ class ConferenceService:
         if announce_at <= now:  # urgent: the announcement goes out at once
             try:
                 doc = await self.act(doc["_id"], "announce", by="urgent")
-            except MoveRefused:  # its announcement timer, due now too, was quicker
+            except (MoveRefused, ConcurrentChange):  # its announcement timer, due now too, was quicker
                 doc = await self.repository.get(doc["_id"]) or doc
         return doc
 

@@ -183,3 +183,8 @@ class SummaryReportedV1(LinkEvent):
     event_type = "summary.reported.v1"
 
     summary: Summary
+    sequence: int = Field(
+        default=0,
+        ge=0,
+        description="The sender's count of reports of this period: a newer one (higher) replaces an older one.",
+    )

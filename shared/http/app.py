@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.audit import audit_router
+from shared.http.audit import audit_router
 from shared.http.errors import ApiError, install_error_handlers
 from shared.http.limits import RateLimiter
 from shared.observability import metrics
@@ -19,23 +19,58 @@ if TYPE_CHECKING:
     from shared.runtime import Runtime
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32  # our documents nest 4 deep; a parser recursing into 1000 levels raised RecursionError
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Do brackets outside strings nest deeper than `limit`? One pass, no parsing."""
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over `max_bytes` with 413, whether or not Content-Length is sent."""
+    """Refuse bodies over `max_bytes` with 413, whether or not Content-Length is sent, and JSON nested
+    deeper than MAX_JSON_DEPTH with 400, before any parser sees them."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    def _too_large(self) -> JSONResponse:
-        err = ApiError(
-            413,
-            "body_too_large",
-            f"Nội dung gửi lên quá lớn; tối đa {self.max_bytes // 1024} KiB.",
-            f"Request body too large; the limit is {self.max_bytes // 1024} KiB.",
+    @staticmethod
+    def _refuse(scope: Scope, err: ApiError) -> JSONResponse:
+        if str(scope.get("path", "")).startswith("/open311/"):  # the GeoReport spec's error format
+            body: Any = [{"code": err.status, "description": f"{err.message_vi} / {err.message_en}"}]
+        else:
+            body = err.body()
+        return JSONResponse(body, status_code=err.status)
+
+    def _too_large(self, scope: Scope) -> JSONResponse:
+        kib = self.max_bytes // 1024
+        return self._refuse(
+            scope,
+            ApiError(
+                413,
+                "body_too_large",
+                f"Nội dung gửi lên quá lớn; tối đa {kib} KiB.",
+                f"Request body too large; the limit is {kib} KiB.",
+            ),
         )
-        return JSONResponse(err.body(), status_code=413)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,7 +79,7 @@ class BodyLimitMiddleware:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._too_large()(scope, receive, send)
+            await self._too_large(scope)(scope, receive, send)
             return
 
         # Buffer the body with a cap so chunked uploads are limited too.
@@ -57,8 +92,18 @@ class BodyLimitMiddleware:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                await self._too_large()(scope, receive, send)
+                await self._too_large(scope)(scope, receive, send)
                 return
+        is_json = headers.get(b"content-type", b"").split(b";")[0].strip().lower() == b"application/json"
+        if is_json and json_too_deep(bytes(body)):
+            err = ApiError(
+                400,
+                "json_too_deep",
+                f"JSON lồng nhau quá sâu (tối đa {MAX_JSON_DEPTH} cấp).",
+                f"JSON nested too deep (at most {MAX_JSON_DEPTH} levels).",
+            )
+            await self._refuse(scope, err)(scope, receive, send)
+            return
         delivered = False
 
         async def replay() -> Message:

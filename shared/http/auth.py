@@ -1,38 +1,89 @@
-"""API keys carrying roles: front/secretary staff, responsible agencies, operators."""
+"""Who is calling: API keys carrying roles and a scope (machines), checked on every endpoint.
+
+A caller has one or more roles. Front staff, secretaries, heads and operators work for the whole
+instance; a caller whose only role is `agency` is bound to one agency of the directory and reaches
+only what is addressed to that agency (object-level checks: `check_agency`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
 
 from shared.http.errors import ApiError
-from shared.settings import KeyHolder, Role
+from shared.http.limits import client_address
+from shared.settings import INSTANCE_WIDE_ROLES, KeyHolder, Role
 
 ROLE_LABELS_VI: dict[str, str] = {
-    "front": "cán bộ Mặt trận/thư ký",
+    "front": "cán bộ Mặt trận",
+    "secretary": "thư ký hội nghị",
+    "head": "người đứng đầu",
     "agency": "cơ quan chịu trách nhiệm",
     "operator": "quản trị vận hành",
 }
 
+# Who does what: staff collect and record opinions and run conferences; heads read and follow;
+# an agency reads and answers what is addressed to it; operators run the instance.
+STAFF: tuple[Role, ...] = ("front", "secretary", "operator")
+READERS: tuple[Role, ...] = (*STAFF, "head")
+EVERYONE: tuple[Role, ...] = (*READERS, "agency")
+
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="Khóa API (API key) theo vai trò.")
+
+
+def key_id(key: str) -> str:
+    """A stable, non-secret handle of a key (for logs, audit and idempotency scopes): a hash, not a prefix."""
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
 class Caller:
-    role: Role
-    key_id: str  # a short, non-secret handle for logs and the audit trail
+    roles: frozenset[str]
+    key_id: str  # stable and unique per key (or person); never part of the secret
     name: str | None = None
+    agency_id: str | None = None  # set for a caller bound to one agency
+    address: str | None = None  # where the request came from
 
-    def as_record(self) -> dict[str, str]:
+    @property
+    def actor(self) -> str:
+        """Who, as people read it: the holder's name, else the key's handle."""
+        return self.name or self.key_id
+
+    @property
+    def agency_bound(self) -> bool:
+        """Reaches only its own agency's items: the agency role and no instance-wide role."""
+        return "agency" in self.roles and not (self.roles & INSTANCE_WIDE_ROLES)
+
+    def may_see_agency(self, agency_id: str | None) -> bool:
+        return not self.agency_bound or (agency_id is not None and agency_id == self.agency_id)
+
+    def as_record(self) -> dict[str, object]:
         """Who, as the audit trail stores it."""
-        return {"actor": self.name or self.key_id, "role": self.role, "key_id": self.key_id}
+        return {
+            "actor": self.actor,
+            "actor_id": self.key_id,
+            "roles": sorted(self.roles),
+            "agency_id": self.agency_id,
+            "from_address": self.address,
+        }
 
 
-def identify(keys: dict[str, KeyHolder], presented: str | None) -> Caller:
+def caller_for(key: str, holder: KeyHolder, address: str | None = None) -> Caller:
+    return Caller(
+        roles=frozenset(holder.roles),
+        key_id=key_id(key),
+        name=holder.name,
+        agency_id=holder.agency_id,
+        address=address,
+    )
+
+
+def identify(keys: dict[str, KeyHolder], presented: str | None, address: str | None = None) -> Caller:
     if not presented:
         raise ApiError(
             401,
@@ -43,7 +94,7 @@ def identify(keys: dict[str, KeyHolder], presented: str | None) -> Caller:
         )
     for key, holder in keys.items():
         if hmac.compare_digest(key.encode(), presented.encode()):
-            return Caller(role=holder.role, key_id=f"{holder.role}:{holder.name or key[:4] + '…'}", name=holder.name)
+            return caller_for(key, holder, address)
     raise ApiError(
         401,
         "invalid_api_key",
@@ -53,22 +104,45 @@ def identify(keys: dict[str, KeyHolder], presented: str | None) -> Caller:
     )
 
 
-def authorize(caller: Caller, allowed: tuple[Role, ...]) -> Caller:
-    if caller.role not in allowed:
+def authorize(caller: Caller, allowed: Iterable[Role]) -> Caller:
+    allowed = tuple(allowed)
+    if not caller.roles & set(allowed):
+        held_vi = ", ".join(ROLE_LABELS_VI[r] for r in sorted(caller.roles))
         wanted_vi = ", ".join(ROLE_LABELS_VI[r] for r in allowed)
         raise ApiError(
             403,
             "forbidden_role",
-            f"Vai trò '{ROLE_LABELS_VI[caller.role]}' không được làm việc này; cần: {wanted_vi}.",
-            f"Role '{caller.role}' may not do this; allowed roles: {', '.join(allowed)}.",
+            f"Vai trò '{held_vi}' không được làm việc này; cần: {wanted_vi}.",
+            f"Role '{', '.join(sorted(caller.roles))}' may not do this; allowed roles: {', '.join(allowed)}.",
         )
     return caller
 
 
+def check_agency(caller: Caller, agency_id: str | None, what_vi: str, what_en: str) -> None:
+    """403 unless the caller may reach an item addressed to `agency_id` (an agency reaches only its own)."""
+    if not caller.may_see_agency(agency_id):
+        raise ApiError(
+            403,
+            "other_agency",
+            f"{what_vi} không giao cho cơ quan của bạn ({caller.agency_id}); "
+            "chỉ xem, xác nhận, trả lời được việc giao cho cơ quan mình.",
+            f"{what_en} is not addressed to your agency ({caller.agency_id}); "
+            "an agency may read, acknowledge and answer only what is addressed to it.",
+        )
+
+
 def require_role(*allowed: Role) -> Callable[..., Awaitable[Caller]]:
-    """FastAPI dependency: the caller, if their key's role is among `allowed`."""
+    """FastAPI dependency: the caller, if one of their key's roles is among `allowed`."""
 
     async def dependency(request: Request, presented: str | None = Security(API_KEY_HEADER)) -> Caller:
-        return authorize(identify(request.app.state.settings.api_keys, presented), allowed)
+        caller = identify(request.app.state.settings.api_keys, presented, client_address(request))
+        return authorize(caller, allowed)
 
     return dependency
+
+
+async def optional_caller(request: Request, presented: str | None = Security(API_KEY_HEADER)) -> Caller | None:
+    """For public endpoints that show staff more: None without a key; a wrong key is still a 401."""
+    if presented is None:
+        return None
+    return identify(request.app.state.settings.api_keys, presented, client_address(request))

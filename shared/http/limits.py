@@ -1,8 +1,8 @@
 """Rate limits for the public (keyless) endpoints: a token bucket per client address.
 
-Limits are per process. Behind a reverse proxy, uvicorn takes the client's address from
-X-Forwarded-For only for proxies listed in FORWARDED_ALLOW_IPS; set it, or every citizen shares
-the proxy's bucket.
+Limits are per process. The client is the address of the TCP peer; X-Forwarded-For counts only
+when the peer is one of the proxies named in DOITHOAI_TRUSTED_PROXIES (anyone else could rotate it
+to escape the limit).
 """
 
 from __future__ import annotations
@@ -29,27 +29,28 @@ class RateLimiter:
         self.now = now
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client → (tokens, when)
 
-    def wait(self, client: str) -> float:
-        """Take a token for `client`: 0 if allowed, else the seconds until one is free."""
+    def wait(self, client: str, cost: int = 1) -> float:
+        """Take `cost` tokens for `client` (one per lookup it asks for): 0 if allowed, else the seconds
+        until they are free."""
         if self.per_minute <= 0:
             return 0.0
         now = self.now()
         tokens, then = self._buckets.pop(client, (float(self.per_minute), now))
         tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60)
-        allowed = tokens >= 1
-        self._buckets[client] = (tokens - 1 if allowed else tokens, now)
+        allowed = tokens >= cost
+        self._buckets[client] = (tokens - cost if allowed else tokens, now)
         if len(self._buckets) > self.max_clients:  # forget the longest-idle client; it starts afresh
             self._buckets.popitem(last=False)
-        return 0.0 if allowed else (1 - tokens) * 60 / self.per_minute
+        return 0.0 if allowed else (cost - tokens) * 60 / self.per_minute
 
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def retry_after(request: Request) -> int | None:
+def retry_after(request: Request, cost: int = 1) -> int | None:
     """Seconds the caller must wait if it is over the public rate limit, else None; counted."""
-    wait = request.app.state.rate_limiter.wait(client_address(request))
+    wait = request.app.state.rate_limiter.wait(client_address(request), cost)
     if not wait:
         return None
     metrics.RATE_LIMITED.labels(**metrics.base()).inc()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
 
@@ -34,3 +38,20 @@ async def ping(client: AsyncMongoClient, timeout_s: float = 2.0) -> bool:
     except Exception:
         return False
     return True
+
+
+def document(model: BaseModel) -> dict[str, Any]:
+    """A model as MongoDB stores it: datetimes stay datetimes; dates (which BSON cannot hold: a plain
+    `date` field made `conference.updated.v1` fail with InvalidDocument) become ISO strings, which
+    the model parses back."""
+    return _bson_ready(model.model_dump(mode="python"))
+
+
+def _bson_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _bson_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_bson_ready(v) for v in value]
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return value

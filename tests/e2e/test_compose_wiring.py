@@ -22,8 +22,11 @@ import httpx
 import pytest
 import yaml
 
+from deploy.links import Hierarchy
 from deploy.localstack.processes import ServiceProcess, free_port, wait_until
+from shared.agencies import DEFAULT_SEED, load_seed
 from shared.messaging.admin import RabbitAdmin
+from shared.messaging.links import link_user
 from tests.conftest import AMQP_HOST, RABBIT_MANAGEMENT
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +72,16 @@ def test_compose_file_declares_a_healthy_start_order() -> None:
             port = service["environment"]["DOITHOAI_HTTP_PORT"]
             assert f"127.0.0.1:{port}/health/ready" in " ".join(service["healthcheck"]["test"])
             assert service["ports"] == [f"{port}:{port}"] and service["image"] == "doithoai:latest"
+            # Each instance has keys of its own: a ward's operator key opens nothing at the city.
+            assert service["secrets"] == [{"source": f"{short}_api_keys", "target": "api_keys"}]
     assert "build" in spec["ward-intake"]
+    # Admin interfaces only on the host's loopback; no default password anywhere.
+    for admin in ("rabbitmq", "mailcatcher", "prometheus"):
+        assert all(p.startswith("127.0.0.1:") for p in spec[admin]["ports"]), spec[admin]["ports"]
+    with pytest.raises(KeyError, match="GRAFANA_ADMIN_PASSWORD"):
+        expand(spec["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"], {})
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    assert not re.search(r"\$\{\w*PASSWORD\w*:-", text), "a password with a default value"
     assert spec["links-connect"]["depends_on"]["city-assignment"] == {"condition": "service_healthy"}
     enabled = (ROOT / "deploy/rabbitmq/enabled_plugins").read_text()
     assert "rabbitmq_shovel" in enabled and "rabbitmq_prometheus" in enabled
@@ -112,11 +124,17 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
         credentials_text = credentials_text.replace(f'"{instance}"', f'"{instance}{tag}"')
     credentials = tmp_path / "links.json"
     credentials.write_text(credentials_text, encoding="utf-8")
-    keys = json.loads((ROOT / "deploy/secrets/api_keys.example.json").read_text())
-    keys_file = tmp_path / "api_keys.json"
-    keys_file.write_text(json.dumps(keys))
-    front = {"X-API-Key": next(k for k, role in keys.items() if role == "front")}
-    agency = {"X-API-Key": next(k for k, role in keys.items() if role == "agency")}
+    example = json.loads((ROOT / "deploy/secrets/api_keys.example.json").read_text())
+    keys_files: dict[str, Path] = {}
+    keys: dict[str, dict[str, str]] = {}  # short name → role → key, as an operator would write them
+    for short in ("ward", "district", "city"):
+        mine = {f"{short}-{holder['role']}-{uuid.uuid4().hex}": holder for holder in example.values()}
+        for record in load_seed(DEFAULT_SEED, instance_id="x", level="ward"):  # a key per agency of the directory
+            mine[f"{short}-{record.id}-{uuid.uuid4().hex}"] = {"role": "agency", "agency_id": record.id}
+        keys[short] = {holder.get("agency_id") or holder["role"]: key for key, holder in mine.items()}
+        keys_files[short] = tmp_path / f"{short}.api_keys.json"
+        keys_files[short].write_text(json.dumps(mine))
+    front = {"X-API-Key": keys["ward"]["front"]}
 
     def links(job: str) -> None:
         command = spec[job]["command"]
@@ -136,7 +154,7 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
             for name in SERVICES:
                 service = spec[f"{short}-{name}"]
                 env = local_env(service["environment"], secrets, mongo_url=secantus.url, smtp_port=smtp.port,
-                                keys_file=keys_file)  # fmt: skip
+                                keys_file=keys_files[short])  # fmt: skip
                 proc = ServiceProcess(service["command"][2].removeprefix("services."), env, free_port(),
                                       tmp_path / f"{short}-{name}.log")  # fmt: skip
                 proc.env["DOITHOAI_HTTP_PORT"] = str(proc.port)  # published ports may be taken on this machine
@@ -147,6 +165,9 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
         links("links-connect")
 
         ward, district = procs["ward-intake"].url, procs["district-assignment"].url
+        city_keys = {"X-API-Key": keys["ward"]["operator"]}
+        r = httpx.get(f"{procs['city-assignment'].url}/api/v1/summary?period=2026", headers=city_keys)
+        assert r.status_code == 401, "a ward's operator key must open nothing at the city"
         r = httpx.post(f"{ward}/api/v1/opinions", headers=front,
                        json={"text": "Đề nghị cấp giấy chứng nhận quyền sử dụng đất", "channel": "direct"})  # fmt: skip
         assert r.status_code == 201, r.text
@@ -158,6 +179,8 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
 
         view = wait_until(accepted, 60, 0.3, "the district to accept the escalated opinion")
         assert view["holder"] == "Quận Long Biên"
+        held = httpx.get(f"{district}/api/v1/opinions/{code}", headers={"X-API-Key": keys["district"]["operator"]})
+        agency = {"X-API-Key": keys["district"][held.json()["agency_id"]]}  # the agency it is assigned to
         r = httpx.post(f"{district}/api/v1/opinions/{code}/answer", headers=agency,
                        json={"kind": "written", "text": "Quận đã cấp giấy chứng nhận."})  # fmt: skip
         assert r.status_code == 200, r.text
@@ -169,4 +192,16 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
         for instance in INSTANCES:
             admin.delete_vhost(f"{instance}{tag}")
             admin.delete_user(f"doithoai-{instance}{tag}")
+        for source, target in Hierarchy.from_yaml(hierarchy).links():
+            admin.delete_user(link_user(source.id, target.id))
         admin.close()
+
+
+def test_a_service_refuses_the_example_keys_copied_unchanged(tmp_path: Path) -> None:
+    keys_file = tmp_path / "api_keys.json"
+    keys_file.write_text((ROOT / "deploy/secrets/api_keys.example.json").read_text(encoding="utf-8"))
+    env = {**os.environ, "DOITHOAI_API_KEYS_FILE": str(keys_file), "DOITHOAI_ACK_SECRET": uuid.uuid4().hex}
+    out = subprocess.run([sys.executable, "-m", "services.intake"], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode != 0
+    assert "example keys" in out.stderr, out.stderr[-2000:]

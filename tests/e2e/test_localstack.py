@@ -15,8 +15,11 @@ import httpx
 import pytest
 import yaml
 
+from deploy.links import Hierarchy
 from deploy.localstack.processes import free_port, wait_until
+from deploy.localstack.stack import dev_key
 from shared.messaging.admin import RabbitAdmin
+from shared.messaging.links import link_user
 from tests.conftest import RABBIT_MANAGEMENT
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +86,7 @@ def test_the_linked_local_stack_runs_and_escalates(tmp_path: Path) -> None:
         ward = f"http://127.0.0.1:{base + 1}"
         r = httpx.post(
             f"{ward}/api/v1/opinions",
-            headers={"X-API-Key": "dev-front-key"},
+            headers={"X-API-Key": dev_key(rename["phuong-bo-de"], "front")},
             json={"text": "Đề nghị cấp giấy chứng nhận quyền sử dụng đất", "channel": "direct"},
         )
         assert r.status_code == 201, r.text
@@ -104,6 +107,8 @@ def test_the_linked_local_stack_runs_and_escalates(tmp_path: Path) -> None:
         for inst_id in rename.values():
             admin.delete_vhost(inst_id)
             admin.delete_user(f"doithoai-{inst_id}")
+        for source, target in Hierarchy.from_yaml(hierarchy).links():
+            admin.delete_user(link_user(source.id, target.id))
         admin.close()
     time.sleep(0.5)
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()

@@ -63,7 +63,7 @@ def test_opinion_story_across_processes(processes, smtp) -> None:  # type: ignor
     r = httpx.post(
         f"{processes['assignment'].url}/api/v1/opinions/{code}/answer",
         json={"kind": "written", "text": "Đã đưa vào kế hoạch nạo vét tháng 3.", "document_number": "7/BNN"},
-        headers={"X-API-Key": "agency-key"},
+        headers={"X-API-Key": "agency-key-nong-nghiep"},
     )
     assert r.status_code == 200, r.text
     wait_until(lambda: httpx.get(f"{intake}/api/v1/opinions/{code}").json()["status"] == "closed", 30, 0.2, "closed")
@@ -106,7 +106,8 @@ def test_assignment_killed_mid_batch_loses_nothing_and_duplicates_nothing(proces
     assert [c for c, n in counts.items() if n != 1] == [], "some opinions were notified twice"
 
     def all_assigned() -> bool:
-        found = httpx.get(f"{intake}/open311/v2/requests.json", params={"service_request_id": ",".join(codes)}).json()
+        params = {"service_request_id": ",".join(codes), "api_key": "operator-key"}  # staff: more than 20 at once
+        found = httpx.get(f"{intake}/open311/v2/requests.json", params=params).json()
         return len(found) == len(codes) and all(r["agency_responsible"] for r in found)
 
     wait_until(all_assigned, 60, 0.5, "every opinion's status to show its agency")

@@ -23,6 +23,7 @@ from services.notification.app import create_app as notification_app
 from services.scheduling.app import SchedulingSettings
 from services.scheduling.app import create_app as scheduling_app
 from shared.messaging.admin import RabbitAdmin
+from shared.messaging.links import link_user
 from tests.conftest import AMQP_HOST, API_KEYS
 
 APPS = {
@@ -129,7 +130,8 @@ class Linked:
         for inst in self.hierarchy.instances:
             self.admin.delete_vhost(inst.id)
             self.admin.delete_user(inst.user)
-        self.admin.delete_user(self.creds.shovel_user)
+        for source, target in self.hierarchy.links():
+            self.admin.delete_user(link_user(source.id, target.id))
 
 
 @contextlib.asynccontextmanager

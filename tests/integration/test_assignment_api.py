@@ -6,6 +6,7 @@ import pytest
 
 from services.assignment.app import create_app as assignment_app
 from services.intake.app import create_app as intake_app
+from tests.conftest import agency_key
 from tests.integration.amqp import body_of, drain
 from tests.integration.harness import eventually, headers, running
 
@@ -25,7 +26,7 @@ async def submit_and_wait(intake, assignment, text: str, **extra) -> str:  # typ
     code = r.json()["tracking_code"]
 
     async def assigned() -> bool:
-        return (await assignment.get(f"/api/v1/opinions/{code}", headers=headers("agency-key"))).status_code == 200
+        return (await assignment.get(f"/api/v1/opinions/{code}", headers=headers("operator-key"))).status_code == 200
 
     await eventually(assigned, what="assignment")
     return code
@@ -43,7 +44,9 @@ async def test_answer_once_then_refused_with_the_current_state(stack, broker_url
     assert r.status_code == 200, r.text
     assert r.json()["answer"]["answered_by"] == "Bí thư Đảng ủy"
 
-    r = await assignment.post(f"/api/v1/opinions/{code}/answer", json=answer, headers=headers("agency-key"))
+    r = await assignment.post(
+        f"/api/v1/opinions/{code}/answer", json=answer, headers=headers(agency_key("van-phong-dang-uy"))
+    )
     assert r.status_code == 409
     assert "Đã trả lời" in r.json()["error"]["message_vi"] and "answered" in r.json()["error"]["message_en"]
 
@@ -100,10 +103,19 @@ async def test_reassignment_tells_the_new_agency_and_the_audit_trail_names_who(s
     assert [a["agency"]["id"] for a in assigned] == ["dia-chinh-xay-dung", "van-phong-ubnd"]
 
     answer = {"kind": "written", "text": "Đã cấp giấy chứng nhận."}
+    # The agency it was taken from reaches it no more; the one it was given to answers it.
     r = await assignment.post(f"/api/v1/opinions/{code}/answer", json=answer, headers=headers("agency-key"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "other_agency"
+    r = await assignment.post(
+        f"/api/v1/opinions/{code}/answer", json=answer, headers=headers(agency_key("van-phong-ubnd"))
+    )
     assert r.status_code == 200
     assert (await assignment.get("/api/v1/audit", headers=headers("front-key"))).status_code == 403
     r = await assignment.get("/api/v1/audit", params={"target": code}, headers=headers("operator-key"))
-    trail = [(e["action"], e["actor"], e["role"]) for e in r.json()]
-    assert trail == [("opinion.answered", "agency:agen…", "agency"), ("opinion.reassigned", "Nguyễn Thị Thư", "front")]
+    trail = [(e["action"], e["actor"], e["roles"]) for e in r.json()]
+    assert trail == [
+        ("opinion.answered", "Văn phòng HĐND - UBND", ["agency"]),
+        ("opinion.reassigned", "Nguyễn Thị Thư", ["front"]),
+    ]
+    assert all(e["from_address"] for e in r.json())  # from where
     assert r.json()[1]["details"] == {"from": "dia-chinh-xay-dung", "to": "van-phong-ubnd", "reason": move["reason"]}

@@ -4,6 +4,7 @@ broker, database and SMTP server, with a clock the test moves."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -274,7 +275,7 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
         assert row["status"] == "overdue"
 
         # The agency's written result closes the item; the citizen is told.
-        r = await assignment.post(f"/api/v1/opinions/{promised}/answer", headers=AGENCY,
+        r = await assignment.post(f"/api/v1/opinions/{promised}/answer", headers=headers("agency-key-van-phong-ubnd"),
                                   json={"kind": "written", "text": "Đã rút ngắn thời gian xác nhận cư trú.",
                                         "document_number": "15/UBND-VP"})  # fmt: skip
         assert r.status_code == 200
@@ -285,3 +286,85 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
         row = next(i for i in supervision["items"] if i["tracking_code"] == promised)
         assert row["status"] == "answered_late" and supervision["counts"]["answered_late"] == 1
         assert len(mails(f"QUÁ HẠN trả lời ý kiến {promised}")) == 1  # every reminder exactly once
+
+
+# A realistic long opinion (about 3,000 characters), as a resident reads a prepared statement.
+LONG_OPINION = (
+    (
+        "Kính thưa các đồng chí lãnh đạo Đảng ủy, HĐND, UBND phường. Tôi là Nguyễn Văn Lâm, tổ dân phố số 7, xin "
+        "trình bày ý kiến về tình trạng ngập úng kéo dài tại ngõ 12 và ngõ 14 phố Ngọc Lâm. "
+    )
+    + " ".join(
+        f"Lần thứ {i}, vào ngày {i} tháng 9, sau trận mưa lớn kéo dài hai tiếng, nước dâng cao khoảng 40 đến 50 "
+        "xăng-ti-mét, tràn vào nhà của hơn 20 hộ dân, làm hỏng đồ đạc, xe máy chết máy giữa đường, các cháu học "
+        "sinh không đến trường được; hệ thống cống thoát nước được xây từ năm 1998 đã xuống cấp, nhiều đoạn bị lấp."
+        for i in range(1, 12)
+    )
+    + " Đề nghị phường sớm khảo sát, cải tạo hệ thống thoát nước và thông báo lộ trình cho bà con được biết."
+)
+
+
+def is_subsequence(needle: list[str], haystack: list[str]) -> bool:
+    remaining = iter(haystack)
+    return all(any(word == seen for seen in remaining) for word in needle)
+
+
+async def test_a_long_opinion_and_a_deadline_from_above_still_give_documents(env, smtp) -> None:  # type: ignore[no-untyped-def]
+    """Two ordinary inputs once left a concluded conference with no documents (a date the database could
+    not store; a text the PDF renderer could not lay out): now both give numbered minutes and notices."""
+    assert 2900 < len(LONG_OPINION) < 5000
+    clock = ManualClock(T0)
+    apps = (intake_app(clock=clock), assignment_app(clock=clock), scheduling_app(clock=clock))
+    async with running(*apps) as (intake, assignment, scheduling):
+        body = plan(starts_at=local(1, 14), urgent=True, urgent_reason="Ngập úng sau mưa lớn",
+                    complete_by="2026-03-31")  # fmt: skip
+        r = await scheduling.post("/api/v1/conferences", json=body, headers=FRONT)
+        assert r.status_code == 201, r.text
+        cid = r.json()["id"]
+        # The public plan shows what a public notice shows: no invitees' names or addresses.
+        public = (await scheduling.get("/api/v1/conferences?year=2026")).json()
+        assert public[0]["title"] == body["title"] and "invitees" not in public[0] and "secretary" not in public[0]
+        assert "example.vn" not in str(public)
+        staff = (await scheduling.get("/api/v1/conferences?year=2026", headers=FRONT)).json()
+        assert staff[0]["invitees"][0]["email"] == "totruong5@example.vn"
+        assert (await scheduling.get(f"/api/v1/conferences/{cid}")).json().get("invitees") is None
+
+        clock.set(T0 + timedelta(days=1, hours=7))
+        assert (await scheduling.post(f"/api/v1/conferences/{cid}/open", headers=FRONT)).status_code == 200
+
+        async def raised() -> str | None:
+            r = await intake.post(
+                "/api/v1/opinions",
+                json={"text": LONG_OPINION, "channel": "direct", "conference_id": cid},
+                headers=FRONT,
+            )
+            return r.json()["tracking_code"] if r.status_code == 201 else None
+
+        code = await eventually(raised, what="the long opinion recorded at the open conference")
+
+        async def assigned() -> bool:
+            return (await assignment.get(f"/api/v1/opinions/{code}", headers=OPERATOR)).status_code == 200
+
+        await eventually(assigned, what="the long opinion assigned")
+        assert (await assignment.post(f"/api/v1/opinions/{code}/promise", json={}, headers=FRONT)).status_code == 200
+        for move in ("close", "conclude"):
+            assert (await scheduling.post(f"/api/v1/conferences/{cid}/{move}", headers=FRONT)).status_code == 200
+
+        async def documents() -> list | None:  # type: ignore[type-arg]
+            r = await assignment.get(f"/api/v1/conferences/{cid}/documents", headers=FRONT)
+            return r.json() if len(r.json()) == 2 else None
+
+        docs = await eventually(documents, what="the minutes and the conclusion notice")
+        assert sorted(d["kind"] for d in docs) == ["conclusion_notice", "minutes"]
+        for d in docs:
+            pdf = await assignment.get(f"/api/v1/documents/{d['id']}.pdf", headers=FRONT)
+            reader = PdfReader(io.BytesIO(pdf.content))
+            text = "\n".join(page.extract_text() for page in reader.pages)
+            words = re.sub(r"-\s*\n\s*", "-", text).split()  # "xăng-ti-" at a line's end, "mét" on the next
+            # The whole text, in order, across pages, with its Vietnamese letters (words of the cells beside
+            # it may come in between where a table row's lines are read across).
+            assert is_subsequence(LONG_OPINION.split(), words), " ".join(words)[-800:]
+            assert len(reader.pages) >= 2 or d["kind"] == "conclusion_notice"
+        # The conference (with its deadline from above) is in the report, not a 404.
+        report = await assignment.get(f"/api/v1/conferences/{cid}/report", headers=FRONT)
+        assert report.status_code == 200 and report.json()["total"]["received"] == 1

@@ -119,9 +119,10 @@ async def test_a_resent_submission_with_the_same_idempotency_key_is_the_same_opi
     assert [r.status_code for r in sent] == [201, 200, 201]
     first, again, other = (r.json()["tracking_code"] for r in sent)
     assert first == again != other
-    # Another key holder's same key is their own submission, not this one.
+    # Another key's same Idempotency-Key is its own submission, not this one, even for a key of the same
+    # role, holder name and first characters (the scope is a hash of the whole key).
     r = await intake.post(
-        "/api/v1/opinions", json=body, headers={**headers("operator-key"), "Idempotency-Key": "phieu-0001"}
+        "/api/v1/opinions", json=body, headers={**headers("front-key-twin"), "Idempotency-Key": "phieu-0001"}
     )
     assert r.status_code == 201 and r.json()["tracking_code"] not in (first, other)
 
@@ -135,6 +136,25 @@ async def test_a_resent_submission_with_the_same_idempotency_key_is_the_same_opi
         body_of(m)["payload"]["tracking_code"] for m in await drain(broker_url, "assignment.opinion.received.v1")
     )
     assert codes == sorted([first, other, r.json()["tracking_code"]])
+
+
+async def test_tracking_codes_cannot_be_enumerated_in_batches(service_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for k, v in {**service_env, "DOITHOAI_PUBLIC_RATE_PER_MINUTE": "30"}.items():
+        monkeypatch.setenv(k, v)
+    async with running(intake_app()) as (client,):
+        guesses = [f"YK-{n:04d}-{n:04d}" for n in range(40)]
+        r = await client.get("/open311/v2/requests.json", params={"service_request_id": ",".join(guesses[:21])})
+        assert r.status_code == 400 and r.json()[0]["code"] == 400 and "20" in r.json()[0]["description"]
+        # Every code counts against the address's limit: 20 now, and the next 20 wait.
+        r = await client.get("/open311/v2/requests.json", params={"service_request_id": ",".join(guesses[:20])})
+        assert r.status_code == 200 and r.json() == []
+        r = await client.get("/open311/v2/requests.json", params={"service_request_id": ",".join(guesses[20:])})
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 20
+        # Staff (with a key) look up as many as they need.
+        r = await client.get(
+            "/open311/v2/requests.json", params={"service_request_id": ",".join(guesses), "api_key": "front-key"}
+        )
+        assert r.status_code == 200
 
 
 async def test_open311_services_and_definitions(intake) -> None:  # type: ignore[no-untyped-def]
@@ -185,7 +205,10 @@ async def test_open311_post_form_and_json_then_get(intake, broker_url) -> None: 
 
     [req] = (await intake.get(f"/open311/v2/requests/{code}.json")).json()
     assert req["status"] == "open" and req["service_code"] == "environment"
-    assert req["lat"] == 21.03 and req["long"] == 105.85
+    # Where the citizen is, only to staff: a stranger holding (or guessing) a code learns no place.
+    assert req["lat"] is None and req["long"] is None and req["address"] is None
+    [staff] = (await intake.get(f"/open311/v2/requests.json?service_request_id={code}&api_key=front-key")).json()
+    assert staff["lat"] == 21.03 and staff["long"] == 105.85
     assert req["requested_datetime"].endswith("+07:00") and req["expected_datetime"] is None
     assert "Đã tiếp nhận" in req["status_notes"]
     assert "binh@example.vn" not in str(req)  # no personal data in the public view

@@ -18,6 +18,7 @@ from services.assignment.app import create_app as assignment_app
 from services.intake.app import create_app as intake_app
 from services.notification.app import create_app as notification_app
 from services.scheduling.app import create_app as scheduling_app
+from shared.messaging.links import shovel_name
 from shared.messaging.middleware import MAX_MESSAGE_BYTES
 from shared.messaging.topology import INBOUND_SUBSCRIPTIONS, SUBSCRIPTIONS, all_queues
 from tests.integration.amqp import message_count, publish_raw
@@ -104,11 +105,15 @@ async def test_every_queue_dead_letters_bad_messages_and_nothing_changes(env, br
                 await publish_raw(broker_url, event_type, body, **props)
             sent[event_type] = len(battery(event_type))
         for event_type in {e for events in INBOUND_SUBSCRIPTIONS.values() for e in events}:
-            bodies = [body for _, body, _ in battery(event_type)]
+            bodies: list[tuple[bytes, dict[str, Any]]] = [(body, {}) for _, body, _ in battery(event_type)]
             if event_type == "escalation.requested.v1":
-                bodies.append(unshovelled_escalation(instance))
-            for body in bodies:
-                await publish_raw(broker_url, f"{instance}.{event_type}", body, exchange_name="doithoai.inbound")
+                # Forged origins: no link at all, and a copied x-shovelled header naming the child's link.
+                forged = {"headers": {"x-shovelled": [{"shovel-name": shovel_name(CHILD, instance)}]}}
+                bodies += [(unshovelled_escalation(instance), {}), (unshovelled_escalation(instance), forged)]
+            for body, props in bodies:
+                await publish_raw(
+                    broker_url, f"{instance}.{event_type}", body, exchange_name="doithoai.inbound", **props
+                )
             sent[f"inbound.{event_type}"] = len(bodies)
 
         queues = [(q.name, d.name) for q, d, _ in all_queues()]
@@ -123,7 +128,12 @@ async def test_every_queue_dead_letters_bad_messages_and_nothing_changes(env, br
         await eventually(all_dead, timeout=60, what="every bad message in its dead-letter queue")
         for queue, _ in queues:
             assert await message_count(broker_url, queue) == 0, queue
-        assert await snapshot(secantus.url, instance) == before, "a refused message changed stored state"
+        after = await snapshot(secantus.url, instance)
+        # The only trace a refused message leaves is the audit entry of each refused link message.
+        audited = after.pop("assignment.audit", [])
+        assert [(e["action"], e["details"]["reason"]) for e in audited] == [("link.refused", "sender_mismatch")] * 2
+        before.pop("assignment.audit", None)
+        assert after == before, "a refused message changed stored state"
 
         # The consumers are alive: a real opinion still goes all the way.
         intake = clients[0]
@@ -138,7 +148,7 @@ async def test_every_queue_dead_letters_bad_messages_and_nothing_changes(env, br
 
     refusals = [r.getMessage() for r in caplog.records if r.name == "doithoai.consumer"]
     assert sum("over the limit" in m for m in refusals) == len(queues)  # one huge message each
-    assert any("sender_mismatch" in m and "no shovel" in m for m in refusals), refusals
+    assert sum("sender_mismatch" in m and "no link" in m for m in refusals) == 2, refusals
 
 
 async def _settled(mongo_url: str, instance: str) -> dict[str, list[Any]] | None:

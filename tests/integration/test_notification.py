@@ -4,14 +4,20 @@ served over real HTTP; retries, receipts, the directory, and failures an operato
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
 
 from services.notification.app import create_app as notification_app
+from services.notification.channels import Address, Message, PermanentFailure, post
+from services.notification.channels.destinations import AllowList
+from services.notification.channels.webhook import WebhookChannel
+from shared.agencies import AgencyRecord
 from shared.events import (
     AgencyRef,
     CitizenContact,
@@ -23,12 +29,14 @@ from shared.events import (
 )
 from tests.integration.amqp import body_of, drain, message_count, publish_raw
 from tests.integration.harness import eventually, headers, running
-from tests.integration.receivers import SmsGateway, WebhookReceiver, serve
+from tests.integration.receivers import RawReplier, SmsGateway, WebhookReceiver, serve
 
 SOURCE = Source(level="ward", instance="test", service="test")
 NOW = datetime.now(UTC)
 OPERATOR = headers("operator-key")
 SECRET = "agency-webhook-secret-0123456789"
+LOOPBACK_ALLOWED = '["127.0.0.0/8"]'  # the test receivers listen on 127.0.0.1, internal by default
+MARKER = "guest:guest-management-api-secret"  # what a receiver's reply must never bring back to operators
 
 
 @pytest.fixture
@@ -131,7 +139,8 @@ async def test_mail_waits_for_the_smtp_server_and_is_delivered_once(env, broker_
     assert [m["Message-ID"] for m in smtp.mail.messages()] == [f"<{doc['id']}@doithoai>"]
 
 
-async def test_webhook_500_then_200_signed_and_acknowledged_by_the_reply(env, broker_url, smtp) -> None:  # type: ignore[no-untyped-def]
+async def test_webhook_500_then_200_signed_and_acknowledged_by_the_reply(env, broker_url, smtp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DOITHOAI_WEBHOOK_ALLOWED_NETWORKS", LOOPBACK_ALLOWED)
     receiver = WebhookReceiver(SECRET, statuses=[500, 503])
     with serve(receiver) as url:
         app = notification_app()
@@ -210,8 +219,24 @@ async def test_sms_through_the_gateway_and_acknowledgement_by_link_or_api(env, b
             assert view["status"] == "acknowledged"
 
             sms_doc = next(n for n in found if n["channel"] == "sms")
+            # Another agency's key cannot acknowledge it; the police's own key can.
             r = await client.post(f"/api/v1/notifications/{sms_doc['id']}/acknowledge", headers=headers("agency-key"))
+            assert r.status_code == 403 and r.json()["error"]["code"] == "other_agency"
+            r = await client.post(
+                f"/api/v1/notifications/{sms_doc['id']}/acknowledge", headers=headers("agency-key-cong-an")
+            )
             assert r.status_code == 200 and r.json()["status"] == "acknowledged"
+            # Both receipts are in the audit trail: who (the agency the link was sent to, the key's holder),
+            # how, and from where.
+            trail = (
+                await client.get("/api/v1/audit", params={"action": "notification.acknowledged"}, headers=OPERATOR)
+            ).json()
+            seen = {(e["target"], e["details"]["via"], e["actor"], e["agency_id"]) for e in trail}
+            assert seen == {
+                (email_doc["id"], "link", "Công an phường", "cong-an"),
+                (sms_doc["id"], "api", "Công an", "cong-an"),
+            }
+            assert all(e["from_address"] for e in trail)
 
 
 async def test_an_unacknowledged_notice_brings_one_reminder(env, broker_url, smtp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -336,3 +361,136 @@ async def test_directory_changes_reach_the_routing_of_assignment(env, broker_url
         await eventually(assigned_to_new, what="the opinion to go to the new agency")
         r = await client.delete("/api/v1/agencies/ban-giao-thong", headers=OPERATOR)
         assert r.status_code == 200 and r.json()["active"] is False
+
+
+# ---- webhooks go to public receivers only (SSRF) --------------------------------------------------
+
+
+async def test_the_directory_refuses_internal_webhook_urls(env) -> None:  # type: ignore[no-untyped-def]
+    public = {"name": "Tổ Môi trường", "webhook_url": "https://hethong.example.vn/hook", "webhook_secret": SECRET,
+              "channels": ["webhook"]}  # fmt: skip
+    async with running(notification_app()) as (client,):
+        r = await client.put("/api/v1/agencies/to-moi-truong", json=public, headers=OPERATOR)
+        assert r.status_code == 200, r.text
+        for url, shown in [
+            ("http://127.0.0.1:15672/api/definitions", "(127.0.0.1)"),
+            ("http://localhost:27017/", "(localhost)"),
+            ("http://169.254.169.254/latest/meta-data/", "(169.254.169.254)"),
+            ("http://[::1]:5672/", "(::1)"),
+            ("http://2130706433:15672/", "(127.0.0.1)"),  # pydantic writes it 127.0.0.1 before the check
+            ("http://[::ffff:127.0.0.1]/", "127.0.0.1"),
+            ("http://10.0.0.1/hook", "(10.0.0.1)"),
+            ("http://user:pass@hethong.example.vn/hook", "user:pass@"),
+        ]:
+            for agency_id in ("to-moi-truong", "co-quan-moi"):
+                r = await client.put(f"/api/v1/agencies/{agency_id}", json={**public, "webhook_url": url},
+                                     headers=OPERATOR)  # fmt: skip
+                assert r.status_code == 422, (url, r.text)
+                [detail] = r.json()["error"]["details"]
+                assert detail["field"] == "webhook_url" and shown in detail["message_en"], (url, detail)
+                assert "DOITHOAI_WEBHOOK_ALLOWED_NETWORKS" in detail["message_vi"] or "user:pass@" in shown
+        stored = (await client.get("/api/v1/agencies/to-moi-truong", headers=OPERATOR)).json()
+        assert stored["webhook_url"] == "https://hethong.example.vn/hook"
+        assert (await client.get("/api/v1/agencies/co-quan-moi", headers=OPERATOR)).status_code == 404
+
+
+async def test_an_internal_webhook_stored_earlier_is_not_called(env, broker_url, smtp) -> None:  # type: ignore[no-untyped-def]
+    """A record from before the check (or written around the API) still cannot make notification call
+    an internal address: the send-time check refuses it for good, without a request."""
+    receiver = WebhookReceiver(SECRET)
+    with serve(receiver) as url:
+        app = notification_app()
+        async with running(app) as (client,):
+            old = AgencyRecord(id="to-cu", name="Tổ cũ", level="ward", fields=["environment"], webhook_url=url,
+                               webhook_secret=SECRET, channels=["webhook"])  # fmt: skip
+            await app.state.notification.directory.put(old)
+            await publish(broker_url, assigned(str(uuid.uuid4()), agency_id="to-cu"))
+
+            async def failed():  # type: ignore[no-untyped-def]
+                found = await notifications(client, agency_id="to-cu")
+                return found if found and found[0]["status"] == "failed" else None
+
+            [doc] = await eventually(failed, what="the notification to fail at the send-time check")
+    assert doc["attempts"] == 1, doc  # permanent: not retried
+    assert "internal network (127.0.0.1)" in doc["last_error"], doc["last_error"]
+    assert "DOITHOAI_WEBHOOK_ALLOWED_NETWORKS" in doc["last_error"]
+    assert receiver.calls == 0
+
+
+async def test_a_receivers_reply_is_never_shown(env, broker_url, smtp, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The status code and its standard phrase, never the body nor a malformed reply's bytes: the URL
+    may lead to a server whose answer holds secrets."""
+    monkeypatch.setenv("DOITHOAI_WEBHOOK_ALLOWED_NETWORKS", LOOPBACK_ALLOWED)
+    caplog.set_level(logging.INFO)
+    refusing = WebhookReceiver(SECRET, statuses=[400], reply={"error": MARKER})
+    garbled = RawReplier(f"{MARKER}\r\n\r\n".encode())
+    with serve(refusing) as refusing_url, serve(garbled) as garbled_url:
+        app = notification_app()
+        async with running(app) as (client,):
+            for agency_id, url in (("to-tu-choi", refusing_url), ("to-sai-giao-thuc", garbled_url)):
+                r = await client.put(
+                    f"/api/v1/agencies/{agency_id}",
+                    json={"name": agency_id, "webhook_url": url, "webhook_secret": SECRET, "channels": ["webhook"]},
+                    headers=OPERATOR,
+                )
+                assert r.status_code == 200, r.text
+                await publish(broker_url, assigned(str(uuid.uuid4()), agency_id=agency_id))
+
+            async def both_tried():  # type: ignore[no-untyped-def]
+                found = await notifications(client, agency_id="to-tu-choi") + await notifications(
+                    client, agency_id="to-sai-giao-thuc"
+                )
+                done = len(found) == 2 and all(n["last_error"] for n in found)
+                return {n["agency_id"]: n for n in found} if done else None
+
+            found = await eventually(both_tried, what="both webhooks to be tried")
+    refused, garbled_doc = found["to-tu-choi"], found["to-sai-giao-thuc"]
+    assert refused["status"] == "failed" and "refused it: 400 Bad Request" in refused["last_error"]
+    assert "RemoteProtocolError" in garbled_doc["last_error"]  # temporary: retried later
+    for doc in (refused, garbled_doc):
+        assert MARKER not in doc["last_error"], doc["last_error"]
+    assert refusing.calls == 1 and garbled.calls >= 1
+    assert MARKER not in caplog.text
+
+
+async def test_an_sms_gateways_reply_is_never_shown(env, broker_url, smtp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    gateway = SmsGateway(token="gw-token", refusal=MARKER)
+    with serve(gateway) as url:
+        monkeypatch.setenv("DOITHOAI_SMS_GATEWAY_URL", url)  # the deployment's own setting: not an SSRF target
+        monkeypatch.setenv("DOITHOAI_SMS_GATEWAY_TOKEN", "wrong-token")
+        app = notification_app()
+        async with running(app) as (client,):
+            r = await client.put("/api/v1/agencies/cong-an",
+                                 json={"name": "Công an", "phone": "+84912345678", "channels": ["sms"]},
+                                 headers=OPERATOR)  # fmt: skip
+            assert r.status_code == 200, r.text
+            await publish(broker_url, assigned(str(uuid.uuid4()), agency_id="cong-an"))
+
+            async def failed():  # type: ignore[no-untyped-def]
+                found = await notifications(client, agency_id="cong-an", status="failed")
+                return found or None
+
+            [doc] = await eventually(failed, what="the SMS to be refused")
+    assert "refused it: 401 Unauthorized" in doc["last_error"] and MARKER not in doc["last_error"]
+
+
+async def test_a_webhook_goes_to_the_checked_address_under_its_own_name() -> None:
+    """The request connects to the address that was checked, never to what the name resolves to later:
+    a `.invalid` name (RFC 6761: it never resolves) is reached all the same, and the receiver sees its
+    name in the Host header. The next checked address is tried when connecting to one fails."""
+    receiver = WebhookReceiver(SECRET)
+    with serve(receiver) as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        # The receiver refuses an unsigned body with 401: that answer shows it was reached.
+        with pytest.raises(PermanentFailure, match="401 Unauthorized"):
+            await post(f"http://doithoai-test.invalid:{port}/hook", what="test", timeout_s=5,
+                       connect_to=[ip_address("::1"), ip_address("127.0.0.1")], content=b"{}")  # fmt: skip
+        assert receiver.hosts == [f"doithoai-test.invalid:{port}"]
+
+        # An allowed name goes through the whole channel: checked, resolved, signed, pinned.
+        channel = WebhookChannel(timeout_s=5, allowed=AllowList.parse(["localhost"]))
+        message = Message(notification_id="n-1", type="assignment_notice", subject="Giao việc", body="…", sms="…",
+                          tracking_code="YK-MAIL-0001", opinion_id=None)  # fmt: skip
+        delivered = await channel.deliver(message, Address(f"http://localhost:{port}/hook", SECRET))
+        assert delivered.acknowledged and receiver.hosts[-1] == f"localhost:{port}"
+        assert [p["id"] for p in receiver.accepted] == ["n-1"]

@@ -42,7 +42,7 @@ def _rate_limited_total() -> float:
 
 
 async def test_public_endpoints_answer_429_with_retry_after_and_staff_are_not_limited() -> None:
-    settings = IntakeSettings(public_rate_per_minute=3, api_keys={"k": "front"})
+    settings = IntakeSettings(public_rate_per_minute=3, api_keys={"k-123456": "front"})
     app = intake_app(settings)  # no lifespan: these endpoints need neither broker nor database
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         before = _rate_limited_total()
@@ -57,5 +57,5 @@ async def test_public_endpoints_answer_429_with_retry_after_and_staff_are_not_li
         assert r.status_code == 429 and json.loads(r.text)[0]["code"] == 429 and "Retry-After" in r.headers
         assert _rate_limited_total() == before + 2
         # Staff endpoints authenticate instead: a key-bearing request is not refused for the rate.
-        r = await client.post("/api/v1/opinions", content=b"{}", headers={"X-API-Key": "k"})
+        r = await client.post("/api/v1/opinions", content=b"{}", headers={"X-API-Key": "k-123456"})
         assert r.status_code == 415

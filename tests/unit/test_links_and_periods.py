@@ -13,7 +13,7 @@ from services.assignment.domain import outcome, progress_rank
 from services.assignment.jurisdiction import JurisdictionTable
 from shared.clock import VIETNAM
 from shared.events import EscalationRequestedV1, Figures, Summary
-from shared.messaging.links import LinkGuard, LinkRefused, shovel_name
+from shared.messaging.links import REPLAYED_USER_ID, LinkGuard, LinkRefused, link_user, shovel_name
 from shared.periods import current_periods, parse_period
 from shared.settings import ServiceSettings
 
@@ -77,31 +77,37 @@ def test_escalation_chains_must_start_at_the_origin_end_at_the_sender_and_never_
         EscalationRequestedV1(**request(chain=["w1", "x"]))
     with pytest.raises(ValidationError, match="loop"):
         EscalationRequestedV1(**request(chain=["d1", "w1"], origin_instance="d1"))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="at most 4 items"):
         EscalationRequestedV1(**request(chain=["a", "b", "c", "e", "w1"], origin_instance="a"))  # hop limit
 
 
-def test_link_guard_accepts_only_what_came_through_the_right_shovel() -> None:
+async def test_link_guard_believes_the_broker_checked_user_id_not_headers() -> None:
     guard = LinkGuard("d1", parent="c1", children=["w1", "w2"])
-    via = {"x-shovelled": [{"shovel-name": shovel_name("w1", "d1")}]}
+    w1 = link_user("w1", "d1")
     payload = EscalationRequestedV1(**request())
-    guard.from_child(payload, via)
+    await guard.from_child(payload, w1, {})
+    # Replayed by an operator from a dead-letter queue: the original user_id travels in a header.
+    await guard.from_child(payload, None, {REPLAYED_USER_ID: w1})
+    forged_header = {"x-shovelled": [{"shovel-name": shovel_name("w1", "d1")}]}
     cases = [
         (
             EscalationRequestedV1(**request(from_instance="w9", chain=["w9"], origin_instance="w9")),
-            via,
+            w1,
+            {},
             "unknown_child",
         ),
-        (payload, {}, "sender_mismatch"),
-        (payload, {"x-shovelled": [{"shovel-name": shovel_name("w2", "d1")}]}, "sender_mismatch"),
-        (EscalationRequestedV1(**request(to_instance="c1")), via, "not_addressed_here"),
+        (payload, None, forged_header, "sender_mismatch"),  # a header anyone can write
+        (payload, None, {}, "sender_mismatch"),
+        (payload, link_user("w2", "d1"), {}, "sender_mismatch"),  # a sibling posing as w1
+        (payload, "doithoai-w1", {}, "sender_mismatch"),
+        (EscalationRequestedV1(**request(to_instance="c1")), w1, {}, "not_addressed_here"),
     ]
-    for bad, headers, reason in cases:
+    for bad, user_id, headers, reason in cases:
         with pytest.raises(LinkRefused) as exc:
-            guard.from_child(bad, headers)
-        assert exc.value.reason == reason
+            await guard.from_child(bad, user_id, headers)
+        assert exc.value.reason == reason, (user_id, headers)
     with pytest.raises(LinkRefused) as exc:
-        guard.from_parent(payload, via)
+        await guard.from_parent(payload, w1, {})
     assert exc.value.reason == "not_parent"
 
 
