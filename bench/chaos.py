@@ -375,6 +375,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         var,
         smtp_port=mail.port,
         ports=Ports(args.port_base),
+        console=False,  # the measured pipeline is the four services'
         extra_env={
             "DOITHOAI_JURISDICTION_RULES": str(rules),
             "DOITHOAI_PUBLIC_RATE_PER_MINUTE": "0",

@@ -11,7 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events.vocabulary import LEVEL_RANKS, Level
 
-Role = Literal["front", "secretary", "head", "agency", "operator"]
+Role = Literal["front", "secretary", "head", "agency", "operator", "portal"]
+# `portal`: the console submitting a citizen's own opinion (no account): online submissions only.
 # Roles whose holder works for the whole instance; `agency` alone is bound to one agency.
 INSTANCE_WIDE_ROLES: frozenset[str] = frozenset({"front", "secretary", "head", "operator"})
 # Placeholders of deploy/secrets/api_keys.example.json: a key file copied unchanged is refused.
@@ -104,6 +105,14 @@ class ServiceSettings(BaseSettings):
     api_keys_file: Path | None = Field(
         default=None, description="File holding the same JSON object; preferred for secrets."
     )
+    console_public_key: str | None = Field(
+        default=None,
+        description=(
+            "PEM public key(s) of this instance's console: a person's short-lived token signed by it is "
+            "believed (who, roles, scope). Several keys, one after another, while a key is rotated."
+        ),
+    )
+    console_public_key_file: Path | None = Field(default=None, description="File holding the console's public key(s).")
 
     public_rate_per_minute: int = Field(
         default=60,
@@ -119,6 +128,11 @@ class ServiceSettings(BaseSettings):
             "Addresses of the reverse proxies in front of this service (JSON list). Only from them is "
             "X-Forwarded-For believed; from anyone else it is ignored, so it cannot dodge the rate limits."
         ),
+    )
+
+    console_url: str = Field(
+        default="http://127.0.0.1:8105",
+        description="The instance's console as people reach it: the links in mails and documents lead there.",
     )
 
     agencies_seed: Path = Field(
@@ -193,6 +207,14 @@ class ServiceSettings(BaseSettings):
                     "each instance has keys of its own"
                 )
         return self
+
+    def console_keys(self) -> list[str]:
+        """The console's public keys (PEM), from the setting and the file; none: tokens are refused."""
+        text = (self.console_public_key or "") + "\n"
+        if self.console_public_key_file is not None:
+            text += self.console_public_key_file.read_text(encoding="utf-8")
+        marker = "-----END PUBLIC KEY-----"
+        return [part.strip() + "\n" + marker + "\n" for part in text.split(marker) if part.strip()]
 
     def database_name(self, service: str) -> str:
         """One database per service per instance."""

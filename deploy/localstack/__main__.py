@@ -19,7 +19,8 @@ from pathlib import Path
 
 from deploy.links import Hierarchy
 from deploy.localstack import mailbox
-from deploy.localstack.stack import DEV_ROLES, SERVICES, LocalStack, Ports, dev_key, on_broker
+from deploy.localstack.stack import BACKENDS, DEV_ROLES, LocalStack, Ports, dev_key, on_broker
+from services.console.app import DEV_ACCOUNTS, DEV_PASSWORD
 
 log = logging.getLogger("localstack")
 
@@ -40,24 +41,24 @@ def banner(hierarchy: Hierarchy, ports: Ports, var: Path, mongo_url: str, smtp_p
     for index, inst in enumerate(hierarchy.instances):
         parent = f", parent {inst.parent}" if inst.parent else ""
         lines.append(f"  {inst.name} — instance {inst.id}, level {inst.level}{parent}, vhost /{inst.id}")
-        for service in SERVICES:
+        lines.append(f"    console (web) http://127.0.0.1:{ports.of(index, 'console')}   ← people start here")
+        for service in BACKENDS:
             port = ports.of(index, service)
             lines.append(f"    {service:<13} http://127.0.0.1:{port}   (/docs, /metrics, /health/ready)")
-    intake, first = ports.of(0, "intake"), hierarchy.instances[0].id
+    first = hierarchy.instances[0].id
+    accounts = ", ".join(f"{username} ({', '.join(roles)})" for username, _, _, roles, _ in DEV_ACCOUNTS)
     lines += [
         "",
-        "  Development API keys (X-API-Key), one set per instance: "
-        + ", ".join(dev_key("<instance>", role) for role in DEV_ROLES)
-        + ", and dev-<agency id>-<instance> for each agency (it reaches only what is addressed to it)",
-        "  Broker users: doithoai-<instance id> / dev-<instance id>; one user per link, doithoai-link-<a>-to-<b>",
+        f"  Console logins (every instance, password {DEV_PASSWORD}): {accounts},",
+        "    and one per agency of the directory, named by its id (e.g. dia-chinh-xay-dung).",
+        "  Citizens need no account: the console's home page sends and follows opinions.",
         "",
-        "  Try it (land is a district matter: watch the opinion go up, and the answer come back down):",
-        f"    curl -s -X POST http://127.0.0.1:{intake}/api/v1/opinions \\",
-        f"      -H 'Content-Type: application/json' -H 'X-API-Key: {dev_key(first, 'front')}' \\",
-        '      -d \'{"text": "Đề nghị cấp giấy chứng nhận quyền sử dụng đất", "channel": "direct",'
-        ' "citizen": {"email": "dan@example.vn"}}\'',
-        f"    curl -s http://127.0.0.1:{intake}/api/v1/opinions/<tracking_code>",
-        f"    ls {var / 'mail'}",
+        "  Machines use API keys (X-API-Key), one set per instance: "
+        + ", ".join(dev_key("<instance>", role) for role in DEV_ROLES)
+        + ", and dev-<agency id>-<instance> for each agency (it reaches only what is addressed to it),"
+        + f" e.g. {dev_key(first, 'front')}",
+        "  Broker users: doithoai-<instance id> / dev-<instance id>; one user per link, doithoai-link-<a>-to-<b>",
+        f"  Mail sent by the system: {var / 'mail'}",
         "",
     ]
     return "\n".join(lines)

@@ -14,10 +14,12 @@ from pathlib import Path
 from deploy.links import Credentials, Hierarchy, InstanceSpec, connect, link_states, prepare
 from deploy.localstack.processes import SecantusServer, ServiceProcess, wait_until
 from shared.agencies import DEFAULT_SEED, load_seed
+from shared.http import tokens
 
 log = logging.getLogger("localstack")
 
-SERVICES = {"intake": 1, "scheduling": 2, "assignment": 3, "notification": 4}
+SERVICES = {"intake": 1, "scheduling": 2, "assignment": 3, "notification": 4, "console": 5}
+BACKENDS = ("intake", "scheduling", "assignment", "notification")
 DEV_ROLES = {
     "front": "Cán bộ Mặt trận (thử nghiệm)",
     "secretary": "Thư ký hội nghị (thử nghiệm)",
@@ -69,8 +71,27 @@ def on_broker(hierarchy: Hierarchy, amqp: str, management: str) -> Hierarchy:
     )
 
 
+def console_keys(folder: Path) -> tuple[Path, Path]:
+    """The console's signing key pair of one instance, made once and kept (development only)."""
+    private, public = folder / "console.pem", folder / "console.pub"
+    if not private.exists() or not public.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        private_pem, public_pem = tokens.new_key_pair()
+        private.write_text(private_pem)
+        private.chmod(0o600)
+        public.write_text(public_pem)
+    return private, public
+
+
 def instance_env(
-    hierarchy: Hierarchy, inst: InstanceSpec, creds: Credentials, *, mongo_url: str, smtp_port: int, intake_port: int
+    hierarchy: Hierarchy,
+    inst: InstanceSpec,
+    creds: Credentials,
+    *,
+    mongo_url: str,
+    smtp_port: int,
+    console_port: int,
+    public_key: Path,
 ) -> dict[str, str]:
     return {
         **hierarchy.settings_env(inst.id),
@@ -79,8 +100,20 @@ def instance_env(
         "DOITHOAI_API_KEYS": json.dumps(dev_api_keys(inst.id, inst.level)),
         "DOITHOAI_SMTP_HOST": "127.0.0.1",
         "DOITHOAI_SMTP_PORT": str(smtp_port),
-        "DOITHOAI_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{intake_port}",
+        "DOITHOAI_CONSOLE_URL": f"http://127.0.0.1:{console_port}",
+        "DOITHOAI_CONSOLE_PUBLIC_KEY_FILE": str(public_key),
+        # The console forwards each citizen's address; on this machine it calls from 127.0.0.1.
+        "DOITHOAI_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
         "DOITHOAI_ACK_SECRET": f"dev-ack-secret-{inst.id}",  # development only, like the keys above
+    }
+
+
+def console_env(ports: Ports, index: int, private_key: Path) -> dict[str, str]:
+    return {
+        **{f"DOITHOAI_{s.upper()}_URL": f"http://127.0.0.1:{ports.of(index, s)}" for s in BACKENDS},
+        "DOITHOAI_SIGNING_KEY_FILE": str(private_key),
+        "DOITHOAI_PUBLIC_URL": f"http://127.0.0.1:{ports.of(index, 'console')}",
+        "DOITHOAI_DEV_ACCOUNTS": "true",  # README lists them; development only
     }
 
 
@@ -99,6 +132,7 @@ class LocalStack:
         ports: Ports = Ports(),
         mongo_port: int | None = None,
         extra_env: dict[str, str] | None = None,
+        console: bool = True,
     ) -> None:
         self.hierarchy = hierarchy
         self.creds = dev_credentials(hierarchy)
@@ -108,18 +142,21 @@ class LocalStack:
         self.database = SecantusServer(var / "db", port=mongo_port, log=var / "log" / "secantus.log")
         self.processes: dict[tuple[str, str], ServiceProcess] = {}
         for index, inst in enumerate(hierarchy.instances):
+            private_key, public_key = console_keys(var / "keys" / inst.id)
             env = instance_env(
                 hierarchy,
                 inst,
                 self.creds,
                 mongo_url=self.database.url,
                 smtp_port=smtp_port,
-                intake_port=ports.of(index, "intake"),
+                console_port=ports.of(index, "console"),
+                public_key=public_key,
             )
-            for service in SERVICES:
+            for service in SERVICES if console else BACKENDS:
+                own = console_env(ports, index, private_key) if service == "console" else {}
                 self.processes[(inst.id, service)] = ServiceProcess(
                     service,
-                    {**env, **(extra_env or {})},
+                    {**env, **own, **(extra_env or {})},
                     ports.of(index, service),
                     var / "log" / f"{inst.id}-{service}.log",
                 )

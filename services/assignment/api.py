@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -126,6 +126,17 @@ def assignment_view(doc: dict[str, Any]) -> AssignmentView:
     )
 
 
+class AssignmentPage(BaseModel):
+    total: int = Field(description="How many match, over every page.")
+    page: int
+    per_page: int
+    items: list[AssignmentView]
+
+
+DueFilter = Literal["soon", "overdue"]
+DUE_SOON = timedelta(days=7)
+
+
 def get_service(request: Request) -> AssignmentService:
     return request.app.state.assignment
 
@@ -146,6 +157,39 @@ async def _load(service: AssignmentService, tracking_code: str, caller: Caller) 
         )
     check_agency(caller, (doc.get("agency") or {}).get("id"), f"Ý kiến {code}", f"Opinion {code}")
     return doc
+
+
+@router.get(
+    "/opinions",
+    response_model=AssignmentPage,
+    summary="Việc giao xử lý: hộp thư của cơ quan, chương trình hội nghị, hồ sơ của người đứng đầu",
+    responses={401: {}, 403: {}, 422: {}},
+)
+async def list_assignments(
+    service: Service,
+    caller: Annotated[Caller, Depends(require_role(*EVERYONE))],
+    status: Status | None = None,
+    agency_id: Annotated[str | None, Query(max_length=64)] = None,
+    conference_id: Annotated[str | None, Query(max_length=64)] = None,
+    head: Head | None = None,
+    due: Annotated[DueFilter | None, Query(description="soon: trong 7 ngày tới; overdue: đã quá hạn.")] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AssignmentPage:
+    if caller.agency_bound:  # an agency's inbox holds only what is addressed to it
+        check_agency(caller, agency_id or caller.agency_id, "Việc của cơ quan này", "That agency's items")
+        agency_id = caller.agency_id
+    query: dict[str, Any] = {}
+    for key, value in (("status", status), ("agency.id", agency_id), ("conference_id", conference_id), ("head", head)):
+        if value is not None:
+            query[key] = str(value)
+    now = service.runtime.clock.now()
+    if due is not None:
+        query["status"] = Status.ASSIGNED.value
+        query["due_at"] = {"$lt": now} if due == "overdue" else {"$gte": now, "$lt": now + DUE_SOON}
+    sort = [("due_at", 1), ("submitted_at", 1)] if query.get("status") == Status.ASSIGNED else [("submitted_at", -1)]
+    total, docs = await service.repository.find(query, sort=sort, skip=(page - 1) * per_page, limit=per_page)
+    return AssignmentPage(total=total, page=page, per_page=per_page, items=[assignment_view(d) for d in docs])
 
 
 @router.get(
@@ -543,7 +587,8 @@ async def document_html(document_id: str, desk: Desk, caller: Readers) -> HTMLRe
 class SupervisionRow(BaseModel):
     tracking_code: str
     agency: str
-    document_id: str
+    conference_id: str | None = None
+    document_id: str | None
     text: str
     due_at: AwareDatetime | None
     status: str = Field(description="pending, overdue, answered_on_time, answered_late")
@@ -572,6 +617,30 @@ async def supervision(
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     return SupervisionView(conference_id=conference_id, counts=counts, items=rows)
+
+
+class SupervisionBoard(BaseModel):
+    counts: dict[str, int]
+    items: list[SupervisionRow]
+
+
+@router.get(
+    "/supervision",
+    response_model=SupervisionBoard,
+    tags=["hội nghị"],
+    summary="Bảng giám sát của Mặt trận: mọi kết luận và hẹn trả lời bằng văn bản, quá hạn trước",
+    responses={401: {}, 403: {}},
+)
+async def supervision_board(
+    desk: Desk,
+    _: Annotated[Caller, Depends(require_role(*READERS))],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 300,
+) -> SupervisionBoard:
+    rows = [SupervisionRow(**r) for r in await desk.board(limit)]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return SupervisionBoard(counts=counts, items=rows)
 
 
 # ---- reports -------------------------------------------------------------------------------------------

@@ -35,7 +35,6 @@ class AssignmentSettings(ServiceSettings):
     answer_day_count: DayCount = Field(default=DayCount.CALENDAR, description="calendar or working days.")
     classification_rules: Path = Field(default=CONFIG / "classification.yaml")
     jurisdiction_rules: Path = Field(default=CONFIG / "jurisdiction.yaml")
-    public_url: str = Field(default="http://127.0.0.1:8103", description="This service as staff reach it (links).")
     summary_interval_s: float = Field(
         default=3600, gt=0, description="How often the month's and year's summaries are sent to the parent."
     )
@@ -58,7 +57,7 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
     summaries = Summaries(runtime, repository, interval_s=settings.summary_interval_s)
     seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
     guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids, runtime.audit)
-    desk = ConferenceDesk(runtime, repository, Documents(), public_url=settings.public_url)
+    desk = ConferenceDesk(runtime, repository, Documents(), console_url=settings.console_url)
     runtime.include(build_router(service, summaries, guard, directory, desk, prefetch=settings.prefetch))
     if settings.parent_id:
         runtime.add_loop(summaries.run)

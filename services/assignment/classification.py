@@ -9,32 +9,13 @@ the rules.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from shared.events import FIELDS, OTHER_FIELD, Head
-
-_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
-
-
-def fold_case(text: str) -> str:
-    """NFC, lower case, punctuation to single spaces, padded so phrases match on word bounds."""
-    text = unicodedata.normalize("NFC", text).casefold()
-    return f" {_NON_WORD.sub(' ', text).strip()} "
-
-
-def strip_marks(text: str) -> str:
-    """Remove Vietnamese tone and vowel marks: 'Đất đai' → 'dat dai' (after fold_case)."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-
-
-def has_marks(text: str) -> bool:
-    return strip_marks(text) != text
+from shared.text import fold_case, has_marks, strip_marks
 
 
 @dataclass(frozen=True)

@@ -81,12 +81,12 @@ def supervision_status(doc: dict[str, Any], now: datetime) -> str:
 
 class ConferenceDesk:
     def __init__(
-        self, runtime: Runtime, repository: AssignmentRepository, documents: Documents, *, public_url: str
+        self, runtime: Runtime, repository: AssignmentRepository, documents: Documents, *, console_url: str
     ) -> None:
         self.runtime = runtime
         self.repository = repository
         self.documents = documents
-        self.public_url = public_url.rstrip("/")
+        self.console_url = console_url.rstrip("/")
 
     async def keep(self, event: Envelope[ConferenceUpdatedV1]) -> None:
         p = event.payload
@@ -205,7 +205,7 @@ class ConferenceDesk:
                     title=conference.title,
                     agency=agency,
                     document_id=document_id,
-                    document_url=f"{self.public_url}/api/v1/documents/{document_id}",
+                    document_url=f"{self.console_url}/van-ban/{document_id}",
                     items=[
                         ConclusionItem(
                             tracking_code=d["tracking_code"],
@@ -257,6 +257,37 @@ class ConferenceDesk:
 
     async def document(self, document_id: str) -> dict[str, Any] | None:
         return await self.repository.documents.find_one({"_id": document_id}, {OUTBOX: 0})
+
+    async def board(self, limit: int) -> list[dict[str, Any]]:
+        """Every conclusion and written promise of the instance (items with a deadline from a conference
+        or a promise), overdue first, then by deadline, answered last."""
+        now = self.runtime.clock.now()
+        query = {
+            "came_from": None,
+            "status": {"$in": [Status.ASSIGNED.value, Status.ANSWERED.value]},
+            "$or": [{"conference_id": {"$ne": None}}, {"promise": {"$exists": True}}],
+        }
+        docs = await self.repository.assignments.find(query, {OUTBOX: 0, "processed": 0}).to_list(None)
+        order = {"overdue": 0, "pending": 1, "answered_late": 2, "answered_on_time": 3}
+        rows = []
+        for d in docs:
+            if d["status"] == Status.ANSWERED and (d.get("answer") or {}).get("kind") == "on_the_spot":
+                continue  # settled at the conference: nothing to follow
+            rows.append(
+                {
+                    "tracking_code": d["tracking_code"],
+                    "agency": (d.get("agency") or {}).get("name", ""),
+                    "conference_id": d.get("conference_id"),
+                    "document_id": None,
+                    "text": d["text"],
+                    "due_at": d.get("due_at"),
+                    "status": supervision_status(d, now),
+                    "answered_at": (d.get("answer") or {}).get("answered_at"),
+                    "answer": (d.get("answer") or {}).get("text"),
+                }
+            )
+        rows.sort(key=lambda r: (order[r["status"]], r["due_at"] or now))
+        return rows[:limit]
 
     async def supervision(self, conference_id: str) -> list[dict[str, Any]]:
         """Every conclusion (each opinion a notice gave an agency) with where it stands now."""

@@ -43,6 +43,14 @@ class AssignmentRepository:
                 raise
             return existing, False
 
+    async def find(
+        self, query: dict[str, Any], *, sort: list[tuple[str, int]], skip: int, limit: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """A page of opinions matching `query` and how many match in all."""
+        total = await self.assignments.count_documents(query)
+        cursor = self.assignments.find(query, {OUTBOX: 0, "processed": 0}).sort(sort).skip(skip).limit(limit)
+        return total, await cursor.to_list(None)
+
     async def get(self, opinion_id: str) -> dict[str, Any] | None:
         return await self.assignments.find_one({"_id": opinion_id}, {OUTBOX: 0})
 

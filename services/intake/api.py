@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from services.intake.domain import Stage, normalize_tracking_code
 from services.intake.service import ConferenceRefused, IntakeService
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
 from shared.events.opinions import AnswerKind, known_field
 from shared.http.app import require_json
-from shared.http.auth import STAFF, Caller, require_role
+from shared.http.auth import EVERYONE, STAFF, Caller, check_agency, require_role
 from shared.http.errors import ApiError
-from shared.http.limits import public_rate_limit
+from shared.http.limits import client_address, public_rate_limit
+from shared.text import search_key
 
 router = APIRouter(prefix="/api/v1", tags=["ý kiến"])
 
@@ -160,7 +170,7 @@ async def submit_opinion(
     background: BackgroundTasks,
     request: Request,
     response: Response,
-    caller: Annotated[Caller, Depends(require_role(*STAFF))],
+    caller: Annotated[Caller, Depends(require_role(*STAFF, "portal"))],
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -171,6 +181,14 @@ async def submit_opinion(
         ),
     ] = None,
 ) -> Accepted:
+    if not caller.roles & set(STAFF) and submission.channel is not Channel.ONLINE:
+        raise ApiError(
+            422,
+            "portal_channel",
+            "Cổng công dân chỉ gửi ý kiến trực tuyến (channel: online).",
+            "The citizens' portal submits online opinions only (channel: online).",
+            [{"field": "channel", "message_vi": "Chỉ nhận online", "message_en": "Only online"}],
+        )
     if submission.conference_id:
         try:
             await service.check_conference(submission.conference_id, submission.channel)
@@ -233,3 +251,183 @@ async def list_fields() -> list[FieldView]:
         FieldView(code=f.code, name=f.name, head=f.head, head_label=f.head.label, description=f.description)
         for f in FIELDS.values()
     ]
+
+
+# ---- for staff: find opinions --------------------------------------------------------------------
+
+
+class FeedbackView(BaseModel):
+    satisfied: bool
+    reason: str | None
+    at: AwareDatetime
+
+
+class OpinionRow(BaseModel):
+    tracking_code: str
+    status: str
+    status_label: str
+    channel: Channel
+    channel_label: str
+    text: str
+    field: str | None
+    field_name: str | None
+    head: Head | None
+    head_label: str | None
+    agency: str | None
+    agency_id: str | None
+    holder: str | None
+    due_at: AwareDatetime | None
+    overdue: bool
+    conference_id: str | None
+    submitted_at: AwareDatetime
+    feedback: FeedbackView | None
+
+
+class OpinionPage(BaseModel):
+    total: int = Field(description="How many opinions match, over every page.")
+    page: int
+    per_page: int
+    items: list[OpinionRow]
+
+
+def opinion_row(doc: dict[str, Any]) -> OpinionRow:
+    stage = Stage(doc["stage"])
+    field, agency = doc.get("field"), doc.get("agency") or {}
+    head = Head(doc["head"]) if doc.get("head") else None
+    return OpinionRow(
+        tracking_code=doc["tracking_code"],
+        status=stage.name.lower(),
+        status_label=stage.label,
+        channel=Channel(doc["channel"]),
+        channel_label=Channel(doc["channel"]).label,
+        text=doc["text"],
+        field=field,
+        field_name=FIELDS[field].name if field else None,
+        head=head,
+        head_label=head.label if head else None,
+        agency=agency.get("name"),
+        agency_id=agency.get("id"),
+        holder=doc.get("holder"),
+        due_at=doc.get("due_at"),
+        overdue=bool(doc.get("overdue")),
+        conference_id=doc.get("conference_id"),
+        submitted_at=doc["submitted_at"],
+        feedback=FeedbackView(**doc["feedback"]) if doc.get("feedback") else None,
+    )
+
+
+StatusFilter = Literal["open", "received", "classified", "assigned", "escalated", "accepted", "redirected", "closed"]
+
+
+@router.get(
+    "/opinions",
+    response_model=OpinionPage,
+    summary="Tìm ý kiến: theo nội dung, lĩnh vực, người trả lời, trạng thái, hội nghị, cơ quan, quá hạn",
+    responses={401: {}, 403: {}, 422: {}},
+)
+async def search_opinions(
+    service: Service,
+    caller: Annotated[Caller, Depends(require_role(*EVERYONE))],
+    q: Annotated[
+        str | None, Query(max_length=200, description="Từ cần tìm (có dấu hoặc không), hoặc mã theo dõi.")
+    ] = None,
+    field: str | None = None,
+    head: Head | None = None,
+    status: StatusFilter | None = None,
+    channel: Channel | None = None,
+    conference_id: Annotated[str | None, Query(max_length=64)] = None,
+    agency_id: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: bool | None = None,
+    feedback: Annotated[
+        Literal["satisfied", "unsatisfied"] | None, Query(description="unsatisfied: chờ Mặt trận xem xét lại.")
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 25,
+) -> OpinionPage:
+    if caller.agency_bound:  # an agency finds only what is addressed to it
+        check_agency(caller, agency_id or caller.agency_id, "Ý kiến của cơ quan này", "That agency's opinions")
+        agency_id = caller.agency_id
+    query: dict[str, Any] = {}
+    if q and (words := search_key(q)):
+        query["search"] = {"$regex": re.escape(words)}
+    for key, value in (("field", field), ("head", head), ("channel", channel), ("conference_id", conference_id)):
+        if value is not None:
+            query[key] = str(value.value if hasattr(value, "value") else value)
+    if agency_id is not None:
+        query["agency.id"] = agency_id
+    if status == "open":
+        query["stage"] = {"$lt": int(Stage.REDIRECTED)}
+    elif status is not None:
+        query["stage"] = int(Stage[status.upper()])
+    if overdue is not None:
+        query["overdue"] = overdue
+    if feedback is not None:
+        query["feedback.satisfied"] = feedback == "satisfied"
+    total, docs = await service.repository.find(query, skip=(page - 1) * per_page, limit=per_page)
+    return OpinionPage(total=total, page=page, per_page=per_page, items=[opinion_row(d) for d in docs])
+
+
+# ---- for citizens: their word on the answer ------------------------------------------------------
+
+
+class FeedbackIn(BaseModel):
+    """Whether the answer satisfies the citizen; if not, why: the Front considers it again."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    satisfied: bool = Field(description="Hài lòng với câu trả lời hay không.")
+    reason: str | None = Field(default=None, max_length=2000, description="Vì sao chưa hài lòng.")
+
+    @model_validator(mode="after")
+    def _reason_when_unsatisfied(self) -> FeedbackIn:
+        if not self.satisfied and not self.reason:
+            raise ValueError("reason: say why the answer does not satisfy (Cần nêu lý do chưa hài lòng)")
+        return self
+
+
+class CitizenActor:
+    """The holder of a tracking code, for the audit trail."""
+
+    def __init__(self, code: str, address: str | None) -> None:
+        self.code, self.address = code, address
+
+    def as_record(self) -> dict[str, object]:
+        return {
+            "actor": f"Người dân (mã {self.code})",
+            "actor_id": f"citizen:{self.code}",
+            "roles": ["citizen"],
+            "agency_id": None,
+            "from_address": self.address,
+        }
+
+
+@router.post(
+    "/opinions/{tracking_code}/feedback",
+    response_model=OpinionView,
+    summary="Người dân cho biết có hài lòng với câu trả lời không (chưa hài lòng: Mặt trận xem xét lại)",
+    dependencies=[Depends(public_rate_limit), Depends(require_json)],
+    responses={404: {}, 409: {}, 415: {}, 422: {}, 429: {}},
+)
+async def give_feedback(tracking_code: str, body: FeedbackIn, service: Service, request: Request) -> OpinionView:
+    code = normalize_tracking_code(tracking_code)
+    doc = await service.repository.by_tracking_code(code)
+    if doc is None:
+        raise ApiError(404, "opinion_not_found", f"Không có ý kiến mã {code}.", f"No opinion has tracking code {code}.")
+    now = service.runtime.clock.now()
+    note = (
+        "Người dân hài lòng với câu trả lời"
+        if body.satisfied
+        else f"Người dân chưa hài lòng với câu trả lời: {body.reason}; đề nghị Mặt trận xem xét lại"
+    )
+    feedback = {"satisfied": body.satisfied, "reason": body.reason, "at": now}
+    if not await service.repository.give_feedback(code, feedback, note):
+        raise ApiError(
+            409,
+            "not_answered_yet",
+            f"Ý kiến {code} chưa được trả lời; chỉ nhận ý kiến về câu trả lời sau khi đã trả lời.",
+            f"Opinion {code} has not been answered yet; feedback is taken on an answer.",
+        )
+    await service.runtime.audit.record(
+        CitizenActor(code, client_address(request)), "opinion.feedback", code, {"satisfied": body.satisfied}
+    )
+    return opinion_view(await service.repository.by_tracking_code(code) or doc)

@@ -28,6 +28,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
 
     async def setup() -> None:
         await repository.create_indexes()
+        await repository.add_search_keys()
         await runtime.outbox.track(repository.opinions)
 
     app = create_service_app(

@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from services.intake.domain import Change, Stage
 from shared.events import Envelope, OpinionReceivedV1
 from shared.storage.outbox import OUTBOX, outbox_entries
+from shared.text import search_key
 
 
 class TrackingCodeTaken(Exception):
@@ -27,6 +28,33 @@ class OpinionRepository:
         await self.opinions.create_index("tracking_code", unique=True)
         await self.opinions.create_index([("submitted_at", DESCENDING)])
         await self.opinions.create_index([("stage", ASCENDING), ("overdue", ASCENDING)])
+        await self.opinions.create_index([("conference_id", ASCENDING), ("submitted_at", ASCENDING)], sparse=True)
+
+    async def add_search_keys(self) -> int:
+        """Opinions stored before staff search existed get their search key (once, at start)."""
+        done = 0
+        async for doc in self.opinions.find({"search": {"$exists": False}}, {"text": 1, "tracking_code": 1}):
+            key = search_key(f"{doc['text']} {doc['tracking_code']}")
+            await self.opinions.update_one({"_id": doc["_id"]}, {"$set": {"search": key}})
+            done += 1
+        return done
+
+    async def find(self, query: dict[str, Any], *, skip: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """A page of opinions matching `query`, newest first, and how many match in all."""
+        total = await self.opinions.count_documents(query)
+        cursor = self.opinions.find(query, {OUTBOX: 0, "processed": 0, "search": 0, "history": 0})
+        return total, await cursor.sort("submitted_at", DESCENDING).skip(skip).limit(limit).to_list(None)
+
+    async def give_feedback(self, code: str, feedback: dict[str, Any], note: str) -> bool:
+        """The citizen's word on the answer, on a closed opinion only; the latest one counts."""
+        result = await self.opinions.update_one(
+            {"tracking_code": code, "stage": int(Stage.CLOSED)},
+            {
+                "$set": {"feedback": feedback, "updated_at": feedback["at"]},
+                "$push": {"history": {"at": feedback["at"], "stage": None, "note": note}},
+            },
+        )
+        return result.modified_count == 1
 
     async def insert_received(
         self, event: Envelope[OpinionReceivedV1], entered_by: dict[str, str] | None = None
@@ -39,6 +67,7 @@ class OpinionRepository:
             "origin_instance": p.origin_instance,
             "channel": p.channel.value,
             "text": p.text,
+            "search": search_key(f"{p.text} {p.tracking_code} {(p.location.address or '') if p.location else ''}"),
             "field": p.field,
             "head": p.head.value if p.head else None,
             "location": p.location.model_dump() if p.location else None,

@@ -231,12 +231,15 @@ async def _load(service: NotificationService, notification_id: str) -> dict[str,
 )
 async def search_notifications(
     service: Service,
-    _: Annotated[Caller, Depends(require_role(*STAFF))],
+    caller: Annotated[Caller, Depends(require_role(*STAFF, "agency"))],
     tracking_code: str | None = None,
     opinion_id: str | None = None,
     agency_id: str | None = None,
     status: str | None = None,
 ) -> list[NotificationView]:
+    if caller.agency_bound:  # an agency sees the notices sent to it
+        check_agency(caller, agency_id or caller.agency_id, "Thông báo của cơ quan này", "That agency's notifications")
+        agency_id = caller.agency_id
     query: dict[str, Any] = {}
     if tracking_code:
         query["tracking_code"] = tracking_code.strip().upper()

@@ -35,9 +35,6 @@ class NotificationSettings(ServiceSettings):
     public_url: str = Field(
         default="http://127.0.0.1:8104", description="This service as agencies reach it (acknowledgement links)."
     )
-    intake_public_url: str = Field(
-        default="http://127.0.0.1:8101", description="Intake's address as citizens reach it (links in mail)."
-    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None
@@ -146,7 +143,7 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         Templates(settings.templates_dir),
         channels,
         policy,
-        intake_url=settings.intake_public_url,
+        console_url=settings.console_url,
         public_url=settings.public_url,
         ack_secret=settings.acknowledgement_secret(),
         heads=seed.heads,

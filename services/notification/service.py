@@ -122,7 +122,7 @@ class NotificationService:
         channels: dict[str, DeliveryChannel],
         policy: DeliveryPolicy,
         *,
-        intake_url: str,
+        console_url: str,
         public_url: str,
         ack_secret: str,
         heads: dict[Head, Official] | None = None,
@@ -135,7 +135,7 @@ class NotificationService:
         self.templates = templates
         self.channels = channels
         self.policy = policy
-        self.intake_url = intake_url.rstrip("/")
+        self.console_url = console_url.rstrip("/")
         self.public_url = public_url.rstrip("/")
         self.ack_secret = ack_secret.encode()
         self.poll_s = poll_s
@@ -148,7 +148,8 @@ class NotificationService:
         return {
             "instance_name": self.runtime.settings.instance_name,
             "tracking_code": tracking_code,
-            "status_url": f"{self.intake_url}/api/v1/opinions/{tracking_code}",
+            "status_url": f"{self.console_url}/theo-doi/{tracking_code}",
+            "inbox_url": f"{self.console_url}/hop-thu/{tracking_code}",
         }
 
     async def on_received(self, event: Envelope[OpinionReceivedV1]) -> None:

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.http.audit import audit_router
 from shared.http.errors import ApiError, install_error_handlers
 from shared.http.limits import RateLimiter
+from shared.http.operations import operations_router
 from shared.observability import metrics
 
 if TYPE_CHECKING:
@@ -183,6 +184,6 @@ def create_service_app(
         spec = AsyncAPI(runtime.broker, title=f"doithoai {runtime.service}", version="1.0.0").to_specification()
         return JSONResponse(spec.to_jsonable())
 
-    for router in (*routers, audit_router()):
+    for router in (*routers, audit_router(), operations_router()):
         app.include_router(router)
     return app

@@ -1,4 +1,5 @@
-"""Who is calling: API keys carrying roles and a scope (machines), checked on every endpoint.
+"""Who is calling, checked on every endpoint: a person the console vouches for with a short-lived
+signed token (`Authorization: Bearer`), or a machine with a scoped API key (`X-API-Key`).
 
 A caller has one or more roles. Front staff, secretaries, heads and operators work for the whole
 instance; a caller whose only role is `agency` is bound to one agency of the directory and reaches
@@ -13,11 +14,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from fastapi import Request, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.http import tokens
 from shared.http.errors import ApiError
 from shared.http.limits import client_address
-from shared.settings import INSTANCE_WIDE_ROLES, KeyHolder, Role
+from shared.settings import INSTANCE_WIDE_ROLES, KeyHolder, Role, ServiceSettings
 
 ROLE_LABELS_VI: dict[str, str] = {
     "front": "cán bộ Mặt trận",
@@ -25,7 +27,9 @@ ROLE_LABELS_VI: dict[str, str] = {
     "head": "người đứng đầu",
     "agency": "cơ quan chịu trách nhiệm",
     "operator": "quản trị vận hành",
+    "portal": "cổng công dân",
 }
+KNOWN_ROLES = frozenset(ROLE_LABELS_VI)
 
 # Who does what: staff collect and record opinions and run conferences; heads read and follow;
 # an agency reads and answers what is addressed to it; operators run the instance.
@@ -34,6 +38,9 @@ READERS: tuple[Role, ...] = (*STAFF, "head")
 EVERYONE: tuple[Role, ...] = (*READERS, "agency")
 
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="Khóa API (API key) theo vai trò.")
+PERSON_TOKEN = HTTPBearer(
+    auto_error=False, description="Thẻ ngắn hạn do bảng điều khiển ký cho người đang đăng nhập (JWT, EdDSA)."
+)
 
 
 def key_id(key: str) -> str:
@@ -48,6 +55,7 @@ class Caller:
     name: str | None = None
     agency_id: str | None = None  # set for a caller bound to one agency
     address: str | None = None  # where the request came from
+    head: str | None = None  # which head a person of the head role is (party_secretary…)
 
     @property
     def actor(self) -> str:
@@ -83,13 +91,43 @@ def caller_for(key: str, holder: KeyHolder, address: str | None = None) -> Calle
     )
 
 
+def person_caller(settings: ServiceSettings, token: str, address: str | None) -> Caller:
+    """The person a console token names, if it verifies; 401 otherwise."""
+    keys = settings.console_keys()
+    try:
+        if not keys:
+            raise tokens.InvalidToken("this service has no console key configured (DOITHOAI_CONSOLE_PUBLIC_KEY)")
+        person = tokens.verify(token, public_keys=keys, instance=settings.instance_id)
+        unknown = set(person.roles) - KNOWN_ROLES
+        if unknown:
+            raise tokens.InvalidToken(f"unknown roles {sorted(unknown)}")
+        if "agency" in person.roles and not person.agency_id:
+            raise tokens.InvalidToken("an agency's person carries no agency_id")
+    except tokens.InvalidToken as exc:
+        raise ApiError(
+            401,
+            "invalid_token",
+            "Phiên đăng nhập không hợp lệ hoặc đã hết hạn; vui lòng đăng nhập lại.",
+            f"The person's token is not valid ({exc}); sign in again.",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from exc
+    return Caller(
+        roles=frozenset(person.roles),
+        key_id=f"person:{person.username}",
+        name=f"{person.name}, {person.position}" if person.position else person.name,
+        agency_id=person.agency_id,
+        address=person.address or address,
+        head=person.head,
+    )
+
+
 def identify(keys: dict[str, KeyHolder], presented: str | None, address: str | None = None) -> Caller:
     if not presented:
         raise ApiError(
             401,
             "missing_api_key",
-            "Thiếu khóa API: gửi khóa trong tiêu đề X-API-Key.",
-            "Missing API key: send it in the X-API-Key header.",
+            "Thiếu khóa API: gửi khóa trong tiêu đề X-API-Key (máy), hoặc đăng nhập qua bảng điều khiển (người).",
+            "Missing API key: send it in the X-API-Key header (machines), or sign in through the console (people).",
             headers={"WWW-Authenticate": "ApiKey"},
         )
     for key, holder in keys.items():
@@ -131,18 +169,33 @@ def check_agency(caller: Caller, agency_id: str | None, what_vi: str, what_en: s
         )
 
 
-def require_role(*allowed: Role) -> Callable[..., Awaitable[Caller]]:
-    """FastAPI dependency: the caller, if one of their key's roles is among `allowed`."""
+def _caller(request: Request, key: str | None, bearer: HTTPAuthorizationCredentials | None) -> Caller:
+    settings = request.app.state.settings
+    if bearer is not None:
+        return person_caller(settings, bearer.credentials, client_address(request))
+    return identify(settings.api_keys, key, client_address(request))
 
-    async def dependency(request: Request, presented: str | None = Security(API_KEY_HEADER)) -> Caller:
-        caller = identify(request.app.state.settings.api_keys, presented, client_address(request))
-        return authorize(caller, allowed)
+
+def require_role(*allowed: Role) -> Callable[..., Awaitable[Caller]]:
+    """FastAPI dependency: the caller (a person's token or a machine's key), if one of their roles is among
+    `allowed`."""
+
+    async def dependency(
+        request: Request,
+        key: str | None = Security(API_KEY_HEADER),
+        bearer: HTTPAuthorizationCredentials | None = Security(PERSON_TOKEN),
+    ) -> Caller:
+        return authorize(_caller(request, key, bearer), allowed)
 
     return dependency
 
 
-async def optional_caller(request: Request, presented: str | None = Security(API_KEY_HEADER)) -> Caller | None:
-    """For public endpoints that show staff more: None without a key; a wrong key is still a 401."""
-    if presented is None:
+async def optional_caller(
+    request: Request,
+    key: str | None = Security(API_KEY_HEADER),
+    bearer: HTTPAuthorizationCredentials | None = Security(PERSON_TOKEN),
+) -> Caller | None:
+    """For public endpoints that show staff more: None without a key or token; a wrong one is still a 401."""
+    if key is None and bearer is None:
         return None
-    return identify(request.app.state.settings.api_keys, presented, client_address(request))
+    return _caller(request, key, bearer)

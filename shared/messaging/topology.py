@@ -96,6 +96,12 @@ def link_queue_name(neighbour: str) -> str:
     return f"link.to.{neighbour}"
 
 
+def replay_routing_key(queue: str) -> str:
+    """The routing key that reaches one consumer queue alone: a dead letter goes back by it (no event
+    type starts with `replay.`, so nothing else is ever routed there)."""
+    return f"replay.{queue}"
+
+
 def link_routing_key(neighbour: str, event_type: str) -> str:
     return f"{neighbour}.{event_type}"
 
@@ -170,12 +176,15 @@ async def declare_topology(broker: RabbitBroker, neighbours: list[str] = ()) -> 
             for ex in (EVENTS_EXCHANGE, LINKS_EXCHANGE, INBOUND_EXCHANGE, DEAD_LETTER_EXCHANGE)
         }
 
-        async def declare(queue: RabbitQueue, exchange: str) -> None:
+        async def declare(queue: RabbitQueue, exchange: str, *routing_keys: str) -> None:
             declared = await channel.declare_queue(queue.name, durable=True, arguments=queue.arguments)
-            await declared.bind(exchanges[exchange], routing_key=queue.routing_key)
+            for key in (queue.routing_key, *routing_keys):
+                await declared.bind(exchanges[exchange], routing_key=key)
 
         for queue, dlq, exchange in all_queues():
-            await declare(queue, exchange.name)
+            # Internal queues can also be reached alone, for replaying their dead letters.
+            replay = (replay_routing_key(queue.name),) if exchange is EVENTS_EXCHANGE else ()
+            await declare(queue, exchange.name, *replay)
             await declare(dlq, DEAD_LETTER_EXCHANGE.name)
         for neighbour in neighbours:
             await declare(link_queue(neighbour), LINKS_EXCHANGE.name)

@@ -13,7 +13,7 @@ from deploy.localstack.processes import ServiceProcess, free_port
 def service_processes(names: tuple[str, ...], env: dict[str, str], logs: Path) -> Iterator[dict[str, ServiceProcess]]:
     """Start the named services of one instance, wait until each is ready; stop them afterwards."""
     ports = {name: free_port() for name in names}
-    env = {"DOITHOAI_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{ports.get('intake', 8101)}", **env}
+    env = {"DOITHOAI_CONSOLE_URL": "http://console.test", **env}
     procs = {name: ServiceProcess(name, env, ports[name], logs / f"{name}.log") for name in names}
     for proc in procs.values():
         proc.start()

@@ -1,0 +1,7 @@
+"""Console pages: operator (to be written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,33 @@
+"""Vietnamese text as people type it: NFC or NFD, with or without tone marks, any case.
+
+One place for the normalisation every comparison needs (classification, search, duplicates):
+the same word typed on different keyboards must compare equal.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def fold_case(text: str) -> str:
+    """NFC, lower case, punctuation to single spaces, padded so phrases match on word bounds."""
+    text = unicodedata.normalize("NFC", text).casefold()
+    return f" {_NON_WORD.sub(' ', text).strip()} "
+
+
+def strip_marks(text: str) -> str:
+    """Remove Vietnamese tone and vowel marks: 'Đất đai' → 'Dat dai'."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
+
+
+def has_marks(text: str) -> bool:
+    return strip_marks(text) != text
+
+
+def search_key(text: str) -> str:
+    """What a search compares: folded and without marks ('Ngập úng NGÕ 12' → 'ngap ung ngo 12')."""
+    return strip_marks(fold_case(text)).strip()
