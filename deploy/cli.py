@@ -34,6 +34,9 @@ Ví dụ / examples:
   doithoai agencies import shared/config/agencies.yaml --instance phuong-bo-de
   doithoai notifications list --status failed
   doithoai notifications retry <id>
+  doithoai users add thu-ky --name "Nguyễn Thị Thư" --position "Công chức Văn phòng" --role secretary
+  doithoai users add dia-chinh --name "Lê Văn Địa" --role agency --agency dia-chinh-xay-dung
+  doithoai users list | disable <username> | reset-password <username>
 """
 
 app = typer.Typer(
@@ -46,10 +49,16 @@ agencies = typer.Typer(help="Danh bạ cơ quan (agency directory).", no_args_is
 notifications = typer.Typer(help="Tình trạng gửi thông báo (delivery status).", no_args_is_help=True)
 dead_letters = typer.Typer(help="Thư chết: xem và gửi lại (dead-letter queues).", no_args_is_help=True)
 demo = typer.Typer(help="Dữ liệu mẫu (demo and bulk data).", no_args_is_help=True)
+users = typer.Typer(
+    help="Tài khoản người dùng của bảng điều khiển (the console's accounts; reads DOITHOAI_INSTANCE_ID, "
+    "DOITHOAI_MONGO_URL like the console).",
+    no_args_is_help=True,
+)
 app.add_typer(agencies, name="agencies")
 app.add_typer(notifications, name="notifications")
 app.add_typer(dead_letters, name="dead-letters")
 app.add_typer(demo, name="demo")
+app.add_typer(users, name="users")
 console = Console()
 
 Url = Annotated[str, typer.Option(envvar="DOITHOAI_NOTIFICATION_URL", help="Notification service URL.")]
@@ -417,6 +426,114 @@ def load_demo(
             codes.append(r.json()["tracking_code"])
             progress.advance(task)
     console.print(f"[green]Đã nạp {len(codes)} ý kiến[/green] (ví dụ: {', '.join(codes[:3])})")
+
+
+# ---- people's accounts (the console's database) ---------------------------------------------------
+
+
+def _accounts(action: Any) -> Any:
+    """Run `action(accounts, now)` against the console's accounts of the configured instance."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from services.console.accounts import Accounts
+    from shared.settings import ServiceSettings
+    from shared.storage.mongo import connect
+
+    settings = ServiceSettings()
+
+    async def go() -> Any:
+        mongo = connect(settings.mongo_url)
+        try:
+            store = Accounts(mongo[settings.database_name("console")])
+            await store.create_indexes()
+            return await action(store, datetime.now(UTC), mongo[settings.database_name("console")])
+        finally:
+            await mongo.close()
+
+    return asyncio.run(go())
+
+
+def _temporary_password() -> str:
+    import secrets
+
+    words = ["song", "hong", "lua", "tre", "sen", "dao", "mai", "lang", "que", "doi", "bien", "nui"]
+    return "-".join(secrets.choice(words) for _ in range(3)) + f"-{secrets.randbelow(9000) + 1000}"
+
+
+@users.command("add")
+def add_user(
+    username: str,
+    name: Annotated[str, typer.Option(help="Họ và tên")],
+    role: Annotated[list[str], typer.Option(help="front, secretary, head, agency, operator (repeat for several)")],
+    position: Annotated[str | None, typer.Option(help="Chức vụ")] = None,
+    agency: Annotated[str | None, typer.Option(help="Mã cơ quan (vai trò agency)")] = None,
+    head: Annotated[str | None, typer.Option(help="party_secretary, council_chair or committee_chair")] = None,
+    email: Annotated[str | None, typer.Option(help="Email (đăng nhập một lần SSO khớp theo email)")] = None,
+) -> None:
+    """Thêm một người; in ra mật khẩu tạm, phải đổi khi đăng nhập lần đầu."""
+    from services.console.accounts import Account, AccountError
+
+    password = _temporary_password()
+    account = Account(
+        username, name, position, list(role), agency_id=agency, head=head, email=email.casefold() if email else None,
+        must_change_password=True,
+    )  # fmt: skip
+
+    async def add(store: Any, now: Any, _: Any) -> None:
+        await store.add(account, password, now)
+
+    try:
+        _accounts(add)
+    except AccountError as exc:
+        console.print(f"[red]{exc.field}: {exc.message_vi}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]Đã thêm {username}[/green]. Mật khẩu tạm (đổi khi đăng nhập lần đầu): {password}")
+
+
+@users.command("list")
+def list_users() -> None:
+    """Danh sách người dùng, vai trò, phạm vi, trạng thái."""
+
+    async def all_(store: Any, now: Any, _: Any) -> Any:
+        return await store.all()
+
+    table = Table("tên đăng nhập", "họ tên", "chức vụ", "vai trò", "phạm vi", "trạng thái")
+    for a in _accounts(all_):
+        scope = a.agency_id or a.head or "toàn đơn vị"
+        state = "ngừng" if not a.active else ("phải đổi mật khẩu" if a.must_change_password else "hoạt động")
+        table.add_row(a.username, a.full_name, a.position or "", ", ".join(a.roles), scope, state)
+    console.print(table)
+
+
+def _change(username: str, changes: dict[str, Any], *, password: str | None = None) -> None:
+    async def change(store: Any, now: Any, db: Any) -> bool:
+        if await store.get(username) is None:
+            return False
+        if password is not None:
+            await store.set_password(username, password, must_change=True)
+        await store.update(username, changes)
+        await db["sessions"].delete_many({"username": username})  # every session of the account ends
+        return True
+
+    if not _accounts(change):
+        console.print(f"[red]Không có người dùng {username}.[/red]")
+        raise typer.Exit(1)
+
+
+@users.command("disable")
+def disable_user(username: str) -> None:
+    """Ngừng một tài khoản; mọi phiên đăng nhập của người đó kết thúc ngay."""
+    _change(username, {"active": False})
+    console.print(f"[green]Đã ngừng tài khoản {username}.[/green]")
+
+
+@users.command("reset-password")
+def reset_password(username: str) -> None:
+    """Đặt mật khẩu tạm mới (phải đổi khi đăng nhập); mọi phiên của người đó kết thúc."""
+    password = _temporary_password()
+    _change(username, {"active": True}, password=password)
+    console.print(f"[green]Mật khẩu tạm của {username}:[/green] {password}")
 
 
 def main() -> None:

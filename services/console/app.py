@@ -155,6 +155,7 @@ def create_app(settings: ConsoleSettings | None = None, *, clock: Clock | None =
     app.state.clock = clock
     app.state.accounts = accounts
     app.state.sessions = sessions
+    app.state.sso_pending = db["sso_pending"]
     app.state.backend = backend
     app.state.secure_cookies = settings.public_url.startswith("https://")
     app.state.sign_in_limiter = RateLimiter(20)  # failed sign-ins a minute per address

@@ -29,6 +29,14 @@ class RateLimiter:
         self.now = now
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client → (tokens, when)
 
+    def peek(self, client: str) -> float:
+        """Seconds until `client` would have a token, without taking one (0: it has one now)."""
+        if self.per_minute <= 0 or client not in self._buckets:
+            return 0.0
+        tokens, then = self._buckets[client]
+        tokens = min(float(self.per_minute), tokens + (self.now() - then) * self.per_minute / 60)
+        return 0.0 if tokens >= 1 else (1 - tokens) * 60 / self.per_minute
+
     def wait(self, client: str, cost: int = 1) -> float:
         """Take `cost` tokens for `client` (one per lookup it asks for): 0 if allowed, else the seconds
         until they are free."""

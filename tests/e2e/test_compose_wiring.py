@@ -25,6 +25,7 @@ import yaml
 from deploy.links import Hierarchy
 from deploy.localstack.processes import ServiceProcess, free_port, wait_until
 from shared.agencies import DEFAULT_SEED, load_seed
+from shared.http import tokens
 from shared.messaging.admin import RabbitAdmin
 from shared.messaging.links import link_user
 from tests.conftest import AMQP_HOST, RABBIT_MANAGEMENT
@@ -73,7 +74,15 @@ def test_compose_file_declares_a_healthy_start_order() -> None:
             assert f"127.0.0.1:{port}/health/ready" in " ".join(service["healthcheck"]["test"])
             assert service["ports"] == [f"{port}:{port}"] and service["image"] == "doithoai:latest"
             # Each instance has keys of its own: a ward's operator key opens nothing at the city.
-            assert service["secrets"] == [{"source": f"{short}_api_keys", "target": "api_keys"}]
+            assert service["secrets"] == [
+                {"source": f"{short}_api_keys", "target": "api_keys"},
+                {"source": f"{short}_console_public_key", "target": "console_public_key"},
+            ]
+        console = spec[f"{short}-console"]
+        assert console["command"] == ["python", "-m", "services.console"]
+        assert console["secrets"] == [{"source": f"{short}_console_key", "target": "console_key"}]
+        for name in SERVICES:  # the console calls its own instance's services
+            assert console["environment"][f"DOITHOAI_{name.upper()}_URL"].startswith(f"http://{short}-{name}:")
     assert "build" in spec["ward-intake"]
     # Admin interfaces only on the host's loopback; no default password anywhere.
     for admin in ("rabbitmq", "mailcatcher", "prometheus"):
@@ -88,12 +97,20 @@ def test_compose_file_declares_a_healthy_start_order() -> None:
 
 
 def local_env(environment: dict[str, str], secrets: dict[str, str], *, mongo_url: str, smtp_port: int,
-              keys_file: Path) -> dict[str, str]:  # fmt: skip
+              keys_file: Path, console_keys: Path, urls: dict[str, str]) -> dict[str, str]:  # fmt: skip
     env = {k: expand(str(v), secrets) for k, v in environment.items()}
-    broker = re.match(r"amqp://([^:]+):([^@]+)@rabbitmq:5672/(.+)$", env["DOITHOAI_BROKER_URL"])
-    assert broker, env["DOITHOAI_BROKER_URL"]
-    assert broker.group(3) == env["DOITHOAI_INSTANCE_ID"] and broker.group(1) == f"doithoai-{broker.group(3)}"
-    env["DOITHOAI_BROKER_URL"] = f"amqp://{broker.group(1)}:{broker.group(2)}@{AMQP_HOST}/{broker.group(3)}"
+    if "DOITHOAI_BROKER_URL" in env:  # the console has no broker
+        broker = re.match(r"amqp://([^:]+):([^@]+)@rabbitmq:5672/(.+)$", env["DOITHOAI_BROKER_URL"])
+        assert broker, env["DOITHOAI_BROKER_URL"]
+        assert broker.group(3) == env["DOITHOAI_INSTANCE_ID"] and broker.group(1) == f"doithoai-{broker.group(3)}"
+        env["DOITHOAI_BROKER_URL"] = f"amqp://{broker.group(1)}:{broker.group(2)}@{AMQP_HOST}/{broker.group(3)}"
+    assert env["DOITHOAI_CONSOLE_PUBLIC_KEY_FILE"] == "/run/secrets/console_public_key"
+    env["DOITHOAI_CONSOLE_PUBLIC_KEY_FILE"] = str(console_keys.with_suffix(".pub"))
+    if "DOITHOAI_SIGNING_KEY_FILE" in env:
+        assert env["DOITHOAI_SIGNING_KEY_FILE"] == "/run/secrets/console_key"
+        env["DOITHOAI_SIGNING_KEY_FILE"] = str(console_keys.with_suffix(".pem"))
+        for name in SERVICES:  # compose's service names → where those processes listen here
+            env[f"DOITHOAI_{name.upper()}_URL"] = urls[name]
     assert env["DOITHOAI_MONGO_URL"].startswith("mongodb://mongo:27017/")
     env["DOITHOAI_MONGO_URL"] = mongo_url
     assert env["DOITHOAI_API_KEYS_FILE"] == "/run/secrets/api_keys"
@@ -146,15 +163,22 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
                              text=True, timeout=180)  # fmt: skip
         assert out.returncode == 0, out.stdout + out.stderr
 
+    console_keys = {}
+    for short in ("ward", "district", "city"):  # what `python -m deploy.console_keys` makes
+        console_keys[short] = tmp_path / f"{short}.console"
+        private, public = tokens.new_key_pair()
+        console_keys[short].with_suffix(".pem").write_text(private)
+        console_keys[short].with_suffix(".pub").write_text(public)
     procs: dict[str, ServiceProcess] = {}
     admin = RabbitAdmin(RABBIT_MANAGEMENT)
     try:
         links("links-prepare")
         for short in ("ward", "district", "city"):
-            for name in SERVICES:
+            for name in (*SERVICES, "console"):
                 service = spec[f"{short}-{name}"]
+                urls = {n: procs[f"{short}-{n}"].url for n in SERVICES if f"{short}-{n}" in procs}
                 env = local_env(service["environment"], secrets, mongo_url=secantus.url, smtp_port=smtp.port,
-                                keys_file=keys_files[short])  # fmt: skip
+                                keys_file=keys_files[short], console_keys=console_keys[short], urls=urls)  # fmt: skip
                 proc = ServiceProcess(service["command"][2].removeprefix("services."), env, free_port(),
                                       tmp_path / f"{short}-{name}.log")  # fmt: skip
                 proc.env["DOITHOAI_HTTP_PORT"] = str(proc.port)  # published ports may be taken on this machine
@@ -186,6 +210,9 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
         assert r.status_code == 200, r.text
         wait_until(lambda: httpx.get(f"{ward}/api/v1/opinions/{code}").json()["status"] == "closed", 60, 0.3,
                    "the answer back at the ward")  # fmt: skip
+        # The ward's console shows the citizen the answer that came down from the district.
+        page = httpx.get(f"{procs['ward-console'].url}/theo-doi/{code}")
+        assert page.status_code == 200 and "Quận đã cấp giấy chứng nhận." in page.text
     finally:
         for proc in procs.values():
             proc.stop()

@@ -61,7 +61,7 @@ def test_prometheus_scrapes_every_service_of_the_compose_file() -> None:
     }
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text(encoding="utf-8"))
     jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
-    assert set(jobs["doithoai"]) == services and len(services) == 12
+    assert set(jobs["doithoai"]) == services and len(services) == 15  # 4 services and a console × 3
     assert jobs["rabbitmq"] == ["rabbitmq:15692"]
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
     assert "./deploy/prometheus:/etc/prometheus:ro" in compose["services"]["prometheus"]["volumes"]

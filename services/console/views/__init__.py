@@ -6,6 +6,14 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from services.console.views import account, agency, conferences, operator, opinions, public
+    from services.console.views import account, agency, conferences, operator, opinions, public, sso
 
-    return [public.router, account.router, opinions.router, conferences.router, agency.router, operator.router]
+    return [
+        public.router,
+        account.router,
+        sso.router,
+        opinions.router,
+        conferences.router,
+        agency.router,
+        operator.router,
+    ]

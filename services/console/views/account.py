@@ -51,7 +51,7 @@ async def sign_in(
             request, 422, username=username, next_=_next(tiep), error="Nhập tên đăng nhập và mật khẩu."
         )
     # Too many failures from one address, whatever the names tried: wait a little.
-    if (wait := state.sign_in_limiter.wait(f"fail:{where}", cost=0)) > 0:
+    if (wait := state.sign_in_limiter.peek(f"fail:{where}")) > 0:
         outcome(**_labels(request), outcome="throttled").inc()
         return _sign_in_page(
             request, 429, username=username, next_=_next(tiep),
