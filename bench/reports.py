@@ -71,8 +71,9 @@ async def run(mongo_url: str, sizes: list[int], children: list[int]) -> dict:  #
     from services.assignment.app import create_app
 
     app = create_app()
-    summaries, repository = app.state.summaries, app.state.assignment.repository
+    summaries, repository = app.state.assignment.summaries, app.state.assignment.repository
     await repository.create_indexes()
+    assignments = app.state.runtime.db["assignments"]
     period = "2026"
     start = datetime(2026, 1, 1, tzinfo=UTC)
     results: dict = {"own_opinions": [], "children": []}  # type: ignore[type-arg]
@@ -81,7 +82,7 @@ async def run(mongo_url: str, sizes: list[int], children: list[int]) -> dict:  #
         print(f"… storing {size} opinions", flush=True)
         while inserted < size:
             batch = [opinion(i, start) for i in range(inserted, min(size, inserted + 5000))]
-            await repository.assignments.insert_many(batch)
+            await assignments.insert_many(batch)
             inserted += len(batch)
         began = time.perf_counter()
         summary = await summaries.summary(period)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from shared.clock import Clock
 
@@ -34,6 +35,13 @@ class AuditLog:
         await self.entries.insert_one(
             {"at": self.clock.now(), **caller.as_record(), "action": action, "target": target, "details": details or {}}
         )
+
+    async def copy(self, entry_id: str, entry: dict[str, Any]) -> None:
+        """An entry saved with a state change (in that document's outbox), into the trail once."""
+        try:
+            await self.entries.insert_one({"_id": entry_id, **entry})
+        except DuplicateKeyError:
+            pass  # copied already, before a crash kept it in the outbox
 
     async def search(
         self, *, target: str | None, action: str | None, since: datetime | None, limit: int

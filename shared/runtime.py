@@ -37,7 +37,7 @@ from shared.observability.logging import configure_logging
 from shared.observability.monitor import Monitor
 from shared.settings import ServiceSettings
 from shared.storage.mongo import connect, ping
-from shared.storage.outbox import Outbox
+from shared.storage.outbox import EventSource, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,10 @@ class Runtime:
         )
         self.publisher = EventPublisher(self.broker, timeout=settings.publish_timeout_s)
         self.audit = AuditLog(self.db, self.clock)
-        self.outbox = Outbox(self.publisher, grace_s=settings.outbox_grace_s, interval_s=settings.outbox_interval_s)
+        self.outbox = Outbox(
+            self.publisher, grace_s=settings.outbox_grace_s, interval_s=settings.outbox_interval_s, audit=self.audit
+        )
+        self.events = EventSource(self.source, self.clock)
         self.monitor = Monitor(
             self.broker, interval_s=settings.monitor_interval_s, gauge_interval_s=settings.gauge_interval_s
         )
@@ -95,7 +98,7 @@ class Runtime:
         self._loops.append(loop)
 
     def envelope(self, payload: EventPayload, *, cause: Envelope[Any] | None = None, **kw: Any) -> Envelope[Any]:
-        return Envelope.new(payload, self.source, cause=cause, occurred_at=self.clock.now(), **kw)
+        return self.events.envelope(payload, cause=cause, **kw)
 
     async def start(self, setup: Callable[[], Awaitable[None]] | None = None) -> None:
         await self.audit.create_indexes()

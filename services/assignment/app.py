@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,6 +13,7 @@ from services.assignment.classification import RuleTable
 from services.assignment.conferences import ConferenceDesk
 from services.assignment.directory import Directory
 from services.assignment.documents import Documents
+from services.assignment.domain import Place
 from services.assignment.handlers import SERVICE, build_router
 from services.assignment.jurisdiction import JurisdictionTable
 from services.assignment.repository import AssignmentRepository
@@ -40,45 +42,77 @@ class AssignmentSettings(ServiceSettings):
     )
 
 
-def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    settings = settings or AssignmentSettings()
-    runtime = Runtime(settings, SERVICE, clock=clock)
-    repository = AssignmentRepository(runtime.db)
-    directory = Directory(repository.agencies)
+def place_of(settings: ServiceSettings) -> Place:
+    return Place(
+        instance=settings.instance_id,
+        name=settings.instance_name,
+        level=settings.level,
+        parent=settings.parent_id,
+        parent_name=settings.parent_name or settings.parent_id,
+        parent_level=settings.parent_level,
+    )
+
+
+@dataclass
+class Assignment:
+    """The service's parts, wired: what the handlers and the HTTP API call."""
+
+    service: AssignmentService
+    summaries: Summaries
+    desk: ConferenceDesk
+    directory: Directory
+    guard: LinkGuard
+    repository: AssignmentRepository
+
+
+def bootstrap(settings: AssignmentSettings, runtime: Runtime) -> Assignment:
+    """One place that wires the real adapters (MongoDB, the broker's publisher, the clock) to the use cases."""
+    place = place_of(settings)
+    repository = AssignmentRepository(runtime.db, runtime.outbox, runtime.events)
+    directory = Directory(runtime.db["agencies"])
     service = AssignmentService(
-        runtime,
         repository,
         directory,
         RuleTable.from_yaml(settings.classification_rules),
         JurisdictionTable.from_yaml(settings.jurisdiction_rules),
+        clock=runtime.clock,
+        place=place,
         answer_days=settings.answer_days,
         answer_day_count=settings.answer_day_count,
     )
-    summaries = Summaries(runtime, repository, interval_s=settings.summary_interval_s)
-    seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
+    summaries = Summaries(
+        repository, runtime.publisher, runtime.events, clock=runtime.clock, place=place,
+        interval_s=settings.summary_interval_s, audit=runtime.audit,
+    )  # fmt: skip
+    desk = ConferenceDesk(
+        repository, Documents(), clock=runtime.clock, instance_name=settings.instance_name,
+        console_url=settings.console_url,
+    )  # fmt: skip
     guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids, runtime.audit)
-    desk = ConferenceDesk(runtime, repository, Documents(), console_url=settings.console_url)
-    runtime.include(build_router(service, summaries, guard, directory, desk, prefetch=settings.prefetch))
+    return Assignment(service, summaries, desk, directory, guard, repository)
+
+
+def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or AssignmentSettings()
+    runtime = Runtime(settings, SERVICE, clock=clock)
+    parts = bootstrap(settings, runtime)
+    runtime.include(build_router(parts, prefetch=settings.prefetch))
     if settings.parent_id:
-        runtime.add_loop(summaries.run)
+        runtime.add_loop(parts.summaries.run)
     for neighbour in settings.neighbours:
         runtime.monitor.watch(link_queue_name(neighbour), "link")
+    seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
 
     async def setup() -> None:
-        await repository.create_indexes()
-        await directory.seed(seed)
-        await runtime.outbox.track(repository.assignments)
-        await runtime.outbox.track(repository.documents)
-        await runtime.outbox.track(repository.dossiers)
+        await parts.repository.create_indexes()
+        await parts.directory.seed(seed)
 
     app = create_service_app(
         title=f"doithoai — giao việc và trả lời ({settings.instance_name})",
         description="Phân loại ý kiến, giao cơ quan chịu trách nhiệm, ghi nhận câu trả lời.",
         runtime=runtime,
         setup=setup,
-        routers=[api.router],
+        routers=api.routers(),
     )
-    app.state.assignment = service
-    app.state.summaries = summaries
-    app.state.conference_desk = desk
+    app.state.assignment = parts
     return app

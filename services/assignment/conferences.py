@@ -17,7 +17,8 @@ from typing import Any
 from services.assignment.documents import Documents
 from services.assignment.domain import Status
 from services.assignment.repository import AssignmentRepository
-from shared.clock import VIETNAM
+from shared.clock import VIETNAM, Clock
+from shared.domain import Aggregate, Story
 from shared.events import (
     FIELDS,
     AgencyRef,
@@ -31,9 +32,7 @@ from shared.events import (
     Head,
 )
 from shared.events.conferences import ConclusionItem, DossierItem
-from shared.runtime import Runtime
 from shared.storage.mongo import document
-from shared.storage.outbox import OUTBOX, outbox_entries
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +80,18 @@ def supervision_status(doc: dict[str, Any], now: datetime) -> str:
 
 class ConferenceDesk:
     def __init__(
-        self, runtime: Runtime, repository: AssignmentRepository, documents: Documents, *, console_url: str
+        self,
+        repository: AssignmentRepository,
+        documents: Documents,
+        *,
+        clock: Clock,
+        instance_name: str,
+        console_url: str,
     ) -> None:
-        self.runtime = runtime
         self.repository = repository
         self.documents = documents
+        self.clock = clock
+        self.instance_name = instance_name
         self.console_url = console_url.rstrip("/")
 
     async def keep(self, event: Envelope[ConferenceUpdatedV1]) -> None:
@@ -101,7 +107,7 @@ class ConferenceDesk:
 
     def _common(self, conference: Conference) -> dict[str, Any]:
         return {
-            "instance_name": self.runtime.settings.instance_name,
+            "instance_name": self.instance_name,
             "conference": conference,
             "starts_at": _when(conference.starts_at),
             "chairs": ", ".join(Head(h).label for h in conference.chairs),
@@ -126,7 +132,8 @@ class ConferenceDesk:
                             tracking_code=d["tracking_code"], field=d["field"], channel=d["channel"], text=d["text"]
                         )
                     )
-            dossier = self.runtime.envelope(
+            dossier = Aggregate()
+            dossier.record(
                 ConferenceDossierV1(
                     conference_id=conference.conference_id,
                     title=conference.title,
@@ -135,11 +142,9 @@ class ConferenceDesk:
                     head=head,
                     groups=dict(groups),
                 ),
-                cause=event,
+                Story.caused_by(event),
             )
-            doc = {"_id": f"{conference.conference_id}:{head.value}", OUTBOX: outbox_entries(dossier)}
-            if await self.repository.insert_once(self.repository.dossiers, doc):
-                await self.runtime.outbox.flush(self.repository.dossiers, doc["_id"], doc[OUTBOX])
+            if await self.repository.add_dossier({"_id": f"{conference.conference_id}:{head.value}"}, dossier):
                 sent += 1
         log.info("conference %s: %d dossier(s) for the chairs", conference.conference_id, sent)
         return sent
@@ -152,7 +157,7 @@ class ConferenceDesk:
         counted = [d for d in opinions if d["status"] != Status.REDIRECTED]
         channels = [d["channel"] for d in counted]
         categories = [category(d) for d in counted]
-        now = self.runtime.clock.now()
+        now = self.clock.now()
         minutes = await self.documents.render_async(
             "minutes.html.j2",
             {
@@ -176,7 +181,7 @@ class ConferenceDesk:
                 ],
             },
         )
-        await self._store(f"{cid}-bien-ban", cid, "minutes", None, minutes, [], now)
+        await self._store(f"{cid}-bien-ban", cid, "minutes", None, minutes, Aggregate(), now)
 
         by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for d in counted:
@@ -199,7 +204,8 @@ class ConferenceDesk:
             notice = await self.documents.render_async(
                 "conclusion_notice.html.j2", {**self._common(conference), "agency": agency, "items": rows}
             )
-            issued = self.runtime.envelope(
+            issued = Aggregate()
+            issued.record(
                 ConclusionIssuedV1(
                     conference_id=cid,
                     title=conference.title,
@@ -218,12 +224,10 @@ class ConferenceDesk:
                     ],
                     issued_at=now,
                 ),
-                cause=cause,
+                Story.caused_by(cause),
             )
             opinion_ids = [d["_id"] for d in items]
-            await self._store(
-                document_id, cid, "conclusion_notice", agency, notice, outbox_entries(issued), now, opinion_ids
-            )
+            await self._store(document_id, cid, "conclusion_notice", agency, notice, issued, now, opinion_ids)
         log.info("conference %s concluded: minutes and %d conclusion notice(s)", cid, len(by_agency))
 
     async def _store(
@@ -233,7 +237,7 @@ class ConferenceDesk:
         kind: str,
         agency: AgencyRef | None,
         rendered: Any,
-        entries: list[dict[str, Any]],
+        events: Aggregate,
         now: datetime,
         opinion_ids: list[str] | None = None,
     ) -> None:
@@ -246,28 +250,20 @@ class ConferenceDesk:
             "html": rendered.html,
             "pdf": rendered.pdf,
             "created_at": now,
-            OUTBOX: entries,
         }
-        if await self.repository.insert_once(self.repository.documents, doc) and entries:
-            await self.runtime.outbox.flush(self.repository.documents, document_id, entries)
+        await self.repository.add_document(doc, events)
 
     async def documents_of(self, conference_id: str) -> list[dict[str, Any]]:
-        cursor = self.repository.documents.find({"conference_id": conference_id}, {"html": 0, "pdf": 0, OUTBOX: 0})
-        return await cursor.sort("_id", 1).to_list(None)
+        return await self.repository.documents_of(conference_id)
 
     async def document(self, document_id: str) -> dict[str, Any] | None:
-        return await self.repository.documents.find_one({"_id": document_id}, {OUTBOX: 0})
+        return await self.repository.document(document_id)
 
     async def board(self, limit: int) -> list[dict[str, Any]]:
         """Every conclusion and written promise of the instance (items with a deadline from a conference
         or a promise), overdue first, then by deadline, answered last."""
-        now = self.runtime.clock.now()
-        query = {
-            "came_from": None,
-            "status": {"$in": [Status.ASSIGNED.value, Status.ANSWERED.value]},
-            "$or": [{"conference_id": {"$ne": None}}, {"promise": {"$exists": True}}],
-        }
-        docs = await self.repository.assignments.find(query, {OUTBOX: 0, "processed": 0}).to_list(None)
+        now = self.clock.now()
+        docs = await self.repository.followed()
         order = {"overdue": 0, "pending": 1, "answered_late": 2, "answered_on_time": 3}
         rows = []
         for d in docs:
@@ -291,12 +287,10 @@ class ConferenceDesk:
 
     async def supervision(self, conference_id: str) -> list[dict[str, Any]]:
         """Every conclusion (each opinion a notice gave an agency) with where it stands now."""
-        now = self.runtime.clock.now()
-        notices = await self.repository.documents.find(
-            {"conference_id": conference_id, "kind": "conclusion_notice"}, {"opinion_ids": 1, "agency": 1, "_id": 1}
-        ).to_list(None)
+        now = self.clock.now()
+        notices = await self.repository.notices_of(conference_id)
         ids = [i for notice in notices for i in notice["opinion_ids"]]
-        opinions = {d["_id"]: d for d in await self.repository.assignments.find({"_id": {"$in": ids}}).to_list(None)}
+        opinions = {d["_id"]: d for d in await self.repository.by_ids(ids)}
         rows = []
         for notice in notices:
             for opinion_id in notice["opinion_ids"]:

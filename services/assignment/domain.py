@@ -1,12 +1,47 @@
-"""Assignment's pure rules: the answer deadline and which state changes are allowed."""
+"""Assignment's domain: an opinion's life at this instance as one aggregate, with its rules as methods.
+
+An `Assignment` is placed here (given to an agency with a deadline) or escalated to the parent;
+it is answered, promised a written answer, given to another agency, redirected as a complaint, or
+sent up by hand; news from above (accepted there, sent further up, answered) is taken in and passed
+down. Each method checks its rule, changes the state and records the events the change causes;
+nothing here does I/O. The repository saves state and events in one document write.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, TypedDict
 
 from shared.deadlines import DayCount, DeadlinePolicy, due_after
-from shared.events import LEVEL_RANKS
+from shared.domain import Aggregate, Story
+from shared.events import (
+    FIELDS,
+    HOP_LIMIT,
+    LEVEL_RANKS,
+    AgencyRef,
+    AnswerKind,
+    Envelope,
+    EscalationAcknowledgedV1,
+    EscalationAnsweredV1,
+    EscalationForwardedV1,
+    EscalationRequestedV1,
+    EscalationState,
+    Head,
+    OpinionAnsweredV1,
+    OpinionAssignedV1,
+    OpinionClassifiedV1,
+    OpinionDueChangedV1,
+    OpinionEscalatedV1,
+    OpinionEscalationUpdatedV1,
+    OpinionReceivedV1,
+    OpinionRedirectedV1,
+    RedirectKind,
+)
+from shared.events.vocabulary import LEVEL_LABELS
+
+Progress = EscalationAcknowledgedV1 | EscalationForwardedV1 | EscalationAnsweredV1
 
 
 def answer_due_at(received_at: datetime, days: int, count: DayCount = DayCount.CALENDAR) -> datetime:
@@ -35,13 +70,6 @@ class Status(StrEnum):
         }[self]
 
 
-class TransitionRefused(Exception):
-    def __init__(self, current: Status, wanted: Status) -> None:
-        super().__init__(f"cannot go from {current} to {wanted}")
-        self.current = current
-        self.wanted = wanted
-
-
 ALLOWED = {
     Status.ASSIGNED: {Status.ANSWERED, Status.ESCALATED, Status.REDIRECTED},
     Status.REDIRECTED: set(),
@@ -50,9 +78,39 @@ ALLOWED = {
 }
 
 
+class TransitionRefused(Exception):
+    def __init__(self, current: Status, wanted: Status) -> None:
+        super().__init__(f"cannot go from {current} to {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+
 def check_transition(current: Status, wanted: Status) -> None:
     if wanted not in ALLOWED[current]:
         raise TransitionRefused(current, wanted)
+
+
+class NoParent(Exception):
+    pass
+
+
+class NotReceivedHere(Exception):
+    pass
+
+
+class SameAgency(Exception):
+    pass
+
+
+class HopLimit(Exception):
+    pass
+
+
+class PromiseRefused(Exception):
+    def __init__(self, reason: str, limit: datetime) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.limit = limit
 
 
 def progress_rank(state: str, holder_level: str) -> int:
@@ -74,3 +132,539 @@ def outcome(doc: dict[str, object]) -> str:
     if doc.get("status") == Status.ANSWERED:
         return "answered_on_the_spot" if doc.get("kind") == "on_the_spot" else "answered_in_writing"
     return "pending"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the rules run: this instance, and the level above it if any."""
+
+    instance: str
+    name: str
+    level: str
+    parent: str | None = None
+    parent_name: str | None = None
+    parent_level: str | None = None
+
+
+class Escalation(TypedDict):
+    to: str
+    to_name: str | None
+    to_level: str
+    reason: str
+    by: str
+    at: datetime
+
+
+class Holder(TypedDict, total=False):
+    instance: str
+    name: str
+    level: str
+    state: str
+    agency_name: str | None
+
+
+class Answer(TypedDict, total=False):
+    kind: str
+    text: str
+    answered_by: str
+    head: str
+    document_number: str | None
+    answered_at: datetime
+    on_time: bool
+    days: int
+    recorded_by: str
+    answering_instance: str
+
+
+# The document's fields, as MongoDB keeps them (other queries read them by these names); three are kept
+# under other attribute names, since `answer`, `promise` and `redirect` are what the aggregate does.
+ATTRIBUTE = {"answer": "answered", "promise": "promised", "redirect": "redirected"}
+DOCUMENT = {attribute: key for key, attribute in ATTRIBUTE.items()}
+FIELD_DEFAULTS: dict[str, Any] = {
+    "tracking_code": "",
+    "origin_instance": "",
+    "correlation_id": "",
+    "came_from": None,
+    "chain": [],
+    "channel": "",
+    "text": "",
+    "address": None,
+    "conference_id": None,
+    "complaint_suspected": False,
+    "submitted_at": None,
+    "field": "",
+    "head": "",
+    "method": "",
+    "matched_keywords": [],
+    "escalation_reason": None,
+    "status": None,
+    "agency": None,
+    "assigned_at": None,
+    "due_at": None,
+    "rule_due_at": None,
+    "escalation": None,
+    "holder": None,
+    "progress": None,
+    "answer": None,
+    "promise": None,
+    "reassigned": None,
+    "redirect": None,
+    "processed": [],
+}
+
+
+class Assignment(Aggregate):
+    opinion_id: str
+    tracking_code: str
+    origin_instance: str
+    correlation_id: str
+    came_from: str | None
+    chain: list[str]
+    channel: str
+    text: str
+    address: str | None
+    conference_id: str | None
+    complaint_suspected: bool
+    submitted_at: datetime
+    field: str
+    head: str
+    method: str
+    matched_keywords: list[str]
+    escalation_reason: str | None
+    status: str | None
+    agency: dict[str, Any] | None
+    assigned_at: datetime | None
+    due_at: datetime | None
+    rule_due_at: datetime | None
+    escalation: Escalation | None
+    holder: Holder | None
+    progress: int | None
+    answered: Answer | None
+    promised: dict[str, Any] | None
+    reassigned: dict[str, Any] | None
+    redirected: dict[str, Any] | None
+    processed: list[str]
+
+    def __init__(self, opinion_id: str, **fields: Any) -> None:
+        super().__init__()
+        self.opinion_id = opinion_id
+        for name, default in FIELD_DEFAULTS.items():
+            value = fields.get(name, default)
+            setattr(self, ATTRIBUTE.get(name, name), list(value) if isinstance(value, list) else value)
+        self.loaded_status: str | None = None  # as stored when loaded: saving is a compare-and-set on it
+
+    # ---- to and from the document ---------------------------------------------------------------
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Assignment:
+        assignment = cls(doc["_id"], **{k: v for k, v in doc.items() if k in FIELD_DEFAULTS})
+        assignment.loaded_status = doc.get("status")
+        return assignment
+
+    def document(self) -> dict[str, Any]:
+        return {"_id": self.opinion_id, **{name: getattr(self, ATTRIBUTE.get(name, name)) for name in FIELD_DEFAULTS}}
+
+    def changes(self) -> dict[str, Any]:
+        return {DOCUMENT.get(name, name): getattr(self, name) for name in sorted(self.changed)}
+
+    @property
+    def story(self) -> Story:
+        """A change made by a person, not caused by an event, still continues the opinion's story."""
+        return Story(self.correlation_id)
+
+    @property
+    def current(self) -> Status:
+        return Status(self.status)
+
+    def agency_ref(self) -> AgencyRef:
+        assert self.agency is not None
+        return AgencyRef(**self.agency)
+
+    # ---- arrivals ----------------------------------------------------------------------------------
+
+    @classmethod
+    def received(
+        cls,
+        event: Envelope[OpinionReceivedV1],
+        *,
+        field: str,
+        head: Head,
+        method: str,
+        matched_keywords: tuple[str, ...],
+        complaint_suspected: bool,
+    ) -> Assignment:
+        """An opinion received at this instance, classified: recorded as such, not placed yet."""
+        p = event.payload
+        assignment = cls(
+            p.opinion_id,
+            tracking_code=p.tracking_code,
+            origin_instance=p.origin_instance,
+            correlation_id=event.correlation_id,
+            channel=p.channel.value,
+            text=p.text,
+            address=p.location.address if p.location else None,
+            conference_id=p.conference_id,
+            complaint_suspected=complaint_suspected,
+            submitted_at=p.submitted_at,
+            field=field,
+            head=head.value,
+            method=method,
+            matched_keywords=list(matched_keywords),
+        )
+        assignment.record(
+            OpinionClassifiedV1(
+                opinion_id=p.opinion_id,
+                tracking_code=p.tracking_code,
+                field=field,
+                head=head,
+                method=method,
+                matched_keywords=list(matched_keywords),
+            ),
+            Story.caused_by(event),
+        )
+        return assignment
+
+    @classmethod
+    def from_child(cls, event: Envelope[EscalationRequestedV1]) -> Assignment:
+        """An opinion a child sent up (already checked to come from that child)."""
+        p = event.payload
+        return cls(
+            p.opinion_id,
+            tracking_code=p.tracking_code,
+            origin_instance=p.origin_instance,
+            correlation_id=event.correlation_id,
+            came_from=p.from_instance,
+            chain=list(p.chain),
+            channel=p.channel.value,
+            text=p.text,
+            address=p.address,
+            submitted_at=p.submitted_at,
+            field=p.field,
+            head=p.head.value,
+            method="escalated",
+            escalation_reason=p.reason,
+        )
+
+    def must_go_up(self, place: Place, within_authority: bool) -> bool:
+        """Beyond this level's authority, with a level above, and not past the hop limit."""
+        return place.parent is not None and not within_authority and len(self.chain) + 1 <= HOP_LIMIT
+
+    def deadline_from(self, now: datetime) -> datetime:
+        """The written answer's clock starts when this level received it: the citizen was told 30 days."""
+        return now if self.came_from else self.submitted_at
+
+    # ---- placed here, or sent up -------------------------------------------------------------------
+
+    def assign(self, agency: AgencyRef, due: datetime, now: datetime, place: Place, story: Story) -> None:
+        self.set(status=Status.ASSIGNED.value, agency=agency.model_dump(), assigned_at=now, due_at=due)
+        self.record(self._assigned(agency, now, due), story)
+        if self.came_from:
+            self.record(
+                EscalationAcknowledgedV1(
+                    **self._progress_fields(place, self.came_from),
+                    holder_instance=place.instance,
+                    holder_name=place.name,
+                    holder_level=place.level,
+                    agency_name=agency.name,
+                    due_at=due,
+                    acknowledged_at=now,
+                ),
+                story,
+                to=self.came_from,
+            )
+
+    def escalate(self, reason: str, by: str, now: datetime, place: Place, story: Story) -> None:
+        assert place.parent is not None and place.parent_level is not None
+        parent_name = place.parent_name or place.parent
+        escalation: Escalation = {
+            "to": place.parent,
+            "to_name": parent_name,
+            "to_level": place.parent_level,
+            "reason": reason,
+            "by": by,
+            "at": now,
+        }
+        self.set(status=Status.ESCALATED.value, escalation=escalation, progress=0)
+        self.record(
+            OpinionEscalatedV1(
+                opinion_id=self.opinion_id,
+                tracking_code=self.tracking_code,
+                origin_instance=self.origin_instance,
+                to_instance=place.parent,
+                to_name=parent_name,
+                reason=reason,
+                by=by,
+                escalated_at=now,
+            ),
+            story,
+        )
+        self.record(
+            EscalationRequestedV1(
+                from_instance=place.instance,
+                to_instance=place.parent,
+                opinion_id=self.opinion_id,
+                tracking_code=self.tracking_code,
+                origin_instance=self.origin_instance,
+                chain=[*self.chain, place.instance],
+                field=self.field,
+                head=Head(self.head),
+                channel=self.channel,
+                text=self.text,
+                address=self.address,
+                submitted_at=self.submitted_at,
+                reason=reason,
+                requested_at=now,
+            ),
+            story,
+            to=place.parent,
+        )
+        if self.came_from:
+            self.record(
+                EscalationForwardedV1(
+                    **self._progress_fields(place, self.came_from),
+                    holder_instance=place.parent,
+                    holder_name=parent_name,
+                    holder_level=place.parent_level,
+                    reason=reason,
+                    forwarded_at=now,
+                ),
+                story,
+                to=self.came_from,
+            )
+
+    def escalation_reason_for(self, place: Place, needed_level: str) -> str:
+        return (
+            f"Lĩnh vực {FIELDS[self.field].name} thuộc thẩm quyền cấp {LEVEL_LABELS[needed_level]}"
+            f" ({needed_level}); {place.name} chuyển lên {place.parent_name or place.parent}."
+        )
+
+    # ---- changes made by people --------------------------------------------------------------------
+
+    def escalate_by_hand(self, reason: str, by: str, now: datetime, place: Place) -> None:
+        """Sent up by an operator or the secretary: only while it waits for an answer here."""
+        check_transition(self.current, Status.ESCALATED)
+        if place.parent is None:
+            raise NoParent(place.instance)
+        if len(self.chain) + 1 > HOP_LIMIT:
+            raise HopLimit(self.chain)
+        self.escalate(reason, f"operator {by}", now, place, self.story)
+
+    def _waiting_here(self, wanted: Status) -> None:
+        if self.status != Status.ASSIGNED:
+            raise TransitionRefused(self.current, wanted)
+
+    def answer(
+        self,
+        *,
+        kind: AnswerKind,
+        text: str,
+        answered_by: str | None,
+        head: Head | None,
+        document_number: str | None,
+        recorded_by: str,
+        now: datetime,
+        place: Place,
+    ) -> None:
+        """This level's answer; only while the opinion waits for one here."""
+        self._waiting_here(Status.ANSWERED)
+        agency = self.agency_ref()
+        head = head or Head(self.head)
+        if answered_by is None:
+            answered_by = head.label if kind is AnswerKind.ON_THE_SPOT else agency.name
+        assert self.due_at is not None
+        answer: Answer = {
+            "kind": kind.value,
+            "text": text,
+            "answered_by": answered_by,
+            "head": head.value,
+            "document_number": document_number,
+            "answered_at": now,
+            "on_time": now <= self.due_at,
+            "days": days_between(self.submitted_at, now),
+            "recorded_by": recorded_by,
+        }
+        self.set(status=Status.ANSWERED.value, answered=answer)
+        self.record(
+            OpinionAnsweredV1(
+                opinion_id=self.opinion_id,
+                tracking_code=self.tracking_code,
+                kind=kind,
+                text=text,
+                answered_by=answered_by,
+                head=head,
+                agency=agency,
+                document_number=document_number,
+                answered_at=now,
+                origin_instance=self.origin_instance,
+                answering_instance=place.instance,
+                answering_name=place.name,
+            ),
+            self.story,
+        )
+        if self.came_from:
+            self.record(
+                EscalationAnsweredV1(
+                    **self._progress_fields(place, self.came_from),
+                    holder_instance=place.instance,
+                    holder_name=place.name,
+                    holder_level=place.level,
+                    kind=kind,
+                    text=text,
+                    answered_by=answered_by,
+                    document_number=document_number,
+                    answered_at=now,
+                ),
+                self.story,
+                to=self.came_from,
+            )
+
+    def promise(self, *, due: datetime | None, off_topic: bool, by: str, now: datetime) -> None:
+        """A written answer promised at the conference (or an off-topic question answered separately in
+        writing), by `due` at the latest, which may be sooner than the rule's deadline."""
+        self._waiting_here(Status.ASSIGNED)
+        assert self.due_at is not None
+        rule_due = self.rule_due_at or self.due_at
+        due = due or rule_due
+        if due > rule_due:
+            raise PromiseRefused("later_than_rule", rule_due)
+        if due < now:
+            raise PromiseRefused("in_the_past", now)
+        reason = "ngoài nội dung hội nghị, trả lời riêng bằng văn bản" if off_topic else "hẹn trả lời bằng văn bản"
+        self.set(
+            due_at=due, rule_due_at=rule_due, promised={"off_topic": off_topic, "due_at": due, "by": by, "at": now}
+        )
+        self.record(
+            OpinionDueChangedV1(
+                opinion_id=self.opinion_id,
+                tracking_code=self.tracking_code,
+                agency=self.agency_ref(),
+                due_at=due,
+                reason=reason,
+            ),
+            self.story,
+        )
+
+    def reassign(self, agency: AgencyRef, *, reason: str, by: str, now: datetime) -> None:
+        """Given to another agency, keeping the deadline; the new agency is told."""
+        self._waiting_here(Status.ASSIGNED)
+        previous = self.agency_ref()
+        if agency.id == previous.id:
+            raise SameAgency(agency.id)
+        assert self.due_at is not None
+        self.set(
+            agency=agency.model_dump(),
+            assigned_at=now,
+            reassigned={"from": previous.id, "to": agency.id, "reason": reason, "by": by, "at": now},
+        )
+        self.record(self._assigned(agency, now, self.due_at), self.story)
+
+    def redirect(self, kind: RedirectKind, *, reason: str, by: str, now: datetime) -> None:
+        """A complaint or denunciation, not a dialogue opinion: to its own procedure; the citizen is told."""
+        check_transition(self.current, Status.REDIRECTED)
+        if self.came_from:
+            raise NotReceivedHere(self.origin_instance)
+        self.set(
+            status=Status.REDIRECTED.value,
+            redirected={"kind": kind.value, "reason": reason, "by": by, "at": now},
+        )
+        self.record(
+            OpinionRedirectedV1(
+                opinion_id=self.opinion_id,
+                tracking_code=self.tracking_code,
+                origin_instance=self.origin_instance,
+                kind=kind,
+                reason=reason,
+                redirected_at=now,
+            ),
+            self.story,
+        )
+
+    # ---- news from the parent ----------------------------------------------------------------------
+
+    def escalated_to(self) -> str | None:
+        return (self.escalation or {}).get("to")
+
+    def take_news(self, event: Envelope[Progress], place: Place) -> int:
+        """What the parent reports (accepted there, sent further up, answered): kept, passed down to the child
+        it came from or turned into news for the citizen here; returns the news' rank (newer wins)."""
+        p = event.payload
+        story = Story.caused_by(event)
+        state = (
+            "answered"
+            if isinstance(p, EscalationAnsweredV1)
+            else ("accepted" if isinstance(p, EscalationAcknowledgedV1) else "forwarded")
+        )
+        holder: Holder = {"instance": p.holder_instance, "name": p.holder_name, "level": p.holder_level, "state": state}
+        if isinstance(p, EscalationAcknowledgedV1):
+            holder["agency_name"] = p.agency_name
+            self.set(due_at=p.due_at)
+        self.set(holder=holder)
+        if isinstance(p, EscalationAnsweredV1):
+            answer: Answer = {
+                "kind": p.kind.value,
+                "text": p.text,
+                "answered_by": p.answered_by,
+                "document_number": p.document_number,
+                "answered_at": p.answered_at,
+                "on_time": self.due_at is None or p.answered_at <= self.due_at,
+                "days": days_between(self.submitted_at, p.answered_at),
+                "answering_instance": p.holder_instance,
+            }
+            self.set(status=Status.ANSWERED.value, answered=answer)
+        if self.came_from:
+            relayed = p.model_copy(update={"from_instance": place.instance, "to_instance": self.came_from})
+            self.record(relayed, story, to=self.came_from)
+        else:
+            self.record(self._news_for_citizen(p), story)
+        return progress_rank(state, p.holder_level)
+
+    def _news_for_citizen(self, p: Progress) -> Any:
+        common = {"opinion_id": self.opinion_id, "tracking_code": self.tracking_code}
+        if isinstance(p, EscalationAnsweredV1):
+            return OpinionAnsweredV1(
+                **common,
+                kind=p.kind,
+                text=p.text,
+                answered_by=p.answered_by,
+                document_number=p.document_number,
+                answered_at=p.answered_at,
+                origin_instance=self.origin_instance,
+                answering_instance=p.holder_instance,
+                answering_name=p.holder_name,
+            )
+        accepted = isinstance(p, EscalationAcknowledgedV1)
+        return OpinionEscalationUpdatedV1(
+            **common,
+            origin_instance=self.origin_instance,
+            state=EscalationState.ACCEPTED if accepted else EscalationState.FORWARDED,
+            holder_instance=p.holder_instance,
+            holder_name=p.holder_name,
+            holder_level=p.holder_level,
+            agency_name=p.agency_name if accepted else None,  # type: ignore[union-attr]
+            due_at=p.due_at if accepted else None,  # type: ignore[union-attr]
+            updated_at=p.acknowledged_at if accepted else p.forwarded_at,  # type: ignore[union-attr]
+        )
+
+    # ---- helpers -----------------------------------------------------------------------------------
+
+    def _assigned(self, agency: AgencyRef, at: datetime, due: datetime) -> OpinionAssignedV1:
+        return OpinionAssignedV1(
+            opinion_id=self.opinion_id,
+            tracking_code=self.tracking_code,
+            field=self.field,
+            head=Head(self.head),
+            agency=agency,
+            channel=self.channel,
+            text=self.text,
+            submitted_at=self.submitted_at,
+            assigned_at=at,
+            due_at=due,
+        )
+
+    def _progress_fields(self, place: Place, to: str) -> dict[str, Any]:
+        return {
+            "from_instance": place.instance,
+            "to_instance": to,
+            "opinion_id": self.opinion_id,
+            "tracking_code": self.tracking_code,
+        }

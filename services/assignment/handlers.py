@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 
-from services.assignment.conferences import ConferenceDesk
-from services.assignment.directory import Directory
-from services.assignment.service import AssignmentService
-from services.assignment.summaries import Summaries
 from shared.events import (
     AgencyUpdatedV1,
     ConferenceDossierDueV1,
@@ -24,7 +20,9 @@ from shared.events import (
     SummaryReportedV1,
 )
 from shared.messaging.consumer import consumes, subscriber
-from shared.messaging.links import LinkGuard
+
+if TYPE_CHECKING:
+    from services.assignment.app import Assignment
 
 SERVICE = "assignment"
 
@@ -34,16 +32,16 @@ def _origin(message: RabbitMessage) -> tuple[str | None, dict[str, Any]]:
     return getattr(message.raw_message, "user_id", None), dict(message.headers or {})
 
 
-def build_router(
-    service: AssignmentService,
-    summaries: Summaries,
-    guard: LinkGuard,
-    directory: Directory,
-    desk: ConferenceDesk,
-    *,
-    prefetch: int,
-) -> RabbitRouter:
+def build_router(parts: Assignment, *, prefetch: int) -> RabbitRouter:
+    """The consumers, each calling one use case of the wired service."""
     router = RabbitRouter()
+    service, summaries, guard, directory, desk = (
+        parts.service,
+        parts.summaries,
+        parts.guard,
+        parts.directory,
+        parts.desk,
+    )
 
     @subscriber(router, SERVICE, ConferenceUpdatedV1, prefetch=prefetch)
     @consumes()
@@ -92,7 +90,7 @@ def build_router(
     @subscriber(router, SERVICE, SummaryReportedV1, prefetch=prefetch, inbound=True)
     @consumes()
     async def on_summary(event: Envelope[SummaryReportedV1], message: RabbitMessage) -> None:
-        await guard.summary_from_child(event.payload, *_origin(message), summaries.runtime.clock.now())
+        await guard.summary_from_child(event.payload, *_origin(message), summaries.clock.now())
         await summaries.store_child(event.payload)
 
     return router

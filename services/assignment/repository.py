@@ -1,4 +1,10 @@
-"""Assignment's state: one document per opinion at this instance, and children's summaries."""
+"""Assignment's state in MongoDB: opinions as `Assignment` aggregates, conference copies, documents,
+dossiers, and the children's summaries. The collections are private to this module.
+
+`save` writes an aggregate's state, the events it recorded (the outbox) and its audit notes in one
+document write (atomic on any deployment), then publishes them; whatever a crash or a broker outage
+leaves in the outbox, the relay publishes later with the same ids.
+"""
 
 from __future__ import annotations
 
@@ -9,80 +15,125 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.assignment.domain import Status
-from shared.storage.outbox import OUTBOX
+from services.assignment.domain import Assignment, Status
+from shared.domain import Aggregate
+from shared.storage.outbox import OUTBOX, EventSource, Outbox
+
+HIDDEN = {OUTBOX: 0, "processed": 0}
 
 
 class AssignmentRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.assignments = db["assignments"]
-        self.agencies = db["agencies"]
-        self.child_summaries = db["child_summaries"]
-        self.conferences = db["conferences"]
-        self.documents = db["documents"]
-        self.dossiers = db["dossiers"]
-        self.report_sequences = db["report_sequences"]
+    def __init__(self, db: AsyncDatabase, outbox: Outbox, events: EventSource) -> None:
+        self._assignments = db["assignments"]
+        self._child_summaries = db["child_summaries"]
+        self._conferences = db["conferences"]
+        self._documents = db["documents"]
+        self._dossiers = db["dossiers"]
+        self._report_sequences = db["report_sequences"]
+        self._outbox = outbox
+        self._events = events
 
     async def create_indexes(self) -> None:
         # Tracking codes are unique per receiving instance, not across instances.
-        await self.assignments.create_index([("tracking_code", 1), ("origin_instance", 1)], unique=True)
-        await self.assignments.create_index([("status", 1), ("due_at", 1)])
-        await self.assignments.create_index([("submitted_at", 1)])
-        await self.assignments.create_index([("conference_id", 1), ("submitted_at", 1)], sparse=True)
-        await self.documents.create_index([("conference_id", 1)])
+        await self._assignments.create_index([("tracking_code", 1), ("origin_instance", 1)], unique=True)
+        await self._assignments.create_index([("status", 1), ("due_at", 1)])
+        await self._assignments.create_index([("submitted_at", 1)])
+        await self._assignments.create_index([("conference_id", 1), ("submitted_at", 1)], sparse=True)
+        await self._documents.create_index([("conference_id", 1)])
+        for collection in (self._assignments, self._documents, self._dossiers):
+            await self._outbox.track(collection)
 
-    async def insert(self, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Insert once. A second delivery gets the stored document (with what is left in its outbox)
-        and False."""
+    def _entries(self, aggregate: Aggregate) -> list[dict[str, Any]]:
+        entries = self._events.entries(aggregate.events, aggregate.notes)
+        aggregate.events, aggregate.notes = [], []
+        return entries
+
+    # ---- opinions, as aggregates -------------------------------------------------------------------
+
+    async def get(self, opinion_id: str) -> Assignment | None:
+        doc = await self._assignments.find_one({"_id": opinion_id}, {OUTBOX: 0})
+        return Assignment.from_document(doc) if doc else None
+
+    async def by_tracking_code(self, code: str) -> Assignment | None:
+        doc = await self._assignments.find_one({"tracking_code": code}, {OUTBOX: 0})
+        return Assignment.from_document(doc) if doc else None
+
+    async def add(self, assignment: Assignment) -> tuple[Assignment, bool]:
+        """Store a new opinion once, with its events; a second delivery gets the stored one (its leftover
+        events published) and False."""
+        entries = self._entries(assignment)
         try:
-            await self.assignments.insert_one(doc)
-            return doc, True
+            await self._assignments.insert_one({**assignment.document(), OUTBOX: entries})
         except DuplicateKeyError:
-            existing = await self.assignments.find_one({"_id": doc["_id"]})
-            if existing is None:
+            stored = await self._assignments.find_one({"_id": assignment.opinion_id})
+            if stored is None:
                 raise
-            return existing, False
+            if stored.get(OUTBOX):
+                await self._outbox.flush(self._assignments, stored["_id"], stored[OUTBOX])
+            return Assignment.from_document(stored), False
+        await self._outbox.flush(self._assignments, assignment.opinion_id, entries)
+        return assignment, True
+
+    async def save(self, assignment: Assignment) -> bool:
+        """Write what changed, its events and notes, if the opinion is still in the status it was loaded in
+        (a compare-and-set: two people answering at once cannot both win); then publish."""
+        entries = self._entries(assignment)
+        result = await self._assignments.update_one(
+            {"_id": assignment.opinion_id, "status": assignment.loaded_status},
+            {"$set": assignment.changes(), "$push": {OUTBOX: {"$each": entries}}},
+        )
+        if result.modified_count != 1:
+            return False
+        assignment.changed.clear()
+        assignment.loaded_status = assignment.status
+        await self._outbox.flush(self._assignments, assignment.opinion_id, entries)
+        return True
+
+    async def save_news(self, assignment: Assignment, event_id: str, rank: int) -> bool:
+        """News from above, once, and only if newer than what is known (messages may overtake each other)."""
+        entries = self._entries(assignment)
+        result = await self._assignments.update_one(
+            {"_id": assignment.opinion_id, "processed": {"$ne": event_id}, "progress": {"$lt": rank}},
+            {
+                "$set": {**assignment.changes(), "progress": rank},
+                "$addToSet": {"processed": event_id},
+                "$push": {OUTBOX: {"$each": entries}},
+            },
+        )
+        if result.modified_count != 1:
+            await self._assignments.update_one({"_id": assignment.opinion_id}, {"$addToSet": {"processed": event_id}})
+            return False
+        await self._outbox.flush(self._assignments, assignment.opinion_id, entries)
+        return True
+
+    # ---- opinions, as documents for views and counts ----------------------------------------------
+
+    async def view(self, code: str) -> dict[str, Any] | None:
+        return await self._assignments.find_one({"tracking_code": code}, HIDDEN)
 
     async def find(
         self, query: dict[str, Any], *, sort: list[tuple[str, int]], skip: int, limit: int
     ) -> tuple[int, list[dict[str, Any]]]:
         """A page of opinions matching `query` and how many match in all."""
-        total = await self.assignments.count_documents(query)
-        cursor = self.assignments.find(query, {OUTBOX: 0, "processed": 0}).sort(sort).skip(skip).limit(limit)
+        total = await self._assignments.count_documents(query)
+        cursor = self._assignments.find(query, HIDDEN).sort(sort).skip(skip).limit(limit)
         return total, await cursor.to_list(None)
 
-    async def get(self, opinion_id: str) -> dict[str, Any] | None:
-        return await self.assignments.find_one({"_id": opinion_id}, {OUTBOX: 0})
+    async def by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        return await self._assignments.find({"_id": {"$in": ids}}, HIDDEN).to_list(None)
 
-    async def by_tracking_code(self, code: str) -> dict[str, Any] | None:
-        return await self.assignments.find_one({"tracking_code": code}, {OUTBOX: 0})
+    async def followed(self) -> list[dict[str, Any]]:
+        """Every opinion received here with a deadline from a conference or a promise (the Front's board)."""
+        query = {
+            "came_from": None,
+            "status": {"$in": [Status.ASSIGNED.value, Status.ANSWERED.value]},
+            "$or": [{"conference_id": {"$ne": None}}, {"promise": {"$exists": True}}],
+        }
+        return await self._assignments.find(query, HIDDEN).to_list(None)
 
-    async def transition(
-        self, opinion_id: str, expected: Status, changes: dict[str, Any], entries: list[dict[str, Any]]
-    ) -> bool:
-        """Change an opinion only if it is still in `expected` status: a compare-and-set, with its events."""
-        result = await self.assignments.update_one(
-            {"_id": opinion_id, "status": expected.value},
-            {"$set": changes, "$push": {OUTBOX: {"$each": entries}}},
-        )
-        return result.modified_count == 1
-
-    async def apply_progress(
-        self, opinion_id: str, event_id: str, rank: int, changes: dict[str, Any], entries: list[dict[str, Any]]
-    ) -> bool:
-        """Apply news from above once, and only if it is newer than what is known (they may overtake)."""
-        result = await self.assignments.update_one(
-            {"_id": opinion_id, "processed": {"$ne": event_id}, "progress": {"$lt": rank}},
-            {
-                "$set": {**changes, "progress": rank},
-                "$addToSet": {"processed": event_id},
-                "$push": {OUTBOX: {"$each": entries}},
-            },
-        )
-        if result.modified_count == 1:
-            return True
-        await self.assignments.update_one({"_id": opinion_id}, {"$addToSet": {"processed": event_id}})
-        return False
+    async def of_conference(self, conference_id: str) -> list[dict[str, Any]]:
+        cursor = self._assignments.find({"conference_id": conference_id, "came_from": None}, HIDDEN)
+        return await cursor.sort("submitted_at", 1).to_list(None)
 
     async def outcome_groups(self, match: dict[str, Any]) -> list[dict[str, Any]]:
         """Opinions matching `match` counted by every dimension a summary needs, in the database."""
@@ -106,20 +157,11 @@ class AssignmentRepository:
                 }
             },
         ]
-        return await (await self.assignments.aggregate(pipeline)).to_list(None)
-
-    async def count_conferences(self, start: datetime, end: datetime) -> int:
-        """Conferences of this instance held (opened) in [start, end)."""
-        return await self.conferences.count_documents(
-            {
-                "snapshot.starts_at": {"$gte": start, "$lt": end},
-                "snapshot.status": {"$in": ["open", "closed", "concluded"]},
-            }
-        )
+        return await (await self._assignments.aggregate(pipeline)).to_list(None)
 
     async def count_overdue(self, match: dict[str, Any], now: datetime) -> int:
         """Opinions matching `match` still waiting for an answer after their deadline."""
-        return await self.assignments.count_documents(
+        return await self._assignments.count_documents(
             {
                 **match,
                 "came_from": None,
@@ -128,12 +170,70 @@ class AssignmentRepository:
             }
         )
 
+    # ---- conferences (assignment's copy) ------------------------------------------------------------
+
+    async def count_conferences(self, start: datetime, end: datetime) -> int:
+        """Conferences of this instance held (opened) in [start, end)."""
+        return await self._conferences.count_documents(
+            {
+                "snapshot.starts_at": {"$gte": start, "$lt": end},
+                "snapshot.status": {"$in": ["open", "closed", "concluded"]},
+            }
+        )
+
+    async def keep_conference(self, conference_id: str, version: int, doc: dict[str, Any]) -> bool:
+        """Assignment's copy of a conference; True if this version was newer than the one kept."""
+        try:
+            result = await self._conferences.update_one(
+                {"_id": conference_id, "version": {"$lt": version}}, {"$set": {**doc, "version": version}}, upsert=True
+            )
+        except DuplicateKeyError:
+            return False  # a newer version is kept already
+        return result.modified_count == 1 or result.upserted_id is not None
+
+    async def conference(self, conference_id: str) -> dict[str, Any] | None:
+        return await self._conferences.find_one({"_id": conference_id})
+
+    # ---- documents and dossiers: each inserted once, its events with it -----------------------------
+
+    async def add_document(self, doc: dict[str, Any], aggregate: Aggregate) -> bool:
+        return await self._insert_once(self._documents, doc, aggregate)
+
+    async def add_dossier(self, doc: dict[str, Any], aggregate: Aggregate) -> bool:
+        return await self._insert_once(self._dossiers, doc, aggregate)
+
+    async def _insert_once(self, collection: Any, doc: dict[str, Any], aggregate: Aggregate) -> bool:
+        """Insert a document whose id says what it is (a dossier, a notice), with the events recorded on
+        `aggregate`; False (and nothing published) if it exists."""
+        entries = self._entries(aggregate)
+        try:
+            await collection.insert_one({**doc, OUTBOX: entries})
+        except DuplicateKeyError:
+            return False
+        if entries:
+            await self._outbox.flush(collection, doc["_id"], entries)
+        return True
+
+    async def documents_of(self, conference_id: str) -> list[dict[str, Any]]:
+        cursor = self._documents.find({"conference_id": conference_id}, {"html": 0, "pdf": 0, OUTBOX: 0})
+        return await cursor.sort("_id", 1).to_list(None)
+
+    async def document(self, document_id: str) -> dict[str, Any] | None:
+        return await self._documents.find_one({"_id": document_id}, {OUTBOX: 0})
+
+    async def notices_of(self, conference_id: str) -> list[dict[str, Any]]:
+        return await self._documents.find(
+            {"conference_id": conference_id, "kind": "conclusion_notice"}, {"opinion_ids": 1, "agency": 1, "_id": 1}
+        ).to_list(None)
+
+    # ---- children's summaries ----------------------------------------------------------------------
+
     async def store_child_summary(self, child: str, period: str, summary: dict[str, Any], sequence: int) -> bool:
         """Keep the newest summary per child and period by the child's report sequence (reports may arrive
         twice or out of order); False if the one kept is as new or newer."""
         older = {"$or": [{"sequence": {"$lt": sequence}}, {"sequence": {"$exists": False}}]}
         try:
-            await self.child_summaries.update_one(
+            await self._child_summaries.update_one(
                 {"_id": f"{child}:{period}", **older},
                 {"$set": {"child": child, "period": period, "summary": summary, "sequence": sequence}},
                 upsert=True,
@@ -144,35 +244,10 @@ class AssignmentRepository:
 
     async def next_report_sequence(self, period: str) -> int:
         """This instance's next report number for `period` (1, 2, …), kept across restarts."""
-        doc = await self.report_sequences.find_one_and_update(
+        doc = await self._report_sequences.find_one_and_update(
             {"_id": period}, {"$inc": {"n": 1}}, upsert=True, return_document=ReturnDocument.AFTER
         )
         return int(doc["n"])
 
     async def child_summaries_for(self, period: str) -> list[dict[str, Any]]:
-        return await self.child_summaries.find({"period": period}).sort("child", 1).to_list(None)
-
-    async def of_conference(self, conference_id: str) -> list[dict[str, Any]]:
-        cursor = self.assignments.find({"conference_id": conference_id, "came_from": None}, {OUTBOX: 0})
-        return await cursor.sort("submitted_at", 1).to_list(None)
-
-    async def keep_conference(self, conference_id: str, version: int, doc: dict[str, Any]) -> bool:
-        """Assignment's copy of a conference; True if this version was newer than the one kept."""
-        try:
-            result = await self.conferences.update_one(
-                {"_id": conference_id, "version": {"$lt": version}}, {"$set": {**doc, "version": version}}, upsert=True
-            )
-        except DuplicateKeyError:
-            return False  # a newer version is kept already
-        return result.modified_count == 1 or result.upserted_id is not None
-
-    async def conference(self, conference_id: str) -> dict[str, Any] | None:
-        return await self.conferences.find_one({"_id": conference_id})
-
-    async def insert_once(self, collection: Any, doc: dict[str, Any]) -> bool:
-        """Insert a document whose id says what it is (a dossier, a notice); False if it exists."""
-        try:
-            await collection.insert_one(doc)
-            return True
-        except DuplicateKeyError:
-            return False
+        return await self._child_summaries.find({"period": period}).sort("child", 1).to_list(None)

@@ -6,13 +6,15 @@ import asyncio
 import logging
 from typing import Any
 
-from services.assignment.domain import outcome
+from services.assignment.domain import Place, outcome
 from services.assignment.repository import AssignmentRepository
+from shared.audit import Actor, AuditLog
+from shared.clock import Clock
 from shared.events import Figures, Summary, SummaryReportedV1
-from shared.messaging.publisher import Route
+from shared.messaging.publisher import EventPublisher, Route
 from shared.periods import Period, current_periods, parse_period
-from shared.runtime import Runtime
 from shared.storage.mongo import document
+from shared.storage.outbox import EventSource
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +25,23 @@ def _count(target: dict[str, int], key: str | None, n: int) -> None:
 
 
 class Summaries:
-    def __init__(self, runtime: Runtime, repository: AssignmentRepository, *, interval_s: float) -> None:
-        self.runtime = runtime
+    def __init__(
+        self,
+        repository: AssignmentRepository,
+        publisher: EventPublisher,
+        events: EventSource,
+        *,
+        clock: Clock,
+        place: Place,
+        interval_s: float,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.audit = audit
         self.repository = repository
+        self.publisher = publisher
+        self.events = events
+        self.clock = clock
+        self.place = place
         self.interval_s = interval_s
 
     async def figures(self, period: Period | None = None, *, conference_id: str | None = None) -> Figures:
@@ -64,7 +80,7 @@ class Summaries:
                 f["on_time"] += n
             elif key.get("on_time") is False:
                 f["overdue"] += n  # answered, but late
-        f["overdue"] += await self.repository.count_overdue(match, self.runtime.clock.now())
+        f["overdue"] += await self.repository.count_overdue(match, self.clock.now())
         if conference_id:
             f["conferences"] = 1
         else:
@@ -74,14 +90,13 @@ class Summaries:
 
     async def summary(self, code: str) -> Summary:
         period = parse_period(code)
-        settings = self.runtime.settings
         children = [Summary(**doc["summary"]) for doc in await self.repository.child_summaries_for(period.code)]
         return Summary(
-            instance=settings.instance_id,
-            name=settings.instance_name,
-            level=settings.level,
+            instance=self.place.instance,
+            name=self.place.name,
+            level=self.place.level,
             period=period.code,
-            generated_at=self.runtime.clock.now(),
+            generated_at=self.clock.now(),
             own=await self.figures(period),
             children=children,
         )
@@ -96,20 +111,22 @@ class Summaries:
             "stored" if stored else "older than the one kept; ignored",
         )  # fmt: skip
 
-    async def report_up(self, code: str) -> Summary:
-        """Send this instance's summary (its children's included) to the parent, confirmed by the broker."""
-        settings = self.runtime.settings
-        if settings.parent_id is None:
-            raise NoParentToReport(settings.instance_id)
+    async def report_up(self, code: str, by: Actor | None = None) -> Summary:
+        """Send this instance's summary (its children's included) to the parent, confirmed by the broker;
+        `by`: the person or key who asked for it now (audited), else the schedule."""
+        if self.place.parent is None:
+            raise NoParentToReport(self.place.instance)
         summary = await self.summary(code)
         report = SummaryReportedV1(
-            from_instance=settings.instance_id,
-            to_instance=settings.parent_id,
+            from_instance=self.place.instance,
+            to_instance=self.place.parent,
             summary=summary,
             sequence=await self.repository.next_report_sequence(summary.period),
         )
-        route = Route.to_neighbour(settings.parent_id, report.event_type)
-        await self.runtime.publisher.publish(self.runtime.envelope(report), route)
+        route = Route.to_neighbour(self.place.parent, report.event_type)
+        await self.publisher.publish(self.events.envelope(report), route)
+        if by is not None and self.audit is not None:
+            await self.audit.record(by, "summary.reported", summary.period, {"to": self.place.parent})
         return summary
 
     async def run(self) -> None:
@@ -117,7 +134,7 @@ class Summaries:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                for code in current_periods(self.runtime.clock.now()):
+                for code in current_periods(self.clock.now()):
                     await self.report_up(code)
             except asyncio.CancelledError:
                 raise

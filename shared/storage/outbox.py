@@ -1,24 +1,31 @@
 """Transactional outbox kept inside the document whose change caused the events.
 
-A service saves its state change and the events it causes in one single-document write (atomic
-on any MongoDB deployment, no transactions needed), then publishes them and `$pull`s the
-published ones. If the process dies in between, or the broker is away, the relay finds the
-leftovers and publishes them again with the same event ids; consumers drop the duplicates.
+A service saves its state change, the events it causes and the audit entry of a person's change in
+one single-document write (atomic on any MongoDB deployment, no transactions needed), then
+publishes the events, copies the audit entry into the audit trail, and `$pull`s what is done. If the
+process dies in between, or the broker is away, the relay finds the leftovers and does them again
+with the same ids; consumers drop duplicate events, the audit trail duplicate entries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared.events import Envelope, EventPayload
+from shared.clock import Clock
+from shared.domain import AuditNote, Recorded
+from shared.events import Envelope, EventPayload, Source
 from shared.messaging.publisher import EventPublisher, Route
 from shared.observability import metrics
+
+if TYPE_CHECKING:
+    from shared.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +63,58 @@ def outbox_entries(*events: Outgoing) -> list[dict[str, Any]]:
     return entries
 
 
+class EventSource:
+    """Makes this service's envelopes (its source, the time of its clock) and outbox entries from what an
+    aggregate recorded."""
+
+    def __init__(self, source: Source, clock: Clock) -> None:
+        self.source = source
+        self.clock = clock
+
+    def envelope(self, payload: EventPayload, **kw: Any) -> Envelope[Any]:
+        return Envelope.new(payload, self.source, occurred_at=self.clock.now(), **kw)
+
+    def of(self, recorded: Recorded) -> Envelope[Any]:
+        envelope = self.envelope(
+            recorded.payload, correlation_id=recorded.story.correlation_id, event_id=recorded.event_id
+        )
+        if recorded.story.causation_id:
+            envelope = envelope.model_copy(update={"causation_id": recorded.story.causation_id})
+        return envelope
+
+    def outgoing(self, recorded: Recorded) -> Outgoing:
+        envelope = self.of(recorded)
+        if recorded.to is None:
+            return envelope
+        return envelope, Route.to_neighbour(recorded.to, recorded.payload.event_type)
+
+    def entries(self, events: list[Recorded], notes: list[AuditNote] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
+        """Outbox entries of the recorded events, and of the audit notes (saved with the state)."""
+        now = datetime.now(UTC)
+        audited = [
+            {
+                "kind": "audit",
+                "event_id": uuid.uuid4().hex,  # the entry's id: copied into the audit trail once
+                "entry": {
+                    "at": self.clock.now(),
+                    **note.actor.as_record(),
+                    "action": note.action,
+                    "target": note.target,
+                    "details": note.details,
+                },
+                "created_at": now,
+            }
+            for note in notes
+        ]
+        return outbox_entries(*(self.outgoing(r) for r in events)) + audited
+
+
 class Outbox:
-    def __init__(self, publisher: EventPublisher, *, grace_s: float, interval_s: float) -> None:
+    def __init__(
+        self, publisher: EventPublisher, *, grace_s: float, interval_s: float, audit: AuditLog | None = None
+    ) -> None:
         self._publisher = publisher
+        self._audit = audit
         self._grace = timedelta(seconds=grace_s)
         self._interval = interval_s
         self._collections: list[AsyncCollection] = []
@@ -73,6 +129,11 @@ class Outbox:
         published: list[str] = []
         try:
             for entry in entries:
+                if entry.get("kind") == "audit":
+                    assert self._audit is not None, "an audit entry in an outbox without an audit trail"
+                    await self._audit.copy(entry["event_id"], entry["entry"])
+                    published.append(entry["event_id"])
+                    continue
                 await self._publisher.publish_raw(
                     event_id=entry["event_id"],
                     event_type=entry["event_type"],

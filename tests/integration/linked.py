@@ -22,6 +22,7 @@ from services.notification.app import NotificationSettings
 from services.notification.app import create_app as notification_app
 from services.scheduling.app import SchedulingSettings
 from services.scheduling.app import create_app as scheduling_app
+from shared.clock import Clock
 from shared.messaging.admin import RabbitAdmin
 from shared.messaging.links import link_user
 from tests.conftest import AMQP_HOST, API_KEYS
@@ -95,11 +96,11 @@ class Linked:
             **extra,
         }
 
-    async def start(self, short: str, service: str, **extra: str) -> httpx.AsyncClient:
+    async def start(self, short: str, service: str, *, clock: Clock | None = None, **extra: str) -> httpx.AsyncClient:
         settings_cls, factory = APPS[service]
         with patched_env(self.env(short, **extra)):
             settings = settings_cls()
-        app = factory(settings)
+        app = factory(settings, clock=clock)
         stack = contextlib.AsyncExitStack()
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")

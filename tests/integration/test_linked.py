@@ -94,7 +94,7 @@ async def test_three_levels_up_and_the_answer_back_to_the_citizen(
 
         # Nothing personal crossed a level: the district and the city never saw the contact.
         for short in ("d", "c"):
-            docs = await chain.apps[(short, "assignment")].state.assignment.repository.assignments.find().to_list(None)
+            docs = await chain.apps[(short, "assignment")].state.runtime.db["assignments"].find().to_list(None)
             assert docs and all("lan@example.vn" not in json.dumps(d, default=str) for d in docs)
             assert all("Phạm Thị Lan" not in json.dumps(d, default=str, ensure_ascii=False) for d in docs)
 
@@ -215,8 +215,8 @@ async def test_link_and_parent_down_then_back_every_escalation_arrives_once(rabb
         for code in codes["w2"]:
             await wait_status(w2, code, "accepted")
 
-        district = chain.apps[("d", "assignment")].state.assignment.repository
-        assert await district.assignments.count_documents({}) == 8
+        district = chain.apps[("d", "assignment")].state.runtime.db["assignments"]
+        assert await district.count_documents({}) == 8
 
         async def one_notice_each() -> bool:
             notices = [m["To"] for m in smtp.mail.messages() if "chuyển tới" in m["Subject"]]
@@ -225,8 +225,8 @@ async def test_link_and_parent_down_then_back_every_escalation_arrives_once(rabb
         await eventually(one_notice_each, what="one escalation notice per citizen")
 
         # A duplicated acknowledgement (same event id, through the same link) changes nothing.
-        ward_repo = chain.apps[("w1", "assignment")].state.assignment.repository
-        doc = await ward_repo.by_tracking_code(codes["w1"][0])
+        ward_repo = chain.apps[("w1", "assignment")].state.runtime.db["assignments"]
+        doc = await ward_repo.find_one({"tracking_code": codes["w1"][0]})
         ack_id = doc["processed"][0]
         duplicate = Envelope.new(
             EscalationAcknowledgedV1(
@@ -279,7 +279,7 @@ async def test_link_and_parent_down_then_back_every_escalation_arrives_once(rabb
         )
 
         async def both_consumed() -> bool:
-            stored = await ward_repo.get(doc["_id"])
+            stored = await ward_repo.find_one({"_id": doc["_id"]})
             return (
                 await message_count(d_url, "assignment.inbound.escalation.requested.v1") == 0
                 and await message_count(w1_vhost_url, "assignment.inbound.escalation.acknowledged.v1") == 0
@@ -288,8 +288,8 @@ async def test_link_and_parent_down_then_back_every_escalation_arrives_once(rabb
 
         await eventually(both_consumed, what="the duplicates to be consumed")
         await asyncio.sleep(1.5)
-        assert await district.assignments.count_documents({}) == 8
-        after = await ward_repo.get(doc["_id"])
+        assert await district.count_documents({}) == 8
+        after = await ward_repo.find_one({"_id": doc["_id"]})
         assert after["holder"]["agency_name"] != "Nơi khác"
         notices = [m for m in smtp.mail.messages() if "chuyển tới" in m["Subject"]]
         assert len(notices) == 5
@@ -387,8 +387,8 @@ async def test_link_messages_that_break_the_rules_are_dead_lettered(rabbit_admin
             )
 
         await eventually(dead, what="every refused message in a dead-letter queue")
-        district = chain.apps[("d", "assignment")].state.assignment.repository
-        assert await district.assignments.count_documents({}) == 0
+        district = chain.apps[("d", "assignment")].state.runtime.db["assignments"]
+        assert await district.count_documents({}) == 0
         # Counted by reason (in-process, the instance label is that of the last service configured).
         reasons = {
             s.labels["reason"]: s.value

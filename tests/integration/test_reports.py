@@ -73,8 +73,7 @@ async def test_the_long_bien_district_summary_of_2017(rabbit_admin, secantus, sm
     async with linked(rabbit_admin, secantus.url, smtp.port, shape) as chain:
         rules = {"DOITHOAI_JURISDICTION_RULES": jurisdiction}
         for short in shape:
-            await chain.start(short, "assignment", **rules)
-            chain.apps[(short, "assignment")].state.runtime.clock = clock  # one clock, in 2017, for every level
+            await chain.start(short, "assignment", clock=clock, **rules)  # one clock, in 2017, for every level
         apps = {short: chain.apps[(short, "assignment")] for short in shape}
         chain.connect(timeout=60)
 
@@ -116,10 +115,10 @@ async def test_the_long_bien_district_summary_of_2017(rabbit_admin, secantus, sm
         clock.set(T0 + timedelta(days=5, hours=1))
         for i, short in enumerate(wards):
             client = chain.clients[(short, "assignment")]
-            repo = apps[short].state.assignment.repository
+            repo = apps[short].state.runtime.db["assignments"]
 
             async def placed(count: int = len(direct_codes[short]) + front[i]) -> bool:
-                return await repo.assignments.count_documents({}) == count  # noqa: B023
+                return await repo.count_documents({}) == count  # noqa: B023
 
             await eventually(placed, timeout=60, what=f"ward {short} to place its opinions")
             later = answer_later[i]
@@ -133,17 +132,17 @@ async def test_the_long_bien_district_summary_of_2017(rabbit_admin, secantus, sm
                 assert r.status_code == 200, r.text
 
         # The district took 37 and sent 7 on to the city, which took them; the wards learned it.
-        district = apps["d"].state.assignment.repository
-        city = apps["c"].state.assignment.repository
+        district = apps["d"].state.runtime.db["assignments"]
+        city = apps["c"].state.runtime.db["assignments"]
 
         async def escalations_settled() -> bool:
-            held = await district.assignments.count_documents({"status": "assigned"})
-            forwarded = await district.assignments.count_documents({"status": "escalated"})
-            at_city = await city.assignments.count_documents({})
+            held = await district.count_documents({"status": "assigned"})
+            forwarded = await district.count_documents({"status": "escalated"})
+            at_city = await city.count_documents({})
             accepted = 0
             for short in wards:
-                accepted += await apps[short].state.assignment.repository.assignments.count_documents(
-                    {"holder.state": "accepted"}
+                accepted += (
+                    await apps[short].state.runtime.db["assignments"].count_documents({"holder.state": "accepted"})
                 )
             return (held, forwarded, at_city, accepted) == (37, 7, 7, 44)
 
@@ -224,8 +223,8 @@ async def test_a_two_level_chain_reports_to_the_city(rabbit_admin, secantus, smt
         async def accepted() -> bool:
             done = 0
             for short in ("w1", "w2"):
-                repo = chain.apps[(short, "assignment")].state.assignment.repository
-                done += await repo.assignments.count_documents({"holder.state": "accepted"})
+                repo = chain.apps[(short, "assignment")].state.runtime.db["assignments"]
+                done += await repo.count_documents({"holder.state": "accepted"})
             return done == 3
 
         await eventually(accepted, timeout=30, what="the city to accept the three land opinions")

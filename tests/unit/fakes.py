@@ -1,0 +1,127 @@
+"""In-memory adapters for the fast tests of the use cases: the same ports as the real MongoDB and broker
+adapters, with the same compare-and-set semantics, and every published event kept in a list."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from services.assignment.directory import Agency, NoAgency
+from services.assignment.domain import Assignment
+from shared.clock import ManualClock
+from shared.domain import Aggregate
+from shared.events import Envelope, Source
+from shared.messaging.publisher import Route
+from shared.storage.outbox import EventSource
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 08:00, Monday 2 March 2026, Vietnam time
+
+
+class Published:
+    """What a service published, in order: (envelope, route or None for this instance's exchange)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Envelope[Any], Route | None]] = []
+
+    def types(self) -> list[str]:
+        return [envelope.event_type for envelope, _ in self.items]
+
+    def to(self, neighbour: str) -> list[Envelope[Any]]:
+        return [e for e, route in self.items if route and route.routing_key.startswith(f"{neighbour}.")]
+
+    def internal(self) -> list[Envelope[Any]]:
+        return [e for e, route in self.items if route is None]
+
+    def clear(self) -> None:
+        self.items.clear()
+
+
+class FakePublisher:
+    def __init__(self, published: Published) -> None:
+        self.published = published
+
+    async def publish(self, envelope: Envelope[Any], route: Route | None = None) -> None:
+        self.published.items.append((envelope, route))
+
+
+def source(service: str = "assignment", instance: str = "phuong-a", level: str = "ward") -> Source:
+    return Source(level=level, instance=instance, service=service)
+
+
+class FakeAssignmentRepository:
+    """Assignments in a dict; `save` is a compare-and-set on the status the aggregate was loaded in."""
+
+    def __init__(self, events: EventSource, published: Published) -> None:
+        self.events = events
+        self.published = published
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.audit: list[dict[str, Any]] = []
+
+    def _flush(self, aggregate: Aggregate) -> None:
+        for recorded in aggregate.events:
+            outgoing = self.events.outgoing(recorded)
+            envelope, route = outgoing if isinstance(outgoing, tuple) else (outgoing, None)
+            self.published.items.append((envelope, route))
+        self.audit += [{"action": n.action, "target": n.target, **n.actor.as_record()} for n in aggregate.notes]
+        aggregate.events, aggregate.notes = [], []
+
+    async def get(self, opinion_id: str) -> Assignment | None:
+        doc = self.docs.get(opinion_id)
+        return Assignment.from_document(copy.deepcopy(doc)) if doc else None
+
+    async def by_tracking_code(self, code: str) -> Assignment | None:
+        doc = next((d for d in self.docs.values() if d["tracking_code"] == code), None)
+        return Assignment.from_document(copy.deepcopy(doc)) if doc else None
+
+    async def add(self, assignment: Assignment) -> tuple[Assignment, bool]:
+        if assignment.opinion_id in self.docs:
+            assignment.events = []
+            return Assignment.from_document(copy.deepcopy(self.docs[assignment.opinion_id])), False
+        self.docs[assignment.opinion_id] = copy.deepcopy(assignment.document())
+        self._flush(assignment)
+        return assignment, True
+
+    async def save(self, assignment: Assignment) -> bool:
+        stored = self.docs[assignment.opinion_id]
+        if stored.get("status") != assignment.loaded_status:
+            return False
+        stored.update(copy.deepcopy(assignment.changes()))
+        assignment.changed.clear()
+        assignment.loaded_status = assignment.status
+        self._flush(assignment)
+        return True
+
+    async def save_news(self, assignment: Assignment, event_id: str, rank: int) -> bool:
+        stored = self.docs[assignment.opinion_id]
+        processed = stored.setdefault("processed", [])
+        fresh = event_id not in processed and (stored.get("progress") or 0) < rank
+        if event_id not in processed:
+            processed.append(event_id)
+        if not fresh:
+            assignment.events = []
+            return False
+        stored.update(copy.deepcopy(assignment.changes()), progress=rank)
+        self._flush(assignment)
+        return True
+
+
+class FakeDirectory:
+    def __init__(self, agencies: list[Agency]) -> None:
+        self.agencies = agencies
+
+    async def all(self) -> list[Agency]:
+        return [a for a in self.agencies if a.active]
+
+    async def for_field(self, field: str) -> Agency:
+        for agency in await self.all():
+            if field in agency.fields:
+                return agency
+        for agency in await self.all():
+            if agency.default:
+                return agency
+        raise NoAgency(field)
+
+
+def clock() -> ManualClock:
+    return ManualClock(T0)
