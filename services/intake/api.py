@@ -16,8 +16,8 @@ from pydantic import (
     model_validator,
 )
 
-from services.intake.domain import Stage, normalize_tracking_code
-from services.intake.service import ConferenceRefused, IntakeService
+from services.intake.domain import NotAnswered, Stage, normalize_tracking_code
+from services.intake.service import ConferenceRefused, IntakeService, NotFound
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
 from shared.events.opinions import AnswerKind, known_field
 from shared.http.app import require_json
@@ -194,7 +194,7 @@ async def submit_opinion(
             await service.check_conference(submission.conference_id, submission.channel)
         except ConferenceRefused as exc:
             raise ApiError(exc.status, exc.code, exc.message_vi, exc.message_en) from exc
-    doc = await service.submit(
+    submitted = await service.submit(
         text=submission.text,
         channel=submission.channel,
         field=submission.field,
@@ -205,13 +205,13 @@ async def submit_opinion(
         entered_by=caller,
         idempotency_key=idempotency_key,
     )
-    if doc.get("replayed"):
+    if submitted.replayed:
         response.status_code = 200
     # The event is already safe in the outbox; publishing after the response keeps it fast.
-    background.add_task(service.publish_pending, doc)
-    code = doc["tracking_code"]
+    background.add_task(service.publish, submitted)
+    code = submitted.opinion.tracking_code
     return Accepted(
-        opinion_id=doc["_id"],
+        opinion_id=submitted.opinion.opinion_id,
         tracking_code=code,
         status="received",
         status_label=Stage.RECEIVED.label,
@@ -228,7 +228,7 @@ async def submit_opinion(
 )
 async def get_opinion(tracking_code: str, service: Service) -> OpinionView:
     code = normalize_tracking_code(tracking_code)
-    doc = await service.repository.by_tracking_code(code)
+    doc = await service.view(code)
     if doc is None:
         raise ApiError(
             404,
@@ -363,7 +363,7 @@ async def search_opinions(
         query["overdue"] = overdue
     if feedback is not None:
         query["feedback.satisfied"] = feedback == "satisfied"
-    total, docs = await service.repository.find(query, skip=(page - 1) * per_page, limit=per_page)
+    total, docs = await service.find(query, skip=(page - 1) * per_page, limit=per_page)
     return OpinionPage(total=total, page=page, per_page=per_page, items=[opinion_row(d) for d in docs])
 
 
@@ -410,24 +410,19 @@ class CitizenActor:
 )
 async def give_feedback(tracking_code: str, body: FeedbackIn, service: Service, request: Request) -> OpinionView:
     code = normalize_tracking_code(tracking_code)
-    doc = await service.repository.by_tracking_code(code)
-    if doc is None:
-        raise ApiError(404, "opinion_not_found", f"Không có ý kiến mã {code}.", f"No opinion has tracking code {code}.")
-    now = service.runtime.clock.now()
-    note = (
-        "Người dân hài lòng với câu trả lời"
-        if body.satisfied
-        else f"Người dân chưa hài lòng với câu trả lời: {body.reason}; đề nghị Mặt trận xem xét lại"
-    )
-    feedback = {"satisfied": body.satisfied, "reason": body.reason, "at": now}
-    if not await service.repository.give_feedback(code, feedback, note):
+    try:
+        opinion = await service.give_feedback(
+            code, satisfied=body.satisfied, reason=body.reason, by=CitizenActor(code, client_address(request))
+        )
+    except NotFound:
+        raise ApiError(
+            404, "opinion_not_found", f"Không có ý kiến mã {code}.", f"No opinion has tracking code {code}."
+        ) from None
+    except NotAnswered:
         raise ApiError(
             409,
             "not_answered_yet",
             f"Ý kiến {code} chưa được trả lời; chỉ nhận ý kiến về câu trả lời sau khi đã trả lời.",
             f"Opinion {code} has not been answered yet; feedback is taken on an answer.",
-        )
-    await service.runtime.audit.record(
-        CitizenActor(code, client_address(request)), "opinion.feedback", code, {"satisfied": body.satisfied}
-    )
-    return opinion_view(await service.repository.by_tracking_code(code) or doc)
+        ) from None
+    return opinion_view(await service.view(code) or opinion.doc)

@@ -18,18 +18,23 @@ class IntakeSettings(ServiceSettings):
     http_port: int = 8101
 
 
+def bootstrap(settings: IntakeSettings, runtime: Runtime) -> IntakeService:
+    """One place that wires the real adapters (MongoDB, the outbox, the clock) to the use cases."""
+    repository = OpinionRepository(runtime.db, runtime.outbox, runtime.events)
+    return IntakeService(repository, clock=runtime.clock, instance=settings.instance_id)
+
+
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = Runtime(settings, SERVICE, clock=clock)
-    repository = OpinionRepository(runtime.db)
-    service = IntakeService(runtime, repository)
+    service = bootstrap(settings, runtime)
+    repository = service.repository
     runtime.include(build_router(service, prefetch=settings.prefetch))
     runtime.monitor.refresh_with(service.refresh_gauges)
 
     async def setup() -> None:
         await repository.create_indexes()
         await repository.add_search_keys()
-        await runtime.outbox.track(repository.opinions)
 
     app = create_service_app(
         title=f"doithoai — tiếp nhận ý kiến ({settings.instance_name})",

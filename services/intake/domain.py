@@ -1,14 +1,18 @@
-"""Intake's pure rules: tracking codes and the status a citizen sees as events arrive."""
+"""Intake's domain: an opinion as received (the `Opinion` aggregate: its receipt and the citizen's word on
+the answer), tracking codes, and how each later event changes what the citizen sees (a projection:
+`change_for`, applied by the repository in one conditional write per event)."""
 
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
 from shared.clock import VIETNAM
+from shared.domain import Aggregate, Story
 from shared.events import (
     AnswerKind,
     EscalationState,
@@ -24,6 +28,7 @@ from shared.events import (
     OpinionEscalatedV1,
     OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
+    OpinionReceivedV1,
     OpinionRedirectedV1,
     RedirectKind,
 )
@@ -197,3 +202,75 @@ def status_of(doc: dict[str, Any]) -> Stage:
 
 def is_open(doc: dict[str, Any]) -> bool:
     return status_of(doc) < Stage.REDIRECTED
+
+
+class NotAnswered(Exception):
+    pass
+
+
+class Opinion(Aggregate):
+    """One opinion as intake keeps it: the citizen's submission and what the citizen sees of its life."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        super().__init__()
+        self.doc = doc
+        self.history: list[dict[str, Any]] = []  # entries this change adds
+
+    @property
+    def opinion_id(self) -> str:
+        return str(self.doc["_id"])
+
+    @property
+    def tracking_code(self) -> str:
+        return str(self.doc["tracking_code"])
+
+    @classmethod
+    def receive(cls, payload: OpinionReceivedV1, *, correlation_id: str, entered_by: dict[str, Any] | None) -> Opinion:
+        """A new opinion, with the `opinion.received.v1` that announces it (its id also marks it processed)."""
+        event_id = uuid.uuid4()
+        p = payload
+        opinion = cls(
+            {
+                "_id": p.opinion_id,
+                "tracking_code": p.tracking_code,
+                "origin_instance": p.origin_instance,
+                "channel": p.channel.value,
+                "text": p.text,
+                "field": p.field,
+                "head": p.head.value if p.head else None,
+                "location": p.location.model_dump() if p.location else None,
+                "citizen": p.citizen.model_dump() if p.citizen else None,
+                "conference_id": p.conference_id,
+                "correlation_id": correlation_id,
+                "submitted_at": p.submitted_at,
+                "updated_at": p.submitted_at,
+                "stage": int(Stage.RECEIVED),
+                "overdue": False,
+                "entered_by": entered_by,  # who typed it in (the audit trail of a submission lives here)
+                "history": [{"at": p.submitted_at, "stage": int(Stage.RECEIVED), "note": "Tiếp nhận ý kiến"}],
+                "processed": [str(event_id)],
+            }
+        )
+        opinion.record(p, Story(correlation_id), event_id=event_id)
+        return opinion
+
+    def give_feedback(self, *, satisfied: bool, reason: str | None, now: datetime, by: Any) -> None:
+        """The citizen's word on the answer: only once answered; the latest one counts. Not satisfied: the
+        Front considers it again."""
+        if self.doc["stage"] != Stage.CLOSED:
+            raise NotAnswered(self.tracking_code)
+        note = (
+            "Người dân hài lòng với câu trả lời"
+            if satisfied
+            else f"Người dân chưa hài lòng với câu trả lời: {reason}; đề nghị Mặt trận xem xét lại"
+        )
+        self.set(feedback={"satisfied": satisfied, "reason": reason, "at": now}, updated_at=now)
+        self.history.append({"at": now, "stage": None, "note": note})
+        self.note(by, "opinion.feedback", self.tracking_code, {"satisfied": satisfied})
+
+    def set(self, **values: Any) -> None:  # the state is the document itself
+        self.doc.update(values)
+        self.changed.update(values)
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.doc[name] for name in sorted(self.changed)}

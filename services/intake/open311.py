@@ -8,7 +8,7 @@ requests without naming their ids needs an `api_key` (the texts are citizens' pe
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -221,7 +221,7 @@ async def create_request(fmt: str, request: Request) -> JSONResponse:
             await service.check_conference(conference_id, Channel.ONLINE)
         except ConferenceRefused as exc:
             raise Open311Error(exc.status, f"{exc.message_vi} / {exc.message_en}") from exc
-    doc = await service.submit(
+    submitted = await service.submit(
         text=description,
         channel=Channel.ONLINE,
         field=service_code,
@@ -231,8 +231,8 @@ async def create_request(fmt: str, request: Request) -> JSONResponse:
         conference_id=conference_id,
         entered_by=caller,
     )
-    await service.publish_pending(doc)
-    code = doc["tracking_code"]
+    await service.publish(submitted)
+    code = submitted.opinion.tracking_code
     notice = f"Ý kiến đã được tiếp nhận. Mã theo dõi: {code}."
     return JSONResponse([{"service_request_id": code, "service_notice": notice, "account_id": None}], status_code=201)
 
@@ -273,7 +273,7 @@ def _service_request(doc: dict[str, Any], *, staff: bool) -> dict[str, Any]:
 async def get_request(service_request_id: str, fmt: str, request: Request) -> list[dict[str, Any]]:
     _check_format(fmt)
     code = normalize_tracking_code(service_request_id)
-    doc = await get_service(request).repository.by_tracking_code(code)
+    doc = await get_service(request).view(code)
     if doc is None:
         raise Open311Error(404, f"Không có ý kiến mã {code} / service_request_id {code} not found")
     return [_service_request(doc, staff=False)]
@@ -283,7 +283,7 @@ async def get_request(service_request_id: str, fmt: str, request: Request) -> li
 async def list_requests(fmt: str, request: Request) -> list[dict[str, Any]]:
     _check_format(fmt)
     q = request.query_params
-    repository = get_service(request).repository
+    service = get_service(request)
     staff = q.get("api_key") is not None and _caller(request, q.get("api_key")) is not None
     if ids := q.get("service_request_id"):
         codes = list(dict.fromkeys(normalize_tracking_code(c) for c in ids.split(",") if c.strip()))
@@ -296,7 +296,7 @@ async def list_requests(fmt: str, request: Request) -> list[dict[str, Any]]:
             )
         if not staff:
             _rate_limit(request, cost=max(0, len(codes) - 1))  # the route's own check took one
-        return [_service_request(d, staff=staff) for d in await repository.by_tracking_codes(codes)]
+        return [_service_request(d, staff=staff) for d in await service.views(codes)]
 
     if not staff:
         _caller(request, None)
@@ -307,9 +307,7 @@ async def list_requests(fmt: str, request: Request) -> list[dict[str, Any]]:
     if service_code is not None and service_code not in FIELDS:
         raise Open311Error(400, f"service_code {service_code!r} không tồn tại / unknown service_code")
     start, end = parse_time(q.get("start_date"), "start_date"), parse_time(q.get("end_date"), "end_date")
-    if start is None and end is None:
-        start = get_service(request).runtime.clock.now() - timedelta(days=90)
-    docs = await repository.search(
+    docs = await service.listed(
         field=service_code,
         start=start,
         end=end,

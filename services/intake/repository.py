@@ -1,4 +1,5 @@
-"""Intake's state: each opinion as received, with the status read model built from later events."""
+"""Intake's state: each opinion as received, with the status read model built from later events. The
+collections are private to this module; a change is saved with its events and audit notes in one write."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.intake.domain import Change, Stage
-from shared.events import Envelope, OpinionReceivedV1
-from shared.storage.outbox import OUTBOX, outbox_entries
+from services.intake.domain import Change, Opinion, Stage
+from shared.storage.outbox import OUTBOX, EventSource, Outbox
 from shared.text import search_key
 
 
@@ -20,74 +20,68 @@ class TrackingCodeTaken(Exception):
 
 
 class OpinionRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.opinions = db["opinions"]
-        self.conferences = db["conferences"]
+    def __init__(self, db: AsyncDatabase, outbox: Outbox, events: EventSource) -> None:
+        self._opinions = db["opinions"]
+        self._conferences = db["conferences"]
+        self._outbox = outbox
+        self._events = events
 
     async def create_indexes(self) -> None:
-        await self.opinions.create_index("tracking_code", unique=True)
-        await self.opinions.create_index([("submitted_at", DESCENDING)])
-        await self.opinions.create_index([("stage", ASCENDING), ("overdue", ASCENDING)])
-        await self.opinions.create_index([("conference_id", ASCENDING), ("submitted_at", ASCENDING)], sparse=True)
+        await self._outbox.track(self._opinions)
+        await self._opinions.create_index("tracking_code", unique=True)
+        await self._opinions.create_index([("submitted_at", DESCENDING)])
+        await self._opinions.create_index([("stage", ASCENDING), ("overdue", ASCENDING)])
+        await self._opinions.create_index([("conference_id", ASCENDING), ("submitted_at", ASCENDING)], sparse=True)
 
     async def add_search_keys(self) -> int:
         """Opinions stored before staff search existed get their search key (once, at start)."""
         done = 0
-        async for doc in self.opinions.find({"search": {"$exists": False}}, {"text": 1, "tracking_code": 1}):
+        async for doc in self._opinions.find({"search": {"$exists": False}}, {"text": 1, "tracking_code": 1}):
             key = search_key(f"{doc['text']} {doc['tracking_code']}")
-            await self.opinions.update_one({"_id": doc["_id"]}, {"$set": {"search": key}})
+            await self._opinions.update_one({"_id": doc["_id"]}, {"$set": {"search": key}})
             done += 1
         return done
 
     async def find(self, query: dict[str, Any], *, skip: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
         """A page of opinions matching `query`, newest first, and how many match in all."""
-        total = await self.opinions.count_documents(query)
-        cursor = self.opinions.find(query, {OUTBOX: 0, "processed": 0, "search": 0, "history": 0})
+        total = await self._opinions.count_documents(query)
+        cursor = self._opinions.find(query, {OUTBOX: 0, "processed": 0, "search": 0, "history": 0})
         return total, await cursor.sort("submitted_at", DESCENDING).skip(skip).limit(limit).to_list(None)
 
-    async def give_feedback(self, code: str, feedback: dict[str, Any], note: str) -> bool:
-        """The citizen's word on the answer, on a closed opinion only; the latest one counts."""
-        result = await self.opinions.update_one(
-            {"tracking_code": code, "stage": int(Stage.CLOSED)},
-            {
-                "$set": {"feedback": feedback, "updated_at": feedback["at"]},
-                "$push": {"history": {"at": feedback["at"], "stage": None, "note": note}},
-            },
+    async def add(self, opinion: Opinion) -> list[dict[str, Any]]:
+        """Save a new opinion with its `opinion.received.v1` in one write; returns the outbox entries to publish
+        (the caller publishes them after answering, so the citizen does not wait for the broker)."""
+        doc = opinion.doc
+        doc["search"] = search_key(
+            f"{doc['text']} {doc['tracking_code']} {((doc.get('location') or {}).get('address')) or ''}"
         )
-        return result.modified_count == 1
-
-    async def insert_received(
-        self, event: Envelope[OpinionReceivedV1], entered_by: dict[str, str] | None = None
-    ) -> dict[str, Any]:
-        """Save the opinion and its `opinion.received.v1` event in one write."""
-        p = event.payload
-        doc = {
-            "_id": p.opinion_id,
-            "tracking_code": p.tracking_code,
-            "origin_instance": p.origin_instance,
-            "channel": p.channel.value,
-            "text": p.text,
-            "search": search_key(f"{p.text} {p.tracking_code} {(p.location.address or '') if p.location else ''}"),
-            "field": p.field,
-            "head": p.head.value if p.head else None,
-            "location": p.location.model_dump() if p.location else None,
-            "citizen": p.citizen.model_dump() if p.citizen else None,
-            "conference_id": p.conference_id,
-            "correlation_id": event.correlation_id,
-            "submitted_at": p.submitted_at,
-            "updated_at": p.submitted_at,
-            "stage": int(Stage.RECEIVED),
-            "overdue": False,
-            "entered_by": entered_by,  # who typed it in (the audit trail of a submission lives here)
-            "history": [{"at": p.submitted_at, "stage": int(Stage.RECEIVED), "note": "Tiếp nhận ý kiến"}],
-            "processed": [str(event.event_id)],
-            OUTBOX: outbox_entries(event),
-        }
+        entries = self._events.entries(opinion.events, opinion.notes)
+        opinion.events, opinion.notes = [], []
         try:
-            await self.opinions.insert_one(doc)
+            await self._opinions.insert_one({**doc, OUTBOX: entries})
         except DuplicateKeyError as exc:
-            raise TrackingCodeTaken(p.tracking_code) from exc
-        return doc
+            raise TrackingCodeTaken(doc["tracking_code"]) from exc
+        return entries
+
+    async def publish(self, opinion_id: str, entries: list[dict[str, Any]]) -> None:
+        await self._outbox.flush(self._opinions, opinion_id, entries)
+
+    async def save_feedback(self, opinion: Opinion) -> bool:
+        """The citizen's word on the answer, if the opinion is still closed; with its audit note."""
+        entries = self._events.entries(opinion.events, opinion.notes)
+        opinion.events, opinion.notes = [], []
+        result = await self._opinions.update_one(
+            {"_id": opinion.opinion_id, "stage": int(Stage.CLOSED)},
+            {"$set": opinion.changes(), "$push": {"history": {"$each": opinion.history}, OUTBOX: {"$each": entries}}},
+        )
+        if result.modified_count != 1:
+            return False
+        await self._outbox.flush(self._opinions, opinion.opinion_id, entries)
+        return True
+
+    async def opinion(self, code: str) -> Opinion | None:
+        doc = await self.by_tracking_code(code)
+        return Opinion(doc) if doc else None
 
     async def apply(self, opinion_id: str, event_id: str, at: datetime, change: Change) -> bool:
         """Apply a downstream event once; False if already applied (or not applicable)."""
@@ -101,20 +95,20 @@ class OpinionRepository:
         }
         if change.stage is not None:
             update["$max"] = {"stage": int(change.stage)}
-        result = await self.opinions.update_one(query, update)
+        result = await self._opinions.update_one(query, update)
         return result.modified_count == 1
 
     async def exists(self, opinion_id: str) -> bool:
-        return await self.opinions.count_documents({"_id": opinion_id}, limit=1) == 1
+        return await self._opinions.count_documents({"_id": opinion_id}, limit=1) == 1
 
     async def by_id(self, opinion_id: str) -> dict[str, Any] | None:
-        return await self.opinions.find_one({"_id": opinion_id})
+        return await self._opinions.find_one({"_id": opinion_id})
 
     async def by_tracking_code(self, code: str) -> dict[str, Any] | None:
-        return await self.opinions.find_one({"tracking_code": code}, {OUTBOX: 0, "processed": 0})
+        return await self._opinions.find_one({"tracking_code": code}, {OUTBOX: 0, "processed": 0})
 
     async def by_tracking_codes(self, codes: list[str]) -> list[dict[str, Any]]:
-        cursor = self.opinions.find({"tracking_code": {"$in": codes}}, {OUTBOX: 0, "processed": 0})
+        cursor = self._opinions.find({"tracking_code": {"$in": codes}}, {OUTBOX: 0, "processed": 0})
         return await cursor.to_list(None)
 
     async def search(
@@ -133,20 +127,20 @@ class OpinionRepository:
             query["submitted_at"] = {k: v for k, v in (("$gte", start), ("$lt", end)) if v}
         if open_ is not None:
             query["stage"] = {"$lt": int(Stage.REDIRECTED)} if open_ else {"$gte": int(Stage.REDIRECTED)}
-        cursor = self.opinions.find(query, {OUTBOX: 0, "processed": 0}).sort("submitted_at", DESCENDING).limit(limit)
+        cursor = self._opinions.find(query, {OUTBOX: 0, "processed": 0}).sort("submitted_at", DESCENDING).limit(limit)
         return await cursor.to_list(None)
 
     async def keep_conference(self, conference_id: str, version: int, doc: dict[str, Any]) -> None:
         """Intake's copy of a conference (to accept or refuse opinions for it); newer versions only."""
         try:
-            await self.conferences.update_one(
+            await self._conferences.update_one(
                 {"_id": conference_id, "version": {"$lt": version}}, {"$set": {**doc, "version": version}}, upsert=True
             )
         except DuplicateKeyError:
             pass  # a newer version is stored
 
     async def conference(self, conference_id: str) -> dict[str, Any] | None:
-        return await self.conferences.find_one({"_id": conference_id})
+        return await self._conferences.find_one({"_id": conference_id})
 
     async def open_by_stage(self) -> dict[int, int]:
         """Open opinions per stage, counted in the database (by the stage index)."""
@@ -154,7 +148,7 @@ class OpinionRepository:
             {"$match": {"stage": {"$lt": int(Stage.REDIRECTED)}}},
             {"$group": {"_id": "$stage", "n": {"$sum": 1}}},
         ]
-        return {g["_id"]: g["n"] for g in await (await self.opinions.aggregate(pipeline)).to_list(None)}
+        return {g["_id"]: g["n"] for g in await (await self._opinions.aggregate(pipeline)).to_list(None)}
 
     async def overdue_now(self) -> int:
-        return await self.opinions.count_documents({"stage": {"$lt": int(Stage.REDIRECTED)}, "overdue": True})
+        return await self._opinions.count_documents({"stage": {"$lt": int(Stage.REDIRECTED)}, "overdue": True})

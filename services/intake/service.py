@@ -1,13 +1,19 @@
-"""Intake's use cases: take an opinion in, keep its status current as the other services report."""
+"""Intake's use cases: take an opinion in, keep its status current as the other services report, take the
+citizen's word on the answer, find opinions for staff. They take narrow ports: the repository, a clock,
+this instance's id."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from services.intake.domain import Stage, change_for, new_tracking_code
+from services.intake.domain import NotAnswered, Opinion, Stage, change_for, new_tracking_code
 from services.intake.repository import OpinionRepository, TrackingCodeTaken
+from shared.audit import Actor
+from shared.clock import Clock
 from shared.events import (
     ACCEPTS_OPINIONS,
     Channel,
@@ -22,10 +28,22 @@ from shared.events import (
 )
 from shared.http.auth import Caller
 from shared.observability import metrics
-from shared.runtime import Runtime
-from shared.storage.outbox import OUTBOX
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2b1e-3d7a-5e0b-9a43-1f0e8d2c4b57")
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass
+class Submitted:
+    """A stored submission, its events still to publish, and whether it was the same one sent again."""
+
+    opinion: Opinion
+    entries: list[dict[str, Any]]
+    replayed: bool = False
+
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +55,10 @@ class ConferenceRefused(Exception):
 
 
 class IntakeService:
-    def __init__(self, runtime: Runtime, repository: OpinionRepository) -> None:
-        self.runtime = runtime
+    def __init__(self, repository: OpinionRepository, *, clock: Clock, instance: str) -> None:
         self.repository = repository
+        self.clock = clock
+        self.instance = instance
 
     async def check_conference(self, conference_id: str, channel: Channel) -> None:
         """Refuse opinions for a conference that is unknown, over, called off, or (for direct ones) not yet held."""
@@ -87,8 +106,8 @@ class IntakeService:
         conference_id: str | None = None,
         entered_by: Caller | None = None,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        """Store the opinion with its `opinion.received.v1` event; the caller flushes the outbox.
+    ) -> Submitted:
+        """Store the opinion with its `opinion.received.v1` event; the caller publishes it (`publish`).
 
         With an idempotency key the opinion id derives from it (and the caller's key), so a client
         that sends again after a lost response gets the first opinion back, marked `replayed`.
@@ -97,14 +116,14 @@ class IntakeService:
             who = entered_by.key_id if entered_by else ""
             opinion_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{who}\n{idempotency_key}"))
             if (existing := await self.repository.by_id(opinion_id)) is not None:
-                return {**existing, "replayed": True}
+                return Submitted(Opinion(existing), [], replayed=True)
         else:
             opinion_id = str(uuid.uuid4())
         for _ in range(5):
             payload = OpinionReceivedV1(
                 opinion_id=opinion_id,
                 tracking_code=new_tracking_code(),
-                origin_instance=self.runtime.settings.instance_id,
+                origin_instance=self.instance,
                 channel=channel,
                 text=text,
                 field=field,
@@ -112,22 +131,53 @@ class IntakeService:
                 citizen=citizen,
                 location=location,
                 conference_id=conference_id,
-                submitted_at=self.runtime.clock.now(),
+                submitted_at=self.clock.now(),
             )
-            event = self.runtime.envelope(payload, correlation_id=opinion_id)
+            opinion = Opinion.receive(
+                payload, correlation_id=opinion_id, entered_by=entered_by.as_record() if entered_by else None
+            )
             try:
-                doc = await self.repository.insert_received(event, entered_by.as_record() if entered_by else None)
+                entries = await self.repository.add(opinion)
             except TrackingCodeTaken:
                 if idempotency_key and (existing := await self.repository.by_id(opinion_id)) is not None:
-                    return {**existing, "replayed": True}  # the same key, sent twice at the same moment
+                    return Submitted(Opinion(existing), [], replayed=True)  # the same key, twice at once
                 continue
             metrics.OPINIONS_RECEIVED.labels(**metrics.base(), channel=channel.value).inc()
             log.info("received opinion %s (%s) via %s", payload.tracking_code, opinion_id, channel.value)
-            return doc
+            return Submitted(opinion, entries)
         raise RuntimeError("could not find a free tracking code in 5 tries")
 
-    async def publish_pending(self, doc: dict[str, Any]) -> None:
-        await self.runtime.outbox.flush(self.repository.opinions, doc["_id"], doc[OUTBOX])
+    async def publish(self, submitted: Submitted) -> None:
+        """Publish a submission's event (after the answer to the client: it is safe in the outbox already)."""
+        if submitted.entries:
+            await self.repository.publish(submitted.opinion.opinion_id, submitted.entries)
+
+    async def give_feedback(self, code: str, *, satisfied: bool, reason: str | None, by: Actor) -> Opinion:
+        """The citizen's word on the answer; NotFound, or NotAnswered before there is an answer."""
+        opinion = await self.repository.opinion(code)
+        if opinion is None:
+            raise NotFound(code)
+        opinion.give_feedback(satisfied=satisfied, reason=reason, now=self.clock.now(), by=by)
+        if not await self.repository.save_feedback(opinion):
+            raise NotAnswered(code)  # it changed meanwhile (it cannot leave "closed"): the rule holds
+        return opinion
+
+    async def view(self, code: str) -> dict[str, Any] | None:
+        return await self.repository.by_tracking_code(code)
+
+    async def views(self, codes: list[str]) -> list[dict[str, Any]]:
+        return await self.repository.by_tracking_codes(codes)
+
+    async def find(self, query: dict[str, Any], *, skip: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        return await self.repository.find(query, skip=skip, limit=limit)
+
+    async def listed(
+        self, *, field: str | None, start: datetime | None, end: datetime | None, open_: bool | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Open311's listing: 90 days back when no dates are given."""
+        if start is None and end is None:
+            start = self.clock.now() - timedelta(days=90)
+        return await self.repository.search(field=field, start=start, end=end, open_=open_, limit=limit)
 
     async def refresh_gauges(self) -> None:
         labels = metrics.base()

@@ -22,7 +22,7 @@ async def intake(service_env, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 async def nothing_stored_or_published(client, broker_url: str) -> None:  # type: ignore[no-untyped-def]
-    assert await client.app.state.intake.repository.opinions.count_documents({}) == 0
+    assert await client.app.state.runtime.db["opinions"].count_documents({}) == 0
     assert await message_count(broker_url, "assignment.opinion.received.v1") == 0
 
 
@@ -221,7 +221,7 @@ async def test_open311_post_form_and_json_then_get(intake, broker_url) -> None: 
     r = await intake.get("/open311/v2/requests.json?status=open")
     assert r.status_code == 401 and r.json()[0]["code"] == 401
 
-    doc = await intake.app.state.intake.repository.by_tracking_code(code)
+    doc = await intake.app.state.intake.view(code)
     assert doc["head"] == "council_chair" and doc["channel"] == "online"
     assert doc["citizen"] == {"name": "Bình Trần", "email": "binh@example.vn", "phone": None}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -145,9 +145,10 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_
 
 
 async def test_an_event_the_broker_refused_stays_in_the_outbox_and_goes_out_later(
-    env, broker_url: str, rabbit_admin, vhost: str
+    env, broker_url: str, rabbit_admin, vhost: str, caplog
 ) -> None:  # type: ignore[no-untyped-def]
     """State saved, event not published: the outbox keeps it until the broker takes it."""
+    caplog.set_level(logging.WARNING, logger="shared.storage.outbox")
     intake, assignment = intake_app(), assignment_app()
     async with running(intake, assignment) as (client, _):
         # The instance's user may no longer publish events: the broker refuses every publish to
@@ -160,8 +161,18 @@ async def test_an_event_the_broker_refused_stays_in_the_outbox_and_goes_out_late
         )
         assert r.status_code == 201, r.text
         code = r.json()["tracking_code"]
-        opinions = intake.state.intake.repository.opinions
-        await asyncio.sleep(2)  # the inline publish and several relay passes fail meanwhile
+        opinions = intake.state.runtime.db["opinions"]
+        event_id = (await opinions.find_one({"tracking_code": code}))["outbox"][0]["event_id"]
+
+        async def refused_thrice() -> bool:  # the inline publish, then the relay, tried and failed
+            tries = [
+                r
+                for r in caplog.records
+                if event_id in r.getMessage() and "left for the outbox relay" in r.getMessage()
+            ]
+            return len(tries) >= 3
+
+        await eventually(refused_thrice, timeout=30, what="the inline publish and two relay passes to fail")
         doc = await opinions.find_one({"tracking_code": code})
         assert len(doc["outbox"]) == 1 and doc["outbox"][0]["event_type"] == "opinion.received.v1"
         assert (await client.get(f"/api/v1/opinions/{code}")).json()["status"] == "received"

@@ -125,3 +125,65 @@ class FakeDirectory:
 
 def clock() -> ManualClock:
     return ManualClock(T0)
+
+
+class FakeOpinionRepository:
+    """Intake's opinions in a dict, with the projection's conditions (once per event, never backwards)."""
+
+    def __init__(self, events: EventSource, published: Published) -> None:
+        self.events = events
+        self.published = published
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.audit: list[dict[str, Any]] = []
+
+    async def add(self, opinion: Any) -> list[Any]:
+        from services.intake.repository import TrackingCodeTaken
+
+        taken = {d["tracking_code"] for d in self.docs.values()}
+        if opinion.opinion_id in self.docs or opinion.tracking_code in taken:
+            raise TrackingCodeTaken(opinion.tracking_code)
+        self.docs[opinion.opinion_id] = copy.deepcopy(opinion.doc)
+        pending, opinion.events = opinion.events, []
+        return pending
+
+    async def publish(self, opinion_id: str, entries: list[Any]) -> None:
+        for recorded in entries:
+            self.published.items.append((self.events.of(recorded), None))
+
+    async def by_id(self, opinion_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.docs.get(opinion_id))
+
+    async def by_tracking_code(self, code: str) -> dict[str, Any] | None:
+        return copy.deepcopy(next((d for d in self.docs.values() if d["tracking_code"] == code), None))
+
+    async def opinion(self, code: str) -> Any:
+        from services.intake.domain import Opinion
+
+        doc = await self.by_tracking_code(code)
+        return Opinion(doc) if doc else None
+
+    async def save_feedback(self, opinion: Any) -> bool:
+        stored = self.docs[opinion.opinion_id]
+        if stored["stage"] != 9:
+            return False
+        stored.update(copy.deepcopy(opinion.changes()))
+        stored["history"] += opinion.history
+        self.audit += [{"action": n.action, **n.actor.as_record()} for n in opinion.notes]
+        opinion.notes = []
+        return True
+
+    async def apply(self, opinion_id: str, event_id: str, at: Any, change: Any) -> bool:
+        doc = self.docs.get(opinion_id)
+        if doc is None or event_id in doc["processed"]:
+            return False
+        if change.before is not None and doc["stage"] >= int(change.before):
+            return False
+        doc.update(change.set, updated_at=at)
+        doc["processed"].append(event_id)
+        doc["history"].append({"at": at, "stage": int(change.stage) if change.stage else None, "note": change.note})
+        if change.stage is not None:
+            doc["stage"] = max(doc["stage"], int(change.stage))
+        return True
+
+    async def exists(self, opinion_id: str) -> bool:
+        return opinion_id in self.docs
