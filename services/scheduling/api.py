@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from services.scheduling.conferences import ConcurrentChange, ConferenceService
-from services.scheduling.conferences_domain import MoveRefused, RuleBroken
+from services.scheduling.domain import MoveRefused, RuleBroken
+from services.scheduling.service import ConcurrentChange, ConferenceService
 from shared.clock import VIETNAM, sane_moment
 from shared.events import ConferenceStatus, Head, Invitee
 from shared.http.app import require_json
@@ -41,7 +41,7 @@ async def timers(
     caller: Annotated[Caller, Depends(require_role(*EVERYONE))],
 ) -> list[TimerView]:
     code = tracking_code.strip().upper()
-    docs = await request.app.state.scheduling.repository.for_tracking_code(code)
+    docs = await request.app.state.scheduling.timers_of(code)
     mine = [d for d in docs if caller.may_see_agency((d.get("agency") or {}).get("id"))]
     if docs and not mine:
         check_agency(caller, docs[0]["agency"]["id"], f"Ý kiến {code}", f"Opinion {code}")
@@ -190,13 +190,10 @@ def _view(doc: dict[str, Any], caller: Caller | None) -> ConferenceView | Public
 )
 async def plan_conference(body: ConferenceIn, conferences: Conferences, caller: Staff) -> ConferenceView:
     try:
-        doc = await conferences.plan(**body.model_dump(exclude={"invitees"}), invitees=body.invitees, by=caller.actor)
+        conference = await conferences.plan(**body.model_dump(exclude={"invitees"}), invitees=body.invitees, by=caller)
     except RuleBroken as exc:
         raise _rule_error(exc) from exc
-    await conferences.runtime.audit.record(
-        caller, "conference.planned", doc["_id"], {"starts_at": doc["starts_at"].isoformat()}
-    )
-    return conference_view(doc)
+    return conference_view(conference.doc)
 
 
 @router.get(
@@ -210,7 +207,7 @@ async def plan_conference(body: ConferenceIn, conferences: Conferences, caller: 
 async def conference_plan(
     conferences: Conferences, caller: MaybeStaff, year: Annotated[int, Query(ge=2000, le=2100)]
 ) -> list[ConferenceView | PublicConferenceView]:
-    return [_view(d, caller) for d in await conferences.repository.of_year(year)]
+    return [_view(d, caller) for d in await conferences.of_year(year)]
 
 
 def _not_found(conference_id: str) -> ApiError:
@@ -232,10 +229,10 @@ def _not_found(conference_id: str) -> ApiError:
 async def get_conference(
     conference_id: str, conferences: Conferences, caller: MaybeStaff
 ) -> ConferenceView | PublicConferenceView:
-    doc = await conferences.get(conference_id)
-    if doc is None:
+    conference = await conferences.get(conference_id)
+    if conference is None:
         raise _not_found(conference_id)
-    return _view(doc, caller)
+    return _view(conference.doc, caller)
 
 
 ACTION_LABELS_VI = {
@@ -281,8 +278,8 @@ async def act(
             [{"field": "starts_at", "message_vi": "Thiếu ngày giờ mới", "message_en": "Field required"}],
         )
     try:
-        doc = await conferences.act(
-            conference_id, action, by=caller.actor, reason=body.reason, starts_at=body.starts_at
+        conference = await conferences.act(
+            conference_id, action, by=caller, reason=body.reason, starts_at=body.starts_at
         )
     except KeyError as exc:
         raise _not_found(conference_id) from exc
@@ -302,7 +299,4 @@ async def act(
             "Hội nghị vừa được người khác cập nhật; tải lại rồi thử lại.",
             "The conference was changed meanwhile; reload and try again.",
         ) from exc
-    await conferences.runtime.audit.record(
-        caller, f"conference.{action}", conference_id, {"reason": body.reason, "status": doc["status"]}
-    )
-    return conference_view(doc)
+    return conference_view(conference.doc)

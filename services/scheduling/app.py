@@ -8,10 +8,9 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from services.scheduling import api
-from services.scheduling.conferences import ConferenceService
 from services.scheduling.handlers import SERVICE, build_router
 from services.scheduling.repository import ConferenceRepository, TimerRepository
-from services.scheduling.service import SchedulingService
+from services.scheduling.service import ConferenceService, SchedulingService
 from shared.clock import Clock
 from shared.deadlines import DayCount, DeadlinePolicy
 from shared.http.app import create_service_app
@@ -32,30 +31,43 @@ class SchedulingSettings(ServiceSettings):
     dossier_before_h: float = Field(
         default=24, gt=0, description="Hours before a conference its chairs get their dossier."
     )
+    test_pause_after_fire_s: float = Field(
+        default=0.0, ge=0, description="Tests only: a pause between acting on a timer and recording it."
+    )
+
+
+def bootstrap(settings: SchedulingSettings, runtime: Runtime) -> SchedulingService:
+    """One place that wires the real adapters (MongoDB, the outbox, the publisher, the clock) to the use cases."""
+    timers = TimerRepository(runtime.db)
+    conferences = ConferenceService(
+        ConferenceRepository(runtime.db, runtime.outbox, runtime.events),
+        timers,
+        clock=runtime.clock,
+        notice=settings.announcement_notice,
+        dossier_before=timedelta(hours=settings.dossier_before_h),
+    )
+    return SchedulingService(
+        timers,
+        conferences,
+        runtime.publisher,
+        runtime.events,
+        clock=runtime.clock,
+        reminder_days=settings.reminder_days,
+        poll_interval_s=settings.timer_poll_s,
+        pause_after_fire_s=settings.test_pause_after_fire_s,
+    )
 
 
 def create_app(settings: SchedulingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or SchedulingSettings()
     runtime = Runtime(settings, SERVICE, clock=clock)
-    repository = TimerRepository(runtime.db)
-    conference_repository = ConferenceRepository(runtime.db)
-    conferences = ConferenceService(
-        runtime,
-        conference_repository,
-        repository,
-        notice=settings.announcement_notice,
-        dossier_before=timedelta(hours=settings.dossier_before_h),
-    )
-    service = SchedulingService(
-        runtime, repository, conferences, reminder_days=settings.reminder_days, poll_interval_s=settings.timer_poll_s
-    )
+    service = bootstrap(settings, runtime)
     runtime.include(build_router(service, prefetch=settings.prefetch))
     runtime.add_loop(service.run)
 
     async def setup() -> None:
-        await repository.create_indexes()
-        await conference_repository.create_indexes()
-        await runtime.outbox.track(conference_repository.conferences)
+        await service.repository.create_indexes()
+        await service.conferences.repository.create_indexes()
 
     app = create_service_app(
         title=f"doithoai — hội nghị và hạn trả lời ({settings.instance_name})",
@@ -68,5 +80,5 @@ def create_app(settings: SchedulingSettings | None = None, *, clock: Clock | Non
         routers=[api.router],
     )
     app.state.scheduling = service
-    app.state.conferences = conferences
+    app.state.conferences = service.conferences
     return app

@@ -1,4 +1,5 @@
-"""Scheduling's use cases: the answer clock of each opinion, and firing every timer when it falls due.
+"""Scheduling's use cases: the year's conferences and their moves, the answer clock of each opinion, and
+firing every timer when it falls due. They take narrow ports: the repositories, a clock, a publisher.
 
 Timers live in the database, so a restart loses none. A due timer is acted on first (an event
 published, a conference announced) and marked fired afterwards; a crash in between acts again,
@@ -11,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from services.scheduling.conferences import ConferenceService
-from services.scheduling.domain import TimerKind, plan_timers
-from services.scheduling.repository import PENDING, TimerRepository
+from services.scheduling.domain import Conference, MoveRefused, TimerKind, plan_timers
+from services.scheduling.repository import PENDING, ConferenceRepository, TimerRepository
+from shared.audit import Actor
+from shared.clock import Clock
+from shared.deadlines import DeadlinePolicy
 from shared.events import (
     AgencyRef,
     ConferenceDossierDueV1,
     Envelope,
     Head,
+    Invitee,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionDueChangedV1,
@@ -29,27 +34,148 @@ from shared.events import (
     OpinionOverdueV1,
     OpinionRedirectedV1,
 )
+from shared.messaging.publisher import EventPublisher
 from shared.observability import metrics
-from shared.runtime import Runtime
+from shared.storage.outbox import EventSource
 
 log = logging.getLogger(__name__)
 
 
-class SchedulingService:
+class ConcurrentChange(Exception):
+    pass
+
+
+def _name(by: Actor | str) -> str:
+    if isinstance(by, str):
+        return by
+    record = by.as_record()
+    return str(record.get("actor") or record.get("actor_id"))
+
+
+class ConferenceService:
+    """Plan, announce on time, open, close, conclude, cancel, postpone, reschedule."""
+
     def __init__(
         self,
-        runtime: Runtime,
+        conferences: ConferenceRepository,
+        timers: TimerRepository,
+        *,
+        clock: Clock,
+        notice: DeadlinePolicy,
+        dossier_before: timedelta,
+    ) -> None:
+        self.repository = conferences
+        self.timers = timers
+        self.clock = clock
+        self.notice = notice
+        self.dossier_before = dossier_before
+
+    async def plan(
+        self,
+        *,
+        title: str,
+        starts_at: datetime,
+        venue: str,
+        chairs: list[Head],
+        secretary: str | None,
+        expected_attendance: int | None,
+        participant_groups: list[str],
+        topics: list[str],
+        complete_by: date | None,
+        urgent: bool,
+        urgent_reason: str | None,
+        invitees: list[Invitee],
+        by: Actor,
+    ) -> Conference:
+        now = self.clock.now()
+        conference = Conference.plan(
+            title=title, starts_at=starts_at, venue=venue, chairs=chairs, secretary=secretary,
+            expected_attendance=expected_attendance, participant_groups=participant_groups, topics=topics,
+            complete_by=complete_by, urgent=urgent, urgent_reason=urgent_reason, invitees=invitees, by=_name(by),
+            now=now, notice=self.notice,
+        )  # fmt: skip
+        conference.note(by, "conference.planned", conference.id, {"starts_at": starts_at.isoformat()})
+        if not await self.repository.add(conference):
+            raise ConcurrentChange(conference.id)
+        await self.timers.add(conference.timers(self.dossier_before, now))
+        announce_at = conference.doc["announce_at"]
+        log.info("conference %s planned for %s, announced at %s", conference.id, starts_at, announce_at)
+        if announce_at <= now:  # urgent: the announcement goes out at once
+            try:
+                return await self.act(conference.id, "announce", by="urgent")
+            except (MoveRefused, ConcurrentChange):  # its announcement timer, due now too, was quicker
+                return await self.repository.get(conference.id) or conference
+        return conference
+
+    async def get(self, conference_id: str) -> Conference | None:
+        return await self.repository.get(conference_id)
+
+    async def of_year(self, year: int) -> list[dict[str, Any]]:
+        return await self.repository.of_year(year)
+
+    async def act(
+        self,
+        conference_id: str,
+        action: str,
+        *,
+        by: Actor | str,
+        reason: str | None = None,
+        starts_at: datetime | None = None,
+    ) -> Conference:
+        """Move a conference: KeyError if unknown, MoveRefused with the current status if not allowed,
+        RuleBroken for a new date that breaks the rules, ConcurrentChange if someone else moved it meanwhile."""
+        conference = await self.repository.get(conference_id)
+        if conference is None:
+            raise KeyError(conference_id)
+        before, now = conference.status, self.clock.now()
+        conference.move(action, by=_name(by), reason=reason, starts_at=starts_at, now=now, notice=self.notice)
+        if not isinstance(by, str):  # a person's move (timers and urgency are the system's)
+            details = {"reason": reason, "status": conference.status.value}
+            conference.note(by, f"conference.{action}", conference_id, details)
+        if not await self.repository.save(conference):
+            raise ConcurrentChange(conference_id)
+        if action in ("cancel", "postpone", "reschedule"):
+            await self.timers.cancel_pending({"conference_id": conference_id}, now)
+        if action == "reschedule":
+            await self.timers.add(conference.timers(self.dossier_before, now))
+        log.info("conference %s: %s → %s (%s)", conference_id, before.value, conference.status.value, _name(by))
+        if action == "reschedule" and conference.doc["announce_at"] <= now:
+            return await self.act(conference_id, "announce", by="urgent")
+        return conference
+
+    async def announce_on_time(self, conference_id: str) -> None:
+        """The announcement timer fired: announce, unless it already was (by hand) or was called off."""
+        try:
+            await self.act(conference_id, "announce", by="timer")
+        except MoveRefused as exc:
+            log.info("announcement timer of %s: nothing to do, it is %s", conference_id, exc.current)
+        except KeyError:
+            log.warning("announcement timer of unknown conference %s", conference_id)
+
+
+class SchedulingService:
+    """The answer clock of each opinion, and the firing of every due timer."""
+
+    def __init__(
+        self,
         repository: TimerRepository,
         conferences: ConferenceService,
+        publisher: EventPublisher,
+        events: EventSource,
         *,
+        clock: Clock,
         reminder_days: list[int],
         poll_interval_s: float,
+        pause_after_fire_s: float = 0.0,
     ) -> None:
-        self.runtime = runtime
         self.repository = repository
         self.conferences = conferences
+        self.publisher = publisher
+        self.events = events
+        self.clock = clock
         self.reminder_days = reminder_days
         self.poll_interval_s = poll_interval_s
+        self.pause_after_fire_s = pause_after_fire_s
 
     async def start_clock(self, event: Envelope[OpinionAssignedV1] | Envelope[OpinionDueChangedV1]) -> None:
         """Reminders and the overdue moment of an opinion's deadline (a moved deadline replaces them)."""
@@ -57,12 +183,12 @@ class SchedulingService:
         if await self.repository.is_closed(p.opinion_id):
             log.info("opinion %s already answered; no timers", p.tracking_code)
             return
-        now = self.runtime.clock.now()
+        now = self.clock.now()
         plans = plan_timers(p.opinion_id, p.due_at, now, self.reminder_days)
         if isinstance(p, OpinionDueChangedV1):
             ids = [plan.id for plan in plans]
             await self.repository.cancel_pending({"opinion_id": p.opinion_id, "_id": {"$nin": ids}}, now)
-        head = p.head.value if isinstance(p, OpinionAssignedV1) else await self._head_of(p.opinion_id)
+        head = p.head.value if isinstance(p, OpinionAssignedV1) else await self.repository.head_of(p.opinion_id)
         docs = [
             {
                 "_id": plan.id,
@@ -84,21 +210,18 @@ class SchedulingService:
         ]
         added = await self.repository.add(docs)
         if added == 0 and isinstance(p, OpinionAssignedV1):  # reassigned (or redelivered): remind the agency now named
-            await self.repository.timers.update_many(
-                {"opinion_id": p.opinion_id, "status": PENDING}, {"$set": {"agency": p.agency.model_dump()}}
-            )
+            await self.repository.retarget(p.opinion_id, p.agency.model_dump())
         log.info("opinion %s: %d timer(s) set, due %s", p.tracking_code, added, p.due_at.isoformat())
 
-    async def _head_of(self, opinion_id: str) -> str | None:
-        doc = await self.repository.timers.find_one({"opinion_id": opinion_id, "head": {"$ne": None}}, {"head": 1})
-        return doc["head"] if doc else None
+    async def timers_of(self, tracking_code: str) -> list[dict[str, Any]]:
+        return await self.repository.for_tracking_code(tracking_code)
 
     async def stop_clock(
         self,
         event: Envelope[OpinionAnsweredV1] | Envelope[OpinionEscalatedV1] | Envelope[OpinionRedirectedV1],
     ) -> None:
         """Answered here, sent to the level above (whose own clock runs there), or redirected."""
-        cancelled = await self.repository.close(event.payload.opinion_id, self.runtime.clock.now())
+        cancelled = await self.repository.close(event.payload.opinion_id, self.clock.now())
         log.info("opinion %s: %s; %d timer(s) cancelled", event.payload.tracking_code, event.event_type, cancelled)
 
     def _opinion_event(self, timer: dict[str, Any]) -> Envelope[Any]:
@@ -116,7 +239,7 @@ class SchedulingService:
         return self._timer_envelope(timer, payload)
 
     def _timer_envelope(self, timer: dict[str, Any], payload: Any) -> Envelope[Any]:
-        envelope = self.runtime.envelope(
+        envelope = self.events.envelope(
             payload, correlation_id=timer["correlation_id"], event_id=uuid.UUID(timer["event_id"])
         )
         return envelope.model_copy(update={"causation_id": timer.get("causation_id")})
@@ -127,16 +250,18 @@ class SchedulingService:
             await self.conferences.announce_on_time(timer["conference_id"])
         elif kind == TimerKind.CONFERENCE_DOSSIER:
             payload = ConferenceDossierDueV1(conference_id=timer["conference_id"], starts_at=timer["starts_at"])
-            await self.runtime.publisher.publish(self._timer_envelope(timer, payload))
+            await self.publisher.publish(self._timer_envelope(timer, payload))
         else:
-            await self.runtime.publisher.publish(self._opinion_event(timer))
+            await self.publisher.publish(self._opinion_event(timer))
 
     async def fire_due(self) -> int:
         """Act on every timer whose moment has come; returns how many fired."""
         fired = 0
-        now = self.runtime.clock.now()
+        now = self.clock.now()
         for timer in await self.repository.due(now):
             await self._act(timer)
+            if self.pause_after_fire_s:  # tests only: widen the window between acting and recording it
+                await asyncio.sleep(self.pause_after_fire_s)
             await self.repository.mark_fired(timer["_id"], now)
             metrics.TIMERS_FIRED.labels(**metrics.base(), kind=timer["kind"]).inc()
             log.info("timer %s fired", timer["_id"])

@@ -59,7 +59,7 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
     app = scheduling_app(clock=clock)
     async with running(app):
         await publish(broker_url, assigned(opinion_id, due))
-        timers = app.state.scheduling.repository.timers
+        timers = app.state.runtime.db["timers"]
 
         async def four_timers() -> bool:
             return await timers.count_documents({"opinion_id": opinion_id}) == 4
@@ -100,7 +100,7 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
         assert await service.fire_due() == 0  # nothing fires twice
 
         # A crash between publishing and recording "fired" publishes again, with the same event id.
-        await service.repository.timers.update_one(
+        await app.state.runtime.db["timers"].update_one(
             {"opinion_id": opinion_id, "kind": "overdue"}, {"$set": {"status": "pending"}}
         )
         assert await service.fire_due() == 1
@@ -140,15 +140,25 @@ async def test_an_answer_cancels_the_timers_even_if_it_arrives_first(env, broker
         await publish(broker_url, assigned(answered_later, T0 + timedelta(days=30)))
 
         async def later_has_timers() -> bool:
-            return await repo.timers.count_documents({"opinion_id": answered_later, "status": "pending"}) == 4
+            return (
+                await app.state.runtime.db["timers"].count_documents(
+                    {"opinion_id": answered_later, "status": "pending"}
+                )
+                == 4
+            )
 
         await eventually(later_has_timers, what="timers of the second opinion")
         await publish(broker_url, answer(answered_later))
 
         async def cancelled() -> bool:
-            return await repo.timers.count_documents({"opinion_id": answered_later, "status": "cancelled"}) == 4
+            return (
+                await app.state.runtime.db["timers"].count_documents(
+                    {"opinion_id": answered_later, "status": "cancelled"}
+                )
+                == 4
+            )
 
         await eventually(cancelled, what="timers cancelled by the answer")
-        assert await repo.timers.count_documents({"opinion_id": answered_first}) == 0
+        assert await app.state.runtime.db["timers"].count_documents({"opinion_id": answered_first}) == 0
         clock.set(T0 + timedelta(days=31))
         assert await app.state.scheduling.fire_due() == 0

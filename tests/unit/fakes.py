@@ -187,3 +187,101 @@ class FakeOpinionRepository:
 
     async def exists(self, opinion_id: str) -> bool:
         return opinion_id in self.docs
+
+
+class FakeConferenceRepository:
+    """Conferences in a dict; `save` is a compare-and-set on the version the aggregate was loaded at."""
+
+    def __init__(self, events: EventSource, published: Published) -> None:
+        self.events = events
+        self.published = published
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.audit: list[dict[str, Any]] = []
+
+    def _flush(self, conference: Any) -> None:
+        for recorded in conference.events:
+            self.published.items.append((self.events.of(recorded), None))
+        self.audit += [{"action": n.action, "target": n.target, **n.actor.as_record()} for n in conference.notes]
+        conference.events, conference.notes = [], []
+
+    async def add(self, conference: Any) -> bool:
+        if conference.id in self.docs:
+            return False
+        self.docs[conference.id] = copy.deepcopy(conference.doc)
+        self._flush(conference)
+        return True
+
+    async def get(self, conference_id: str) -> Any:
+        from services.scheduling.domain import Conference
+
+        doc = self.docs.get(conference_id)
+        return Conference(copy.deepcopy(doc)) if doc else None
+
+    async def save(self, conference: Any) -> bool:
+        stored = self.docs[conference.id]
+        if stored["version"] != conference.loaded_version:
+            return False
+        stored.update(copy.deepcopy(conference.changes()))
+        stored["history"] += conference.history
+        conference.changed.clear()
+        conference.history = []
+        conference.loaded_version = stored["version"]
+        self._flush(conference)
+        return True
+
+    async def of_year(self, year: int) -> list[dict[str, Any]]:
+        return sorted((d for d in self.docs.values() if d["plan_year"] == year), key=lambda d: d["starts_at"])
+
+
+class FakeTimerRepository:
+    def __init__(self) -> None:
+        self.timers: dict[str, dict[str, Any]] = {}
+        self.closed: set[str] = set()
+
+    async def add(self, docs: list[dict[str, Any]]) -> int:
+        new = [d for d in docs if d["_id"] not in self.timers]
+        self.timers.update({d["_id"]: copy.deepcopy(d) for d in new})
+        return len(new)
+
+    async def due(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
+        due = [t for t in self.timers.values() if t["status"] == "pending" and t["fire_at"] <= now]
+        return copy.deepcopy(sorted(due, key=lambda t: t["fire_at"])[:limit])
+
+    async def mark_fired(self, timer_id: str, now: datetime) -> None:
+        if self.timers[timer_id]["status"] == "pending":
+            self.timers[timer_id].update(status="fired", fired_at=now)
+
+    async def cancel_pending(self, query: dict[str, Any], now: datetime) -> int:
+        def matches(t: dict[str, Any]) -> bool:
+            for key, value in query.items():
+                if isinstance(value, dict) and "$nin" in value:
+                    if t.get(key) in value["$nin"]:
+                        return False
+                elif t.get(key) != value:
+                    return False
+            return True
+
+        hit = [t for t in self.timers.values() if t["status"] == "pending" and matches(t)]
+        for t in hit:
+            t.update(status="cancelled", cancelled_at=now)
+        return len(hit)
+
+    async def close(self, opinion_id: str, now: datetime) -> int:
+        self.closed.add(opinion_id)
+        return await self.cancel_pending({"opinion_id": opinion_id}, now)
+
+    async def is_closed(self, opinion_id: str) -> bool:
+        return opinion_id in self.closed
+
+    async def for_tracking_code(self, code: str) -> list[dict[str, Any]]:
+        return sorted((t for t in self.timers.values() if t.get("tracking_code") == code), key=lambda t: t["fire_at"])
+
+    async def retarget(self, opinion_id: str, agency: dict[str, Any]) -> None:
+        for t in self.timers.values():
+            if t.get("opinion_id") == opinion_id and t["status"] == "pending":
+                t["agency"] = agency
+
+    async def head_of(self, opinion_id: str) -> str | None:
+        return next(
+            (t["head"] for t in self.timers.values() if t.get("opinion_id") == opinion_id and t.get("head")), None
+        )

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.scheduling.conferences_domain import MoveRefused, RuleBroken, check_schedule, move
+from services.scheduling.domain import MoveRefused, RuleBroken, check_schedule, move
 from shared.deadlines import DayCount, DeadlinePolicy
 from shared.events import ConferenceStatus as S
 
