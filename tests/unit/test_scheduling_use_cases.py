@@ -88,9 +88,7 @@ async def test_two_people_moving_one_conference_at_once_cannot_both_win() -> Non
         await service.conferences.act(conference.id, "open", by=SECRETARY)
     repo.get = original  # type: ignore[method-assign]
     first, second = await repo.get(conference.id), await repo.get(conference.id)
-    first.move(
-        "open", by="a", reason=None, starts_at=None, now=service.clock.now(), notice=service.conferences.notice
-    )
+    first.move("open", by="a", reason=None, starts_at=None, now=service.clock.now(), notice=service.conferences.notice)
     assert await repo.save(first)
     second.move(
         "postpone", by="b", reason="x", starts_at=None, now=service.clock.now(), notice=service.conferences.notice
