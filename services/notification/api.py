@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from html import escape
 from typing import Annotated, Any
 
@@ -12,8 +11,10 @@ from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, EmailStr,
 
 from services.notification.channels.destinations import AllowList, check_url
 from services.notification.directory import ConcurrentChange
-from services.notification.service import NotAcknowledgeable, NotificationService
+from services.notification.domain import NotAcknowledgeable, Notification
+from services.notification.service import Notifications
 from shared.agencies import AgencyRecord, ChannelName
+from shared.domain import AuditNote
 from shared.http.app import require_json
 from shared.http.auth import EVERYONE, STAFF, Caller, check_agency, require_role
 from shared.http.errors import ApiError, validation_error
@@ -22,7 +23,7 @@ from shared.http.limits import client_address, public_rate_limit
 router = APIRouter(prefix="/api/v1")
 
 
-def get_service(request: Request) -> NotificationService:
+def get_service(request: Request) -> Notifications:
     return request.app.state.notification
 
 
@@ -30,7 +31,7 @@ def get_webhook_allowed(request: Request) -> AllowList:
     return request.app.state.webhook_allowed
 
 
-Service = Annotated[NotificationService, Depends(get_service)]
+Service = Annotated[Notifications, Depends(get_service)]
 Staff = Annotated[Caller, Depends(require_role(*EVERYONE))]
 Operator = Annotated[Caller, Depends(require_role("operator"))]
 
@@ -114,7 +115,7 @@ async def put_agency(
     allowed: Annotated[AllowList, Depends(get_webhook_allowed)],
 ) -> AgencyView:
     data: dict[str, Any] = body.model_dump(exclude_none=True)
-    data["level"] = body.level or service.runtime.settings.level
+    data["level"] = body.level or service.level
     if body.webhook_secret is None:  # keep the secret already stored, if any
         current = await service.directory.get(agency_id)
         if current is not None and current.webhook_secret:
@@ -132,8 +133,9 @@ async def put_agency(
             "The submitted data is invalid; fix the fields listed and send again.",
             [{"field": "webhook_url", "message_vi": refusal.message_vi, "message_en": refusal.message_en}],
         )
+    changed = body.model_dump(mode="json", exclude={"webhook_secret"}, exclude_none=True)
     try:
-        stored, _created = await service.directory.put(record)
+        stored, _created = await service.directory.put(record, AuditNote(caller, "agency.updated", agency_id, changed))
     except ConcurrentChange as exc:
         raise ApiError(
             409,
@@ -141,8 +143,6 @@ async def put_agency(
             f"Cơ quan {agency_id} vừa được người khác sửa; tải lại rồi sửa lại.",
             f"Agency {agency_id} was changed meanwhile; reload and apply your change again.",
         ) from exc
-    changed = body.model_dump(mode="json", exclude={"webhook_secret"}, exclude_none=True)
-    await service.runtime.audit.record(caller, "agency.updated", agency_id, changed)
     return agency_view(stored)
 
 
@@ -157,8 +157,9 @@ async def deactivate_agency(agency_id: str, service: Service, caller: Operator) 
     record = await service.directory.get(agency_id)
     if record is None:
         raise _not_found(agency_id)
-    stored, _ = await service.directory.put(record.model_copy(update={"active": False}))
-    await service.runtime.audit.record(caller, "agency.deactivated", agency_id)
+    stored, _ = await service.directory.put(
+        record.model_copy(update={"active": False}), AuditNote(caller, "agency.deactivated", agency_id)
+    )
     return agency_view(stored)
 
 
@@ -210,16 +211,16 @@ def notification_view(doc: dict[str, Any]) -> NotificationView:
     )
 
 
-async def _load(service: NotificationService, notification_id: str) -> dict[str, Any]:
-    doc = await service.repository.get(notification_id)
-    if doc is None:
+async def _load(service: Notifications, notification_id: str) -> Notification:
+    notification = await service.repository.get(notification_id)
+    if notification is None:
         raise ApiError(
             404,
             "notification_not_found",
             f"Không có thông báo mã {notification_id}.",
             f"No notification {notification_id}.",
         )
-    return doc
+    return notification
 
 
 @router.get(
@@ -256,7 +257,7 @@ async def search_notifications(
 async def get_notification(
     notification_id: str, service: Service, _: Annotated[Caller, Depends(require_role(*STAFF))]
 ) -> NotificationView:
-    return notification_view(await _load(service, notification_id))
+    return notification_view((await _load(service, notification_id)).doc)
 
 
 @router.post(
@@ -267,25 +268,23 @@ async def get_notification(
     responses={401: {}, 403: {}, 404: {}, 409: {}},
 )
 async def retry_notification(notification_id: str, service: Service, caller: Operator) -> NotificationView:
-    doc = await _load(service, notification_id)
-    if not await service.retry(notification_id):
+    await _load(service, notification_id)  # 404 before anything else
+    notification, retried = await service.delivery.retry(notification_id, caller)
+    if not retried:
         raise ApiError(
             409,
             "not_failed",
-            f"Thông báo đang ở trạng thái '{doc['status']}'; chỉ gửi lại được thông báo đã thất bại.",
-            f"The notification is '{doc['status']}'; only a failed one can be retried.",
+            f"Thông báo đang ở trạng thái '{notification.status}'; chỉ gửi lại được thông báo đã thất bại.",
+            f"The notification is '{notification.status}'; only a failed one can be retried.",
         )
-    await service.runtime.audit.record(caller, "notification.retried", notification_id, {"type": doc["type"]})
-    return notification_view(await _load(service, notification_id))
+    return notification_view(notification.doc)
 
 
-async def _acknowledge(service: NotificationService, notification_id: str, via: str, caller: Caller) -> dict[str, Any]:
-    doc = await _load(service, notification_id)
-    check_agency(
-        caller, doc["recipient"].get("agency_id"), f"Thông báo {notification_id}", f"Notification {notification_id}"
-    )
+async def _acknowledge(service: Notifications, notification_id: str, via: str, caller: Caller) -> dict[str, Any]:
+    recipient = (await _load(service, notification_id)).doc["recipient"]
+    check_agency(caller, recipient.get("agency_id"), f"Thông báo {notification_id}", f"Notification {notification_id}")
     try:
-        return await service.acknowledge(notification_id, via=via)
+        return (await service.delivery.acknowledge(notification_id, via=via, actor=caller)).doc
     except NotAcknowledgeable as exc:
         raise ApiError(
             409,
@@ -305,11 +304,7 @@ async def _acknowledge(service: NotificationService, notification_id: str, via: 
 async def acknowledge_notification(
     notification_id: str, service: Service, caller: Annotated[Caller, Depends(require_role("agency", "operator"))]
 ) -> NotificationView:
-    doc = await _acknowledge(service, notification_id, "api", caller)
-    await service.runtime.audit.record(
-        caller, "notification.acknowledged", notification_id, {"type": doc["type"], "via": "api"}
-    )
-    return notification_view(doc)
+    return notification_view(await _acknowledge(service, notification_id, "api", caller))
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -320,8 +315,8 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status)
 
 
-def _check_token(service: NotificationService, notification_id: str, token: str) -> HTMLResponse | None:
-    if hmac.compare_digest(service.ack_token(notification_id).encode(), token.encode()):
+def _check_token(service: Notifications, notification_id: str, token: str) -> HTMLResponse | None:
+    if service.delivery.acks.valid(notification_id, token):
         return None
     return _page("Liên kết không hợp lệ", "<p>Liên kết xác nhận không đúng hoặc đã bị sửa.</p>", 403)
 
@@ -338,7 +333,7 @@ async def ack_page(notification_id: str, token: str, service: Service) -> HTMLRe
     # A GET only shows the button: mail scanners that follow links must not acknowledge anything.
     if refused := _check_token(service, notification_id, token):
         return refused
-    doc = await _load(service, notification_id)
+    doc = (await _load(service, notification_id)).doc
     form = (
         f"<p>{escape(doc.get('subject') or doc['type'])}</p>"
         f'<form method="post"><input type="hidden" name="token" value="{escape(token)}">'
@@ -360,7 +355,7 @@ async def ack_from_link(
 ) -> HTMLResponse:
     if refused := _check_token(service, notification_id, token):
         return refused
-    recipient = (await _load(service, notification_id))["recipient"]
+    recipient = (await _load(service, notification_id)).doc["recipient"]
     # The signed link stands for the agency it was sent to: that agency is who acknowledged.
     holder = Caller(
         roles=frozenset({"agency"}),
@@ -370,7 +365,4 @@ async def ack_from_link(
         address=client_address(request),
     )
     doc = await _acknowledge(service, notification_id, "link", holder)
-    await service.runtime.audit.record(
-        holder, "notification.acknowledged", notification_id, {"type": doc["type"], "via": "link"}
-    )
     return _page("Đã xác nhận", f"<p>Cảm ơn. Đã ghi nhận {escape(doc['recipient'].get('name') or '')} đã nhận.</p>")

@@ -17,11 +17,13 @@ from services.notification.channels.email import EmailChannel
 from services.notification.channels.sms import SmsGatewayChannel
 from services.notification.channels.webhook import WebhookChannel
 from services.notification.directory import AgencyDirectory
+from services.notification.domain import DeliveryPolicy
 from services.notification.handlers import SERVICE, build_router
+from services.notification.messages import Meanings
 from services.notification.rendering import Templates
 from services.notification.repository import NotificationRepository
-from services.notification.service import DeliveryPolicy, NotificationService
-from shared.agencies import AgencyRecord, load_directory
+from services.notification.service import AckLinks, Delivery, Notifications
+from shared.agencies import AgencyRecord, Seed, load_directory
 from shared.clock import Clock
 from shared.http.app import create_service_app
 from shared.runtime import Runtime
@@ -102,12 +104,7 @@ def check_seed_webhooks(agencies: list[AgencyRecord], allowed: AllowList, path: 
             raise ValueError(f"{path}: agency {agency.id}: {refusal.message_en}")
 
 
-def create_app(settings: NotificationSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    settings = settings or NotificationSettings()
-    allowed = settings.webhook_allow_list()
-    runtime = Runtime(settings, SERVICE, clock=clock)
-    repository = NotificationRepository(runtime.db)
-    directory = AgencyDirectory(runtime, repository.agencies)
+def channels_of(settings: NotificationSettings, allowed: AllowList) -> dict[str, DeliveryChannel]:
     email = EmailChannel(
         host=settings.smtp_host,
         port=settings.smtp_port,
@@ -126,6 +123,14 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         channels["sms"] = SmsGatewayChannel(
             url=settings.sms_gateway_url, token=settings.sms_gateway_token, sender=settings.sms_sender
         )
+    return channels
+
+
+def bootstrap(settings: NotificationSettings, runtime: Runtime, seed: Seed) -> Notifications:
+    """One place that wires the real adapters (MongoDB, channels, the broker, the clock) to the use cases."""
+    repository = NotificationRepository(runtime.db, runtime.outbox, runtime.events)
+    directory = AgencyDirectory(runtime.db["agencies"], runtime.outbox, runtime.events)
+    channels = channels_of(settings, settings.webhook_allow_list())
     policy = DeliveryPolicy(
         max_attempts=settings.delivery_max_attempts,
         backoff_s=settings.delivery_backoff_s,
@@ -134,30 +139,33 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         lease=timedelta(seconds=max(settings.smtp_timeout_s, settings.webhook_timeout_s) * 2 + 5),
         ack_reminder_after=timedelta(seconds=settings.ack_reminder_after_s),
     )
+    delivery = Delivery(
+        repository, directory, Templates(settings.templates_dir), channels, policy,
+        AckLinks(settings.acknowledgement_secret(), settings.public_url),
+        clock=runtime.clock, poll_s=settings.delivery_poll_s,
+    )  # fmt: skip
+    meanings = Meanings(
+        repository, directory, delivery.send, instance_id=settings.instance_id,
+        instance_name=settings.instance_name, console_url=settings.console_url, heads=seed.heads,
+        announcement_recipients=[str(e) for e in seed.announcement_recipients], sms="sms" in channels,
+    )  # fmt: skip
+    return Notifications(meanings, delivery, directory, repository, settings.level)
+
+
+def create_app(settings: NotificationSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or NotificationSettings()
+    allowed = settings.webhook_allow_list()
     seed = load_directory(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
     check_seed_webhooks(seed.agencies, allowed, settings.agencies_seed)
-    service = NotificationService(
-        runtime,
-        repository,
-        directory,
-        Templates(settings.templates_dir),
-        channels,
-        policy,
-        console_url=settings.console_url,
-        public_url=settings.public_url,
-        ack_secret=settings.acknowledgement_secret(),
-        heads=seed.heads,
-        announcement_recipients=[str(e) for e in seed.announcement_recipients],
-        poll_s=settings.delivery_poll_s,
-    )
-    runtime.include(build_router(service, prefetch=settings.prefetch))
-    runtime.add_loop(service.run)
+    runtime = Runtime(settings, SERVICE, clock=clock)
+    parts = bootstrap(settings, runtime, seed)
+    runtime.include(build_router(parts.meanings, prefetch=settings.prefetch))
+    runtime.add_loop(parts.delivery.run)
 
     async def setup() -> None:
-        await repository.create_indexes()
-        await directory.seed(seed.agencies)
-        await runtime.outbox.track(repository.notifications)
-        await runtime.outbox.track(repository.agencies)
+        await parts.repository.create_indexes()
+        await parts.directory.create_indexes()
+        await parts.directory.seed(seed.agencies)
 
     app = create_service_app(
         title=f"doithoai — thông báo ({settings.instance_name})",
@@ -169,6 +177,6 @@ def create_app(settings: NotificationSettings | None = None, *, clock: Clock | N
         setup=setup,
         routers=[api.router],
     )
-    app.state.notification = service
+    app.state.notification = parts
     app.state.webhook_allowed = allowed
     return app

@@ -13,9 +13,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from shared.agencies import AgencyRecord
+from shared.domain import AuditNote, Recorded, Story
 from shared.events import AgencyUpdatedV1
-from shared.runtime import Runtime
-from shared.storage.outbox import OUTBOX, outbox_entries
+from shared.storage.outbox import OUTBOX, EventSource, Outbox
 
 
 class ConcurrentChange(Exception):
@@ -27,9 +27,13 @@ def _record(doc: dict[str, Any]) -> AgencyRecord:
 
 
 class AgencyDirectory:
-    def __init__(self, runtime: Runtime, collection: AsyncCollection) -> None:
-        self.runtime = runtime
+    def __init__(self, collection: AsyncCollection, outbox: Outbox, events: EventSource) -> None:
         self.collection = collection
+        self._outbox = outbox
+        self._events = events
+
+    async def create_indexes(self) -> None:
+        await self._outbox.track(self.collection)
 
     async def seed(self, records: list[AgencyRecord]) -> None:
         """Insert agencies the database does not have yet; never overwrite changes made since."""
@@ -45,6 +49,10 @@ class AgencyDirectory:
         doc = await self.collection.find_one({"_id": agency_id}, {OUTBOX: 0})
         return _record(doc) if doc else None
 
+    async def webhook_secret(self, agency_id: str) -> str | None:
+        record = await self.get(agency_id)
+        return record.webhook_secret if record else None
+
     async def version(self, agency_id: str) -> int | None:
         doc = await self.collection.find_one({"_id": agency_id}, {"version": 1})
         return doc["version"] if doc else None
@@ -52,11 +60,12 @@ class AgencyDirectory:
     async def all(self) -> list[AgencyRecord]:
         return [_record(d) for d in await self.collection.find({}, {OUTBOX: 0}).sort("_id").to_list(None)]
 
-    async def put(self, record: AgencyRecord) -> tuple[AgencyRecord, bool]:
-        """Create or replace an agency; returns it and whether it is new."""
+    async def put(self, record: AgencyRecord, change: AuditNote | None = None) -> tuple[AgencyRecord, bool]:
+        """Create or replace an agency (with the audit entry of the person who did); returns it and whether
+        it is new."""
         current = await self.version(record.id)
         version = (current or 0) + 1
-        event = self.runtime.envelope(
+        event = Recorded(
             AgencyUpdatedV1(
                 agency_id=record.id,
                 name=record.name,
@@ -66,9 +75,9 @@ class AgencyDirectory:
                 active=record.active,
                 version=version,
             ),
-            correlation_id=f"agency:{record.id}",
+            Story(f"agency:{record.id}"),
         )
-        entries = outbox_entries(event)
+        entries = self._events.entries([event], [change] if change else [])
         fields = {**record.model_dump(mode="json", exclude={"id"}), "version": version}
         if current is None:
             try:
@@ -81,5 +90,5 @@ class AgencyDirectory:
             )
             if result.modified_count != 1:
                 raise ConcurrentChange(record.id)
-        await self.runtime.outbox.flush(self.collection, record.id, entries)
+        await self._outbox.flush(self.collection, record.id, entries)
         return record, current is None

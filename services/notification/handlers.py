@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faststream.rabbit import RabbitRouter
 
-from services.notification.service import NotificationService
+from services.notification.messages import Meanings
 from shared.events import (
     ConclusionIssuedV1,
     ConferenceDossierV1,
@@ -23,7 +23,7 @@ from shared.messaging.consumer import consumes, subscriber
 SERVICE = "notification"
 
 
-def build_router(service: NotificationService, *, prefetch: int) -> RabbitRouter:
+def build_router(service: Meanings, *, prefetch: int) -> RabbitRouter:
     router = RabbitRouter()
 
     @subscriber(router, SERVICE, OpinionReceivedV1, prefetch=prefetch)

@@ -78,6 +78,12 @@ def translate(error: dict[str, Any]) -> dict[str, str]:
         vi = "Phải là chuỗi ký tự"
     elif field.endswith("email") and kind == "value_error":
         vi = "Địa chỉ email không hợp lệ"
+    elif kind in ("url_scheme", "url_parsing"):
+        vi = "Địa chỉ web không hợp lệ; phải bắt đầu bằng http:// hoặc https://"
+    elif kind == "string_pattern_mismatch" and field.endswith("phone"):
+        vi = "Số điện thoại chỉ gồm 8–15 chữ số, có thể có dấu + ở đầu"
+    elif kind == "string_pattern_mismatch":
+        vi = f"Không đúng định dạng (mẫu {ctx.get('pattern', '')})"
     elif kind == "unknown_field":
         vi = f"Mã lĩnh vực không tồn tại; các mã hợp lệ: {ctx.get('known', '')}"
     else:

@@ -252,7 +252,7 @@ async def test_an_unacknowledged_notice_brings_one_reminder(env, broker_url, smt
 
         await eventually(sent, what="the notice")
         await asyncio.sleep(0.6)
-        service = app.state.notification
+        service = app.state.notification.delivery
         assert await service.remind_unacknowledged() == 1
         assert await service.remind_unacknowledged() == 0  # once only
 
@@ -312,10 +312,10 @@ async def test_bad_template_variables_fail_visibly_and_are_retried_after_the_fix
     ("body", "field", "needle"),
     [
         ({"name": "X", "email": "not-an-address"}, "email", "email"),
-        ({"name": "X", "webhook_url": "ftp://x", "webhook_secret": SECRET, "channels": ["webhook"]}, "webhook_url", ""),
+        ({"name": "X", "webhook_url": "ftp://x", "webhook_secret": SECRET, "channels": ["webhook"]}, "webhook_url", "http:// hoặc https://"),
         ({"name": "X", "channels": ["webhook"], "webhook_url": "https://x.example.vn/h"}, "body", "webhook_secret"),
         ({"name": "X", "fields": ["weather"], "email": "x@example.vn"}, "fields", "weather"),
-        ({"name": "X", "phone": "12", "channels": ["sms"]}, "phone", ""),
+        ({"name": "X", "phone": "12", "channels": ["sms"]}, "phone", "8–15 chữ số"),
     ],
 )
 async def test_the_directory_refuses_bad_contacts(env, body, field, needle) -> None:  # type: ignore[no-untyped-def]
@@ -361,6 +361,9 @@ async def test_directory_changes_reach_the_routing_of_assignment(env, broker_url
         await eventually(assigned_to_new, what="the opinion to go to the new agency")
         r = await client.delete("/api/v1/agencies/ban-giao-thong", headers=OPERATOR)
         assert r.status_code == 200 and r.json()["active"] is False
+        r = await client.get("/api/v1/audit", params={"target": "ban-giao-thong"}, headers=OPERATOR)
+        changes = [(e["action"], e["actor"]) for e in r.json()]
+        assert sorted(changes) == [("agency.deactivated", "Trần Văn Vận"), ("agency.updated", "Trần Văn Vận")], changes
 
 
 # ---- webhooks go to public receivers only (SSRF) --------------------------------------------------

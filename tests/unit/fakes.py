@@ -285,3 +285,74 @@ class FakeTimerRepository:
         return next(
             (t["head"] for t in self.timers.values() if t.get("opinion_id") == opinion_id and t.get("head")), None
         )
+
+
+class FakeNotificationStore:
+    """Notifications in a dict, leased and saved like the MongoDB adapter: `save` is a compare-and-set on the
+    status the notification was loaded in; events go to `published`, audit notes to `audit`."""
+
+    def __init__(self, events: EventSource, published: Published) -> None:
+        self.events = events
+        self.published = published
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.audit: list[dict[str, Any]] = []
+        self.contacts: dict[str, dict[str, Any]] = {}
+
+    async def save_contact(self, opinion_id: str, doc: dict[str, Any]) -> None:
+        self.contacts.setdefault(opinion_id, doc)
+
+    async def contact(self, opinion_id: str) -> dict[str, Any] | None:
+        return self.contacts.get(opinion_id)
+
+    async def create(self, notifications: list[Any], lease: Any) -> list[Any]:
+        from services.notification.domain import now_utc
+
+        fresh = [n for n in notifications if n.id not in self.docs]
+        for n in fresh:
+            n.doc["lease_until"] = now_utc() + lease
+            self.docs[n.id] = copy.deepcopy(n.doc)
+        return fresh
+
+    def _load(self, doc: dict[str, Any]) -> Any:
+        from services.notification.domain import Notification
+
+        return Notification(copy.deepcopy(doc))
+
+    async def due(self, limit: int = 100) -> list[Any]:
+        from services.notification.domain import QUEUED, now_utc
+
+        now = now_utc()
+        ready = [
+            d for d in self.docs.values() if d["status"] == QUEUED and d["next_attempt_at"] <= now >= d["lease_until"]
+        ]
+        return [self._load(d) for d in sorted(ready, key=lambda d: d["next_attempt_at"])[:limit]]
+
+    async def claim(self, notification_id: str, lease: Any) -> bool:
+        from services.notification.domain import QUEUED, now_utc
+
+        doc, now = self.docs[notification_id], now_utc()
+        if doc["status"] != QUEUED or doc["lease_until"] > now:
+            return False
+        doc["lease_until"] = now + lease
+        return True
+
+    async def save(self, notification: Any) -> bool:
+        stored = self.docs[notification.id]
+        if stored["status"] != notification.loaded_status:
+            notification.events, notification.notes = [], []
+            return False
+        stored.update(copy.deepcopy(notification.changes()))
+        notification.changed.clear()
+        notification.loaded_status = notification.status
+        self.published.items += [(self.events.of(r), None) for r in notification.events]
+        self.audit += [{"action": n.action, "target": n.target, **n.actor.as_record()} for n in notification.notes]
+        notification.events, notification.notes = [], []
+        return True
+
+    async def unacknowledged(self, sent_before: datetime, limit: int = 100) -> list[Any]:
+        waiting = [d for d in self.docs.values() if d.get("awaiting_ack") and d["sent_at"] <= sent_before]
+        return [self._load(d) for d in waiting[:limit]]
+
+    async def get(self, notification_id: str) -> Any:
+        doc = self.docs.get(notification_id)
+        return self._load(doc) if doc else None

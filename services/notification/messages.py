@@ -1,0 +1,286 @@
+"""What each event means for whom: which notices go to which agency, head, invitee or citizen, with which
+words (the template's variables). Looks up contacts and the directory; hands each message to `send`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from services.notification.directory import AgencyDirectory
+from services.notification.domain import Recipient, official
+from services.notification.repository import NotificationRepository
+from shared.agencies import Official
+from shared.clock import VIETNAM
+from shared.events import (
+    FIELDS,
+    AgencyRef,
+    AnswerKind,
+    Channel,
+    ConclusionIssuedV1,
+    Conference,
+    ConferenceDossierV1,
+    ConferenceUpdatedV1,
+    Envelope,
+    EscalationState,
+    EventPayload,
+    Head,
+    OpinionAnsweredV1,
+    OpinionAssignedV1,
+    OpinionDueSoonV1,
+    OpinionEscalationUpdatedV1,
+    OpinionOverdueV1,
+    OpinionReceivedV1,
+    OpinionRedirectedV1,
+    RedirectKind,
+)
+from shared.messaging.consumer import TransientError
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[Envelope[EventPayload], str, Recipient, dict[str, Any]], Awaitable[None]]
+
+
+def _date(moment: datetime) -> str:
+    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def _datetime(moment: datetime) -> str:
+    return moment.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
+
+
+class Meanings:
+    def __init__(
+        self,
+        contacts: NotificationRepository,
+        directory: AgencyDirectory,
+        send: Send,
+        *,
+        instance_id: str,
+        instance_name: str,
+        console_url: str,
+        heads: dict[Head, Official] | None = None,
+        announcement_recipients: list[str] | None = None,
+        sms: bool = False,
+    ) -> None:
+        self.repository = contacts
+        self.directory = directory
+        self.send = send
+        self.instance_id = instance_id
+        self.instance_name = instance_name
+        self.console_url = console_url.rstrip("/")
+        self.heads = heads or {}
+        self.announcement_recipients = announcement_recipients or []
+        self.sms = sms
+
+    def _common(self, tracking_code: str) -> dict[str, Any]:
+        return {
+            "instance_name": self.instance_name,
+            "tracking_code": tracking_code,
+            "status_url": f"{self.console_url}/theo-doi/{tracking_code}",
+            "inbox_url": f"{self.console_url}/hop-thu/{tracking_code}",
+        }
+
+    async def on_received(self, event: Envelope[OpinionReceivedV1]) -> None:
+        p = event.payload
+        citizen = p.citizen
+        contact = {
+            "tracking_code": p.tracking_code,
+            "name": citizen.name if citizen else None,
+            "email": str(citizen.email) if citizen and citizen.email else None,
+            "phone": citizen.phone if citizen else None,
+        }
+        await self.repository.save_contact(p.opinion_id, contact)
+        variables = {
+            **self._common(p.tracking_code),
+            "citizen_name": contact["name"],
+            "channel_label": Channel(p.channel).label,
+            "submitted_at": _datetime(p.submitted_at),
+            "text": p.text,
+        }
+        await self.send(event, "citizen_ack", self._citizen(p.opinion_id, contact), variables)
+
+    async def on_assigned(self, event: Envelope[OpinionAssignedV1]) -> None:
+        p = event.payload
+        variables = {
+            **self._common(p.tracking_code),
+            "agency_name": p.agency.name,
+            "field_name": FIELDS[p.field].name,
+            "head_label": Head(p.head).label,
+            "channel_label": Channel(p.channel).label,
+            "submitted_at": _datetime(p.submitted_at),
+            "due_date": _date(p.due_at),
+            "text": p.text,
+        }
+        await self.send(event, "assignment_notice", await self._agency(p.agency), variables)
+
+    async def on_answered(self, event: Envelope[OpinionAnsweredV1]) -> None:
+        p = event.payload
+        if not self._received_here(p.origin_instance):
+            return  # the instance that received it tells the citizen
+        contact = await self._contact(p.opinion_id)
+        variables = {
+            **self._common(p.tracking_code),
+            "citizen_name": contact.get("name"),
+            "answer_kind_label": AnswerKind(p.kind).label,
+            "answered_by": p.answered_by if not p.answering_name else f"{p.answered_by}, {p.answering_name}",
+            "document_number": p.document_number,
+            "answered_at": _date(p.answered_at),
+            "answer_text": p.text,
+        }
+        await self.send(event, "citizen_answer", self._citizen(p.opinion_id, contact), variables)
+
+    async def on_escalation_updated(self, event: Envelope[OpinionEscalationUpdatedV1]) -> None:
+        """Tell the citizen which level and agency now hold the opinion, and when to expect the answer."""
+        p = event.payload
+        if p.state is not EscalationState.ACCEPTED or not self._received_here(p.origin_instance):
+            return
+        contact = await self._contact(p.opinion_id)
+        variables = {
+            **self._common(p.tracking_code),
+            "citizen_name": contact.get("name"),
+            "holder_name": p.holder_name,
+            "agency_name": p.agency_name,
+            "due_date": _date(p.due_at) if p.due_at else None,
+        }
+        await self.send(event, "escalation_notice", self._citizen(p.opinion_id, contact), variables)
+
+    async def on_deadline(self, event: Envelope[OpinionDueSoonV1] | Envelope[OpinionOverdueV1]) -> None:
+        p = event.payload
+        variables = {**self._common(p.tracking_code), "agency_name": p.agency.name, "due_date": _date(p.due_at)}
+        if isinstance(p, OpinionDueSoonV1):
+            await self.send(event, "reminder", await self._agency(p.agency), {**variables, "days_left": p.days_left})
+            return
+        await self.send(event, "overdue_notice", await self._agency(p.agency), variables)
+        head = self.heads.get(p.head) if p.head else None
+        if head is not None:  # the head who must answer is told too
+            assert p.head is not None
+            variables |= {"head_name": head.name, "head_label": p.head.label}
+            await self.send(event, "overdue_head", official(str(head.email), head.name), variables)
+
+    async def on_redirected(self, event: Envelope[OpinionRedirectedV1]) -> None:
+        p = event.payload
+        if not self._received_here(p.origin_instance):
+            return
+        contact = await self._contact(p.opinion_id)
+        variables = {
+            **self._common(p.tracking_code),
+            "citizen_name": contact.get("name"),
+            "kind_label": RedirectKind(p.kind).label,
+            "reason": p.reason,
+        }
+        await self.send(event, "citizen_redirect", self._citizen(p.opinion_id, contact), variables)
+
+    # ---- conferences ---------------------------------------------------------------------------
+
+    def _conference(self, c: Conference) -> dict[str, Any]:
+        return {
+            "instance_name": self.instance_name,
+            "title": c.title,
+            "starts_at": _datetime(c.starts_at),
+            "venue": c.venue,
+            "chairs": ", ".join(Head(h).label for h in c.chairs),
+            "topics": "; ".join(c.topics),
+        }
+
+    async def on_conference_updated(self, event: Envelope[ConferenceUpdatedV1]) -> None:
+        """The announcement and the invitations; news of a cancellation, postponement or new date."""
+        change, c = event.payload.change, event.payload.conference
+        variables = self._conference(c)
+        if change == "announced":
+            for email in self.announcement_recipients:
+                await self.send(event, "announcement", official(email, "Bộ phận thông tin"), variables)
+            kind = "invitation"
+        elif change in ("cancelled", "postponed", "rescheduled"):
+            labels = {"cancelled": "Hủy hội nghị", "postponed": "Hoãn hội nghị", "rescheduled": "Dời lịch hội nghị"}
+            variables |= {
+                "change_label": labels[change],
+                "reason": c.status_reason,
+                "original": variables["starts_at"],
+                "new_time": variables["starts_at"] if change == "rescheduled" else None,
+            }
+            kind = "conference_changed"
+        else:
+            return
+        for invitee in c.invitees:
+            if invitee.email:
+                recipient = official(str(invitee.email), invitee.name)
+                await self.send(
+                    event, kind, recipient, {**variables, "invitee_name": invitee.name, "invitee_group": invitee.group}
+                )
+
+    async def on_dossier(self, event: Envelope[ConferenceDossierV1]) -> None:
+        p = event.payload
+        head = self.heads.get(p.head)
+        if head is None:
+            log.warning("no contact for %s: dossier of %s not sent", p.head.value, p.conference_id)
+            return
+        groups = [
+            {
+                "field_name": FIELDS[field].name,
+                "opinions": [{**i.model_dump(), "channel_label": Channel(i.channel).label} for i in items],
+            }
+            for field, items in sorted(p.groups.items())
+        ]
+        variables = {
+            **self._conference(
+                Conference.model_construct(
+                    title=p.title, starts_at=p.starts_at, venue=p.venue, chairs=[p.head], topics=[]
+                )
+            ),  # fmt: skip
+            "head_name": head.name,
+            "head_label": p.head.label,
+            "groups": groups,
+            "total": sum(len(g["opinions"]) for g in groups),
+        }
+        await self.send(event, "dossier", official(str(head.email), head.name), variables)
+
+    async def on_conclusion(self, event: Envelope[ConclusionIssuedV1]) -> None:
+        p = event.payload
+        items = [
+            {
+                "tracking_code": i.tracking_code,
+                "text": i.text,
+                "task": "giải quyết, trả lời riêng bằng văn bản"
+                if i.outcome == "off_topic"
+                else "trả lời bằng văn bản",
+                "due": _date(i.due_at) if i.due_at else "—",
+            }
+            for i in p.items
+        ]
+        variables = {
+            "instance_name": self.instance_name,
+            "title": p.title,
+            "agency_name": p.agency.name,
+            "items": items,
+            "document_url": p.document_url,
+            "tracking_code": ", ".join(i.tracking_code for i in p.items),
+        }
+        await self.send(event, "conclusion_notice", await self._agency(p.agency), variables)
+
+    def _received_here(self, origin: str | None) -> bool:
+        return origin is None or origin == self.instance_id
+
+    async def _contact(self, opinion_id: str) -> dict[str, Any]:
+        contact = await self.repository.contact(opinion_id)
+        if contact is None:
+            # opinion.received.v1 is on its way on another queue; come back to this one later.
+            raise TransientError(f"contact of opinion {opinion_id} not known yet")
+        return contact
+
+    def _citizen(self, opinion_id: str, contact: dict[str, Any]) -> Recipient:
+        addresses = {}
+        if contact.get("email"):
+            addresses["email"] = contact["email"]
+        elif contact.get("phone") and self.sms:
+            addresses["sms"] = contact["phone"]
+        return Recipient("citizen", opinion_id, contact.get("name"), addresses)
+
+    async def _agency(self, ref: AgencyRef) -> Recipient:
+        record = await self.directory.get(ref.id)
+        if record is None or not record.active:
+            log.warning("agency %s is not in this instance's directory; using what the event says", ref.id)
+            return Recipient("agency", ref.id, ref.name, {"email": str(ref.email)} if ref.email else {})
+        contacts = {"email": record.email, "webhook": record.webhook_url, "sms": record.phone}
+        return Recipient("agency", record.id, record.name, {c: str(contacts[c]) for c in record.channels})
