@@ -312,7 +312,11 @@ async def test_bad_template_variables_fail_visibly_and_are_retried_after_the_fix
     ("body", "field", "needle"),
     [
         ({"name": "X", "email": "not-an-address"}, "email", "email"),
-        ({"name": "X", "webhook_url": "ftp://x", "webhook_secret": SECRET, "channels": ["webhook"]}, "webhook_url", "http:// hoặc https://"),
+        (
+            {"name": "X", "webhook_url": "ftp://x", "webhook_secret": SECRET, "channels": ["webhook"]},
+            "webhook_url",
+            "http:// hoặc https://",
+        ),
         ({"name": "X", "channels": ["webhook"], "webhook_url": "https://x.example.vn/h"}, "body", "webhook_secret"),
         ({"name": "X", "fields": ["weather"], "email": "x@example.vn"}, "fields", "weather"),
         ({"name": "X", "phone": "12", "channels": ["sms"]}, "phone", "8–15 chữ số"),

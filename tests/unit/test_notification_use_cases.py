@@ -157,7 +157,8 @@ async def test_a_citizen_notice_cannot_be_acknowledged() -> None:
     received = Envelope.new(
         OpinionReceivedV1(
             opinion_id="op-2", tracking_code="PA-26-00018", channel="online", text="Đèn đường ngõ 12 hỏng",
-            submitted_at=clock().now(), origin_instance="phuong-a", citizen={"name": "Trần Thị Hoa", "email": "hoa@example.vn"},
+            submitted_at=clock().now(), origin_instance="phuong-a",
+            citizen={"name": "Trần Thị Hoa", "email": "hoa@example.vn"},
         ),
         source("intake"), correlation_id="op-2",
     )  # fmt: skip
