@@ -212,7 +212,7 @@ def notification_view(doc: dict[str, Any]) -> NotificationView:
 
 
 async def _load(service: Notifications, notification_id: str) -> Notification:
-    notification = await service.repository.get(notification_id)
+    notification = await service.delivery.get(notification_id)
     if notification is None:
         raise ApiError(
             404,
@@ -241,16 +241,10 @@ async def search_notifications(
     if caller.agency_bound:  # an agency sees the notices sent to it
         check_agency(caller, agency_id or caller.agency_id, "Thông báo của cơ quan này", "That agency's notifications")
         agency_id = caller.agency_id
-    query: dict[str, Any] = {}
-    if tracking_code:
-        query["tracking_code"] = tracking_code.strip().upper()
-    if opinion_id:
-        query["opinion_id"] = opinion_id
-    if agency_id:
-        query["recipient.agency_id"] = agency_id
-    if status:
-        query["status"] = status
-    return [notification_view(d) for d in await service.repository.search(query)]
+    found = await service.delivery.search(
+        tracking_code=tracking_code, opinion_id=opinion_id, agency_id=agency_id, status=status
+    )
+    return [notification_view(d) for d in found]
 
 
 @router.get("/notifications/{notification_id}", response_model=NotificationView, tags=["thông báo"])

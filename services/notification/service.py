@@ -41,6 +41,7 @@ class NotificationStore(Protocol):
     async def save(self, notification: Notification) -> bool: ...
     async def unacknowledged(self, sent_before: datetime, limit: int = 100) -> list[Notification]: ...
     async def get(self, notification_id: str) -> Notification | None: ...
+    async def search(self, query: dict[str, Any], limit: int = 500) -> list[dict[str, Any]]: ...
 
 
 class WebhookSecrets(Protocol):
@@ -185,6 +186,24 @@ class Delivery:
         return tried
 
     # ---- acknowledgements, reminders, retries ---------------------------------------------------
+
+    async def get(self, notification_id: str) -> Notification | None:
+        return await self.store.get(notification_id)
+
+    async def search(
+        self, *, tracking_code: str | None, opinion_id: str | None, agency_id: str | None, status: str | None
+    ) -> list[dict[str, Any]]:
+        """Delivery status, by opinion, agency or status (oldest first)."""
+        query: dict[str, Any] = {}
+        if tracking_code:
+            query["tracking_code"] = tracking_code.strip().upper()
+        if opinion_id:
+            query["opinion_id"] = opinion_id
+        if agency_id:
+            query["recipient.agency_id"] = agency_id
+        if status:
+            query["status"] = status
+        return await self.store.search(query)
 
     async def _load(self, notification_id: str) -> Notification:
         notification = await self.store.get(notification_id)

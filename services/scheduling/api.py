@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from services.scheduling.domain import MoveRefused, RuleBroken
+from services.scheduling.domain import ConferencePlan, MoveRefused, RuleBroken
 from services.scheduling.service import ConcurrentChange, ConferenceService
 from shared.clock import VIETNAM, sane_moment
 from shared.events import ConferenceStatus, Head, Invitee
@@ -190,7 +190,8 @@ def _view(doc: dict[str, Any], caller: Caller | None) -> ConferenceView | Public
 )
 async def plan_conference(body: ConferenceIn, conferences: Conferences, caller: Staff) -> ConferenceView:
     try:
-        conference = await conferences.plan(**body.model_dump(exclude={"invitees"}), invitees=body.invitees, by=caller)
+        plan = ConferencePlan(**body.model_dump(exclude={"invitees"}), invitees=body.invitees)
+        conference = await conferences.plan(plan, by=caller)
     except RuleBroken as exc:
         raise _rule_error(exc) from exc
     return conference_view(conference.doc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -123,6 +123,24 @@ def check_schedule(
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+@dataclass(frozen=True)
+class ConferencePlan:
+    """What a secretary plans: the conference as the plan of the year lists it."""
+
+    title: str
+    starts_at: datetime
+    venue: str
+    chairs: list[Head]
+    secretary: str | None = None
+    expected_attendance: int | None = None
+    participant_groups: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    complete_by: date | None = None
+    urgent: bool = False
+    urgent_reason: str | None = None
+    invitees: list[Invitee] = field(default_factory=list)
+
+
 class Conference(Aggregate):
     """A conference of the year's plan, as one document: every move is a compare-and-set on its version and
     records a `conference.updated.v1` with the whole conference."""
@@ -142,47 +160,30 @@ class Conference(Aggregate):
         return ConferenceStatus(self.doc["status"])
 
     @classmethod
-    def plan(
-        cls,
-        *,
-        title: str,
-        starts_at: datetime,
-        venue: str,
-        chairs: list[Head],
-        secretary: str | None,
-        expected_attendance: int | None,
-        participant_groups: list[str],
-        topics: list[str],
-        complete_by: date | None,
-        urgent: bool,
-        urgent_reason: str | None,
-        invitees: list[Invitee],
-        by: str,
-        now: datetime,
-        notice: DeadlinePolicy,
-    ) -> Conference:
+    def plan(cls, plan: ConferencePlan, *, by: str, now: datetime, notice: DeadlinePolicy) -> Conference:
         """A new conference, if the plan keeps the rules (RuleBroken otherwise); announced at `announce_at`."""
+        p = plan
         announce_at = check_schedule(
-            starts_at, now, notice, urgent=urgent, urgent_reason=urgent_reason, complete_by=complete_by
+            p.starts_at, now, notice, urgent=p.urgent, urgent_reason=p.urgent_reason, complete_by=p.complete_by
         )
         conference = cls(
             {
-                "_id": f"HN-{starts_at.year}-{''.join(secrets.choice(_ALPHABET) for _ in range(5))}",
-                "title": title,
-                "starts_at": starts_at,
-                "venue": venue,
-                "chairs": [h.value for h in chairs],
-                "secretary": secretary,
-                "expected_attendance": expected_attendance,
-                "participant_groups": participant_groups,
-                "topics": topics,
-                "plan_year": starts_at.year,
-                "complete_by": complete_by.isoformat() if complete_by else None,
+                "_id": f"HN-{p.starts_at.year}-{''.join(secrets.choice(_ALPHABET) for _ in range(5))}",
+                "title": p.title,
+                "starts_at": p.starts_at,
+                "venue": p.venue,
+                "chairs": [h.value for h in p.chairs],
+                "secretary": p.secretary,
+                "expected_attendance": p.expected_attendance,
+                "participant_groups": p.participant_groups,
+                "topics": p.topics,
+                "plan_year": p.starts_at.year,
+                "complete_by": p.complete_by.isoformat() if p.complete_by else None,
                 "status": ConferenceStatus.PLANNED.value,
-                "urgent": urgent,
-                "urgent_reason": urgent_reason,
+                "urgent": p.urgent,
+                "urgent_reason": p.urgent_reason,
                 "announce_at": announce_at,
-                "invitees": [i.model_dump(mode="json") for i in invitees],
+                "invitees": [i.model_dump(mode="json") for i in p.invitees],
                 "version": 1,
                 "history": [{"at": now, "change": "planned", "by": by}],
                 "created_at": now,

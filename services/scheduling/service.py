@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from services.scheduling.domain import Conference, MoveRefused, TimerKind, plan_timers
+from services.scheduling.domain import Conference, ConferencePlan, MoveRefused, TimerKind, plan_timers
 from services.scheduling.repository import PENDING, ConferenceRepository, TimerRepository
 from shared.audit import Actor
 from shared.clock import Clock
@@ -25,7 +25,6 @@ from shared.events import (
     ConferenceDossierDueV1,
     Envelope,
     Head,
-    Invitee,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionDueChangedV1,
@@ -70,36 +69,15 @@ class ConferenceService:
         self.notice = notice
         self.dossier_before = dossier_before
 
-    async def plan(
-        self,
-        *,
-        title: str,
-        starts_at: datetime,
-        venue: str,
-        chairs: list[Head],
-        secretary: str | None,
-        expected_attendance: int | None,
-        participant_groups: list[str],
-        topics: list[str],
-        complete_by: date | None,
-        urgent: bool,
-        urgent_reason: str | None,
-        invitees: list[Invitee],
-        by: Actor,
-    ) -> Conference:
+    async def plan(self, plan: ConferencePlan, *, by: Actor) -> Conference:
         now = self.clock.now()
-        conference = Conference.plan(
-            title=title, starts_at=starts_at, venue=venue, chairs=chairs, secretary=secretary,
-            expected_attendance=expected_attendance, participant_groups=participant_groups, topics=topics,
-            complete_by=complete_by, urgent=urgent, urgent_reason=urgent_reason, invitees=invitees, by=_name(by),
-            now=now, notice=self.notice,
-        )  # fmt: skip
-        conference.note(by, "conference.planned", conference.id, {"starts_at": starts_at.isoformat()})
+        conference = Conference.plan(plan, by=_name(by), now=now, notice=self.notice)
+        conference.note(by, "conference.planned", conference.id, {"starts_at": plan.starts_at.isoformat()})
         if not await self.repository.add(conference):
             raise ConcurrentChange(conference.id)
         await self.timers.add(conference.timers(self.dossier_before, now))
         announce_at = conference.doc["announce_at"]
-        log.info("conference %s planned for %s, announced at %s", conference.id, starts_at, announce_at)
+        log.info("conference %s planned for %s, announced at %s", conference.id, plan.starts_at, announce_at)
         if announce_at <= now:  # urgent: the announcement goes out at once
             try:
                 return await self.act(conference.id, "announce", by="urgent")

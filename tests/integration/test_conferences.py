@@ -285,7 +285,12 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
         supervision = (await assignment.get(f"/api/v1/conferences/{cid}/supervision", headers=FRONT)).json()
         row = next(i for i in supervision["items"] if i["tracking_code"] == promised)
         assert row["status"] == "answered_late" and supervision["counts"]["answered_late"] == 1
-        assert len(mails(f"QUÁ HẠN trả lời ý kiến {promised}")) == 1  # every reminder exactly once
+        # Every reminder exactly once, after all the clock moves and the answer.
+        for subject in [f"còn {d} ngày trả lời ý kiến {promised}" for d in (7, 3, 1)] + [
+            f"QUÁ HẠN trả lời ý kiến {promised}",
+            f"ý kiến {promised} quá hạn",
+        ]:
+            assert len(mails(subject)) == 1, subject
 
 
 # A realistic long opinion (about 3,000 characters), as a resident reads a prepared statement.

@@ -48,3 +48,38 @@ def test_every_module_says_what_it_is_for() -> None:
         if not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) and path.stat().st_size > 0
     ]
     assert missing == []
+
+
+def _service_modules(*names: str) -> list[Path]:
+    return [path for service in SERVICES for name in names for path in (ROOT / "services" / service).glob(name)]
+
+
+def test_every_service_has_the_same_five_parts() -> None:
+    parts = ("app.py", "handlers.py", "service.py", "domain.py", "repository.py")
+    missing = [f"{s}/{p}" for s in SERVICES for p in parts if not (ROOT / "services" / s / p).exists()]
+    assert missing == []
+
+
+def test_rules_and_use_cases_do_no_io_of_their_own() -> None:
+    """The aggregates import no driver, broker or HTTP client; use cases take ports, not the Runtime."""
+    io = ("pymongo", "faststream", "aio_pika", "httpx", "aiosmtplib", "shared.runtime", "shared.storage.mongo")
+    offences = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in _service_modules("domain.py", "service.py")
+        for module in imported_modules(path)
+        if module.startswith(io)
+    ]
+    assert offences == []
+
+
+def test_apis_call_use_cases_not_repositories() -> None:
+    offences = []
+    for path in _service_modules("api.py", "api/*.py", "open311.py"):
+        source = path.read_text(encoding="utf-8")
+        offences += [
+            f"{path.relative_to(ROOT)} imports {m}" for m in imported_modules(path) if m.endswith("repository")
+        ]
+        offences += [
+            f"{path.relative_to(ROOT)} uses .{w}" for w in (".repository.", ".runtime.", ".db[") if w in source
+        ]
+    assert offences == []

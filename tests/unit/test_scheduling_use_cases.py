@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from services.scheduling.domain import ConferencePlan
 from services.scheduling.service import ConcurrentChange, ConferenceService, SchedulingService
 from shared.deadlines import DayCount, DeadlinePolicy
 from shared.events import AgencyRef, Envelope, Head, Invitee, OpinionAssignedV1
@@ -57,9 +58,8 @@ def plan(service: SchedulingService, days: float, **changes: object):  # type: i
         "urgent": False,
         "urgent_reason": None,
         "invitees": [Invitee(name="Ông Tổ", email="to@example.vn")],
-        "by": SECRETARY,
     }
-    return service.conferences.plan(**{**body, **changes})  # type: ignore[arg-type]
+    return service.conferences.plan(ConferencePlan(**{**body, **changes}), by=SECRETARY)  # type: ignore[arg-type]
 
 
 async def test_an_urgent_plan_is_announced_at_once_and_only_the_persons_step_is_audited() -> None:

@@ -3,6 +3,7 @@ reads only its own notices) and the Fatherland Front's supervision of every conc
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -111,15 +112,16 @@ async def supervision(
     conference_id: str, desk: Desk, _: Annotated[Caller, Depends(require_role(*READERS))]
 ) -> SupervisionView:
     rows = [SupervisionRow(**r) for r in await desk.supervision(conference_id)]
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    return SupervisionView(conference_id=conference_id, counts=counts, items=rows)
+    return SupervisionView(conference_id=conference_id, counts=_counts(rows), items=rows)
 
 
 class SupervisionBoard(BaseModel):
     counts: dict[str, int]
     items: list[SupervisionRow]
+
+
+def _counts(rows: list[SupervisionRow]) -> dict[str, int]:
+    return dict(Counter(row.status for row in rows))
 
 
 @router.get(
@@ -135,7 +137,4 @@ async def supervision_board(
     limit: Annotated[int, Query(ge=1, le=1000)] = 300,
 ) -> SupervisionBoard:
     rows = [SupervisionRow(**r) for r in await desk.board(limit)]
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    return SupervisionBoard(counts=counts, items=rows)
+    return SupervisionBoard(counts=_counts(rows), items=rows)
