@@ -1,6 +1,6 @@
 # The two everyday commands: `make run` starts the local stack, `make test` runs the tests.
 # Both prepare the machine first (deploy/bootstrap.sh: RabbitMQ, plugins, virtualenv).
-.PHONY: bootstrap run test docs bench bench-reports chaos
+.PHONY: bootstrap run test docs bench bench-reports bench-console chaos
 
 bootstrap:
 	./deploy/bootstrap.sh
@@ -25,6 +25,11 @@ bench: bootstrap
 # Report time as the data grows (own opinions; children rolled up): JSON in var/bench/.
 bench-reports: bootstrap
 	.venv/bin/python -m bench.reports
+
+# The console's pages at 20 concurrent signed-in users (record an opinion, the agency inbox) against the same
+# requests straight to the services' APIs, in the same run: var/bench/console.json.
+bench-console: bootstrap
+	.venv/bin/python -m bench.console
 
 # Faults under steady load (SIGKILL of every service, RabbitMQ and database restarts, SMTP and shovel
 # outages), then what was lost and what came twice: var/chaos/chaos.json; exits 1 on a loss.

@@ -17,9 +17,10 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
+
+from shared.agencies import load_seed
 
 EXAMPLES = """\b
 Ví dụ / examples:
@@ -31,7 +32,7 @@ Ví dụ / examples:
   doithoai report --period 2026-Q4 [--format csv|xlsx|pdf --output file]
   doithoai agencies list
   doithoai agencies put dia-chinh --name "Công chức Địa chính" --field land --email dc@ubnd.example.vn
-  doithoai agencies import shared/config/agencies.yaml --instance phuong-bo-de
+  doithoai agencies import shared/config/agencies/ward.yaml --instance phuong-bo-de --level ward
   doithoai notifications list --status failed
   doithoai notifications retry <id>
   doithoai users add thu-ky --name "Nguyễn Thị Thư" --position "Công chức Văn phòng" --role secretary
@@ -130,17 +131,21 @@ def put_agency(
 def import_agencies(
     path: Path,
     instance: Annotated[str, typer.Option(help="Mã đơn vị thay cho {instance} trong tệp")] = "",
+    level: Annotated[str, typer.Option(help="Cấp của đơn vị (commune, ward, province…), cho {kind}, {party}")] = "ward",
     url: Url = DEFAULT_URL,
     key: Key = "",
 ) -> None:
-    """Nạp (tạo hoặc cập nhật) mọi cơ quan trong một tệp YAML như shared/config/agencies.yaml."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8").replace("{instance}", instance)) or {}
-    rows = data.get("agencies") or []
+    """Nạp (tạo hoặc cập nhật) mọi cơ quan trong một tệp YAML như shared/config/agencies/ward.yaml."""
+    try:
+        records = load_seed(path, instance_id=instance, level=level)
+    except ValueError as exc:
+        console.print(f"[red]Tệp danh bạ không hợp lệ:[/red] {exc}")
+        raise typer.Exit(2) from exc
     stored = []
-    with console.status(f"Đang nạp {len(rows)} cơ quan…"):
-        for row in rows:
-            body = {k: v for k, v in row.items() if k != "id"}
-            stored.append(_call("PUT", url, key, f"/api/v1/agencies/{row['id']}", json=body))
+    with console.status(f"Đang nạp {len(records)} cơ quan…"):
+        for record in records:
+            body = record.model_dump(mode="json", exclude={"id"}, exclude_none=True)
+            stored.append(_call("PUT", url, key, f"/api/v1/agencies/{record.id}", json=body))
     console.print(_agency_table(stored))
     console.print(f"[green]Đã nạp {len(stored)} cơ quan.[/green]")
 

@@ -10,8 +10,28 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, model_v
 
 from shared.events.opinions import AgencyRef
 from shared.events.vocabulary import FieldCodes, Head, Level
+from shared.units import KIND_OF_LEVEL, PARTY_COMMITTEE
 
-DEFAULT_SEED = Path(__file__).parent / "config" / "agencies.yaml"
+SEEDS = Path(__file__).parent / "config" / "agencies"
+# The built-in directory of each level: a commune's offices are not a ward's, nor a province's departments.
+SEED_OF_LEVEL = {
+    "commune": "commune",
+    "special_zone": "commune",
+    "township": "commune",
+    "ward": "ward",
+    "district": "district",
+    "town": "district",
+    "province": "province",
+    "city": "province",
+}
+
+
+def seed_for(level: str) -> Path:
+    """The built-in directory seed of a level."""
+    return SEEDS / f"{SEED_OF_LEVEL[level]}.yaml"
+
+
+DEFAULT_SEED = seed_for("ward")
 
 ChannelName = Literal["email", "webhook", "sms"]
 
@@ -55,14 +75,31 @@ class Official(BaseModel):
     email: EmailStr
 
 
+class Reception(BaseModel):
+    """Where a citizen takes a complaint or denunciation (tiếp công dân), told when an opinion is redirected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    place: str
+    hours: str
+    basis: str
+
+
 class Seed(BaseModel):
     agencies: list[AgencyRecord]
     heads: dict[Head, Official] = Field(default_factory=dict)
     announcement_recipients: list[EmailStr] = Field(default_factory=list)
+    reception: Reception | None = None
 
 
-def _read(path: Path, instance_id: str) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8").replace("{instance}", instance_id)) or {}
+def _read(path: Path, instance_id: str, level: str) -> dict[str, Any]:
+    kind = KIND_OF_LEVEL.get(level, "xã")
+    words = {"{instance}": instance_id, "{kind}": kind, "{party}": PARTY_COMMITTEE.get(kind, f"Đảng ủy {kind}")}
+    text = path.read_text(encoding="utf-8")
+    for placeholder, value in words.items():
+        text = text.replace(placeholder, value)
+    return yaml.safe_load(text) or {}
 
 
 def load_seed(path: Path, *, instance_id: str, level: str) -> list[AgencyRecord]:
@@ -71,13 +108,14 @@ def load_seed(path: Path, *, instance_id: str, level: str) -> list[AgencyRecord]
 
 
 def load_directory(path: Path, *, instance_id: str, level: str) -> Seed:
-    """The whole seed: agencies, heads and where conference announcements go."""
-    data = _read(path, instance_id)
+    """The whole seed: agencies, heads, where conference announcements go, the citizen reception desk."""
+    data = _read(path, instance_id, level)
     try:
         return Seed(
             agencies=[AgencyRecord(**{"level": level, **a}) for a in data.get("agencies") or []],
             heads=data.get("heads") or {},
             announcement_recipients=data.get("announcement_recipients") or [],
+            reception=data.get("reception"),
         )
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc

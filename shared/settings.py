@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.agencies import seed_for
 from shared.events.vocabulary import LEVEL_RANKS, Level
 
 Role = Literal["front", "secretary", "head", "agency", "operator", "portal"]
@@ -135,10 +136,16 @@ class ServiceSettings(BaseSettings):
         description="The instance's console as people reach it: the links in mails and documents lead there.",
     )
 
-    agencies_seed: Path = Field(
-        default=Path(__file__).parent / "config" / "agencies.yaml",
-        description="YAML agency directory loaded at start where the database has none of them yet.",
+    agencies_seed: Path | None = Field(
+        default=None,
+        description=(
+            "YAML agency directory loaded at start where the database has none of them yet; by default the "
+            "built-in one of the instance's level (shared/config/agencies/<commune|ward|district|province>.yaml)."
+        ),
     )
+
+    def agency_seed(self) -> Path:
+        return self.agencies_seed or seed_for(self.level)
 
     publish_timeout_s: float = Field(default=10.0, gt=0)
     prefetch: int = Field(default=32, ge=1)

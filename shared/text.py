@@ -31,3 +31,19 @@ def has_marks(text: str) -> bool:
 def search_key(text: str) -> str:
     """What a search compares: folded and without marks ('Ngập úng NGÕ 12' → 'ngap ung ngo 12')."""
     return strip_marks(fold_case(text)).strip()
+
+
+def mentions(text: str, phrases: list[str] | tuple[str, ...]) -> str | None:
+    """The first phrase the text contains as whole words, compared with tone marks, and also without them when
+    the phrase has two syllables or more or the text has none at all (one bare syllable without marks is too
+    ambiguous: "de" is "đê" and "đề"); None if none."""
+    folded = fold_case(text)
+    plain = strip_marks(folded)
+    unaccented = folded == plain
+    for phrase in phrases:
+        wanted = fold_case(phrase)
+        if wanted in folded:
+            return phrase
+        if (unaccented or len(wanted.split()) > 1) and strip_marks(wanted) in plain:
+            return phrase
+    return None

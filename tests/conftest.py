@@ -13,7 +13,7 @@ import pytest
 
 from deploy.localstack import mailbox
 from deploy.localstack.processes import SecantusServer, free_port, wait_until  # noqa: F401
-from shared.agencies import DEFAULT_SEED, load_seed
+from shared.agencies import load_seed, seed_for
 from shared.messaging.admin import RabbitAdmin
 
 AMQP_HOST = os.environ.get("DOITHOAI_TEST_AMQP_HOST", "127.0.0.1:5672")
@@ -32,10 +32,11 @@ API_KEYS: dict[str, Any] = {
     "head-key": {"role": "head", "name": "Phạm Văn Trưởng"},
     "operator-key": {"role": "operator", "name": "Trần Văn Vận"},
     # Unnamed, bound to the agency that takes land, construction, traffic and environment.
-    "agency-key": {"role": "agency", "agency_id": "dia-chinh-xay-dung"},
-    **{
+    "agency-key": {"role": "agency", "agency_id": "phong-kinh-te"},
+    **{  # the agencies of every level's built-in directory (a commune's, a ward's, a district's, a province's)
         agency_key(a.id): {"role": "agency", "agency_id": a.id, "name": a.name}
-        for a in load_seed(DEFAULT_SEED, instance_id="test", level="ward")
+        for level in ("district", "province", "commune", "ward")
+        for a in load_seed(seed_for(level), instance_id="test", level=level)
     },
 }
 

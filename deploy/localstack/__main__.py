@@ -2,7 +2,7 @@
 
 Starts SecantusDB (a MongoDB-protocol server) and a local SMTP server that keeps mail in a
 folder; on the local RabbitMQ makes a vhost and a user per instance of the hierarchy
-(`deploy/hierarchy.local.yaml`: two wards, a district, a city); starts the four services of every
+(`deploy/hierarchy.local.yaml`: a city with two wards and a commune); starts the four services of every
 instance; then creates the shovels that link them; prints where everything listens; restarts a
 service that dies; Ctrl-C stops it all.
 """

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from deploy.links import Credentials, Hierarchy, InstanceSpec, connect, link_states, prepare
 from deploy.localstack.processes import SecantusServer, ServiceProcess, wait_until
-from shared.agencies import DEFAULT_SEED, load_seed
+from shared.agencies import load_seed, seed_for
 from shared.http import tokens
 
 log = logging.getLogger("localstack")
@@ -38,7 +38,7 @@ def dev_api_keys(instance: str, level: str) -> dict[str, dict[str, str]]:
     keys = {
         dev_key(instance, role): {"role": role, "name": name, "instance": instance} for role, name in DEV_ROLES.items()
     }
-    for agency in load_seed(DEFAULT_SEED, instance_id=instance, level=level):
+    for agency in load_seed(seed_for(level), instance_id=instance, level=level):
         keys[dev_key(instance, "agency", agency.id)] = {
             "role": "agency",
             "agency_id": agency.id,

@@ -22,11 +22,13 @@ from services.assignment.summaries import Summaries
 from shared.agencies import load_seed
 from shared.clock import Clock
 from shared.deadlines import DayCount
+from shared.events import Channel
 from shared.http.app import create_service_app
 from shared.messaging.links import LinkGuard
 from shared.messaging.topology import link_queue_name
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
+from shared.units import Unit
 
 CONFIG = Path(__file__).parent / "config"
 
@@ -35,6 +37,20 @@ class AssignmentSettings(ServiceSettings):
     http_port: int = 8103
     answer_days: int = Field(default=30, ge=1, le=365, description="Days allowed for a written answer.")
     answer_day_count: DayCount = Field(default=DayCount.CALENDAR, description="calendar or working days.")
+    answer_days_by_channel: dict[Channel, int] = Field(
+        default_factory=dict,
+        description=(
+            'Days for an opinion outside any conference, by channel, as JSON ({"online": 15}); the others get '
+            "answer_days from receipt. A conference's opinions are due answer_days from the conference's end."
+        ),
+    )
+    escalate_before_conference: bool = Field(
+        default=False,
+        description=(
+            "Send an opinion collected for a conference up at once when it is beyond this level's authority "
+            "(by default it goes before the heads, who may answer or explain, and up when the secretary says so)."
+        ),
+    )
     classification_rules: Path = Field(default=CONFIG / "classification.yaml")
     jurisdiction_rules: Path = Field(default=CONFIG / "jurisdiction.yaml")
     summary_interval_s: float = Field(
@@ -79,14 +95,16 @@ def bootstrap(settings: AssignmentSettings, runtime: Runtime) -> Assignment:
         place=place,
         answer_days=settings.answer_days,
         answer_day_count=settings.answer_day_count,
+        answer_days_by_channel={c.value: d for c, d in settings.answer_days_by_channel.items()},
+        escalate_before_conference=settings.escalate_before_conference,
     )
     summaries = Summaries(
         repository, runtime.publisher, runtime.events, clock=runtime.clock, place=place,
         interval_s=settings.summary_interval_s, audit=runtime.audit,
     )  # fmt: skip
     desk = ConferenceDesk(
-        repository, Documents(), clock=runtime.clock, instance_name=settings.instance_name,
-        console_url=settings.console_url,
+        repository, Documents(), clock=runtime.clock, unit=Unit(settings.level, settings.instance_name),
+        console_url=settings.console_url, settle=service.settle_at_conclusion, release=service.release_from,
     )  # fmt: skip
     guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids, runtime.audit)
     return Assignment(service, summaries, desk, directory, guard, repository)
@@ -101,7 +119,7 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
         runtime.add_loop(parts.summaries.run)
     for neighbour in settings.neighbours:
         runtime.monitor.watch(link_queue_name(neighbour), "link")
-    seed = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
+    seed = load_seed(settings.agency_seed(), instance_id=settings.instance_id, level=settings.level)
 
     async def setup() -> None:
         await parts.repository.create_indexes()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +28,14 @@ from shared.events import (
     Conference,
     ConferenceDossierDueV1,
     ConferenceDossierV1,
+    ConferenceResultsV1,
     ConferenceUpdatedV1,
     Envelope,
     Head,
 )
 from shared.events.conferences import ConclusionItem, DossierItem
 from shared.storage.mongo import document
+from shared.units import Unit
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,9 @@ def supervision_status(doc: dict[str, Any], now: datetime) -> str:
     return "overdue" if doc.get("due_at") and doc["due_at"] < now else "pending"
 
 
+Settle = Callable[[Conference], Awaitable[int]]
+
+
 class ConferenceDesk:
     def __init__(
         self,
@@ -85,21 +91,32 @@ class ConferenceDesk:
         documents: Documents,
         *,
         clock: Clock,
-        instance_name: str,
+        unit: Unit,
         console_url: str,
+        settle: Settle,
+        release: Settle,
     ) -> None:
         self.repository = repository
         self.documents = documents
         self.clock = clock
-        self.instance_name = instance_name
+        self.unit = unit
         self.console_url = console_url.rstrip("/")
+        self.settle = settle
+        self.release = release
 
     async def keep(self, event: Envelope[ConferenceUpdatedV1]) -> None:
         p = event.payload
         conference = p.conference
         await self.repository.keep_conference(conference.conference_id, p.version, {"snapshot": document(conference)})
         if p.change == "concluded":
+            settled = await self.settle(conference)
+            log.info("conference %s concluded: %d opinion(s) left for a written answer", conference.conference_id,
+                     settled)  # fmt: skip
             await self.conclude(conference, event)
+        elif p.change == "cancelled":
+            released = await self.release(conference)
+            log.info("conference %s cancelled: %d opinion(s) placed as received outside a conference",
+                     conference.conference_id, released)  # fmt: skip
 
     async def conference(self, conference_id: str) -> Conference | None:
         doc = await self.repository.conference(conference_id)
@@ -107,31 +124,38 @@ class ConferenceDesk:
 
     def _common(self, conference: Conference) -> dict[str, Any]:
         return {
-            "instance_name": self.instance_name,
+            "instance_name": self.unit.name,
+            "issuer": self.unit.committee,
             "conference": conference,
             "starts_at": _when(conference.starts_at),
-            "chairs": ", ".join(Head(h).label for h in conference.chairs),
+            "chairs": ", ".join(self.unit.title(Head(h)) for h in conference.chairs),
         }
 
     # ---- before: each chair's dossier ----------------------------------------------------------
 
     async def send_dossiers(self, event: Envelope[ConferenceDossierDueV1]) -> int:
-        conference = await self.conference(event.payload.conference_id)
+        """Each chair's dossier (round 1), then what arrived since (round 2, just before the conference); a
+        dossier with nothing new is not sent."""
+        p = event.payload
+        conference = await self.conference(p.conference_id)
         if conference is None or conference.status.value in ("cancelled", "postponed", "concluded"):
-            log.info("no dossier for conference %s (%s)", event.payload.conference_id, conference and conference.status)
+            log.info("no dossier for conference %s (%s)", p.conference_id, conference and conference.status)
             return 0
         opinions = [d for d in await self.repository.of_conference(conference.conference_id)
                     if d["status"] != Status.REDIRECTED]  # fmt: skip
         sent = 0
         for head in conference.chairs:
+            already = await self.repository.dossiers_sent(conference.conference_id, head.value)
+            mine = [d for d in opinions if d["head"] == head and d["tracking_code"] not in already]
+            if not mine:
+                continue
             groups: dict[str, list[DossierItem]] = defaultdict(list)
-            for d in opinions:
-                if d["head"] == head:
-                    groups[d["field"]].append(
-                        DossierItem(
-                            tracking_code=d["tracking_code"], field=d["field"], channel=d["channel"], text=d["text"]
-                        )
+            for d in mine:
+                groups[d["field"]].append(
+                    DossierItem(
+                        tracking_code=d["tracking_code"], field=d["field"], channel=d["channel"], text=d["text"]
                     )
+                )
             dossier = Aggregate()
             dossier.record(
                 ConferenceDossierV1(
@@ -141,12 +165,19 @@ class ConferenceDesk:
                     venue=conference.venue,
                     head=head,
                     groups=dict(groups),
+                    round=p.round,
                 ),
                 Story.caused_by(event),
             )
-            if await self.repository.add_dossier({"_id": f"{conference.conference_id}:{head.value}"}, dossier):
+            doc = {
+                "_id": f"{conference.conference_id}:{head.value}:{p.round}",
+                "conference_id": conference.conference_id,
+                "head": head.value,
+                "codes": [d["tracking_code"] for d in mine],
+            }
+            if await self.repository.add_dossier(doc, dossier):
                 sent += 1
-        log.info("conference %s: %d dossier(s) for the chairs", conference.conference_id, sent)
+        log.info("conference %s: %d dossier(s) for the chairs (round %d)", conference.conference_id, sent, p.round)
         return sent
 
     # ---- after: minutes and conclusion notices -------------------------------------------------
@@ -181,7 +212,29 @@ class ConferenceDesk:
                 ],
             },
         )
-        await self._store(f"{cid}-bien-ban", cid, "minutes", None, minutes, Aggregate(), now)
+        by_head: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for d, kind in zip(counted, categories, strict=True):
+            by_head[d["head"]][kind] += 1
+        results = Aggregate()
+        results.record(
+            ConferenceResultsV1(
+                conference_id=cid,
+                title=conference.title,
+                starts_at=conference.starts_at,
+                chairs=conference.chairs,
+                counts={
+                    "raised": len(counted),
+                    "on_the_spot": categories.count("on_the_spot"),
+                    "written": categories.count("written"),
+                    "escalated": categories.count("escalated"),
+                    "redirected": len(opinions) - len(counted),
+                },
+                by_head={head: dict(kinds) for head, kinds in by_head.items()},
+                documents_url=f"{self.console_url}/hoi-nghi/{cid}",
+            ),
+            Story.caused_by(cause),
+        )
+        await self._store(f"{cid}-bien-ban", cid, "minutes", None, minutes, results, now)
 
         by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for d in counted:

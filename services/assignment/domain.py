@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypedDict
 
+from services.assignment.jurisdiction import Authority
+from shared.clock import VIETNAM
 from shared.deadlines import DayCount, DeadlinePolicy, due_after
 from shared.domain import Aggregate, Story
 from shared.events import (
@@ -22,6 +24,8 @@ from shared.events import (
     LEVEL_RANKS,
     AgencyRef,
     AnswerKind,
+    Conference,
+    ConferenceStatus,
     Envelope,
     EscalationAcknowledgedV1,
     EscalationAnsweredV1,
@@ -29,6 +33,7 @@ from shared.events import (
     EscalationRequestedV1,
     EscalationState,
     Head,
+    OpinionAnswerCorrectedV1,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
@@ -37,6 +42,7 @@ from shared.events import (
     OpinionEscalationUpdatedV1,
     OpinionReceivedV1,
     OpinionRedirectedV1,
+    OpinionTabledV1,
     RedirectKind,
 )
 from shared.events.vocabulary import LEVEL_LABELS
@@ -55,6 +61,7 @@ def days_between(start: datetime, end: datetime) -> int:
 
 
 class Status(StrEnum):
+    TABLED = "tabled"
     ASSIGNED = "assigned"
     ESCALATED = "escalated"
     ANSWERED = "answered"
@@ -63,6 +70,7 @@ class Status(StrEnum):
     @property
     def label(self) -> str:
         return {
+            Status.TABLED: "Chờ trả lời tại hội nghị đối thoại",
             Status.ASSIGNED: "Đang chờ trả lời",
             Status.ESCALATED: "Đã chuyển lên cấp trên",
             Status.ANSWERED: "Đã trả lời",
@@ -71,6 +79,8 @@ class Status(StrEnum):
 
 
 ALLOWED = {
+    # On a conference's agenda: answered there, given to an agency in writing, sent up, or redirected.
+    Status.TABLED: {Status.ANSWERED, Status.ASSIGNED, Status.ESCALATED, Status.REDIRECTED},
     Status.ASSIGNED: {Status.ANSWERED, Status.ESCALATED, Status.REDIRECTED},
     Status.REDIRECTED: set(),
     Status.ESCALATED: {Status.ANSWERED},  # answered by the level above
@@ -104,6 +114,29 @@ class SameAgency(Exception):
 
 class HopLimit(Exception):
     pass
+
+
+class OnTheSpotRefused(Exception):
+    """An on-the-spot answer outside the conference: `not_on_agenda` or `not_in_session`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def in_session(conference: Conference, now: datetime) -> bool:
+    """Open, or closed the same day (the secretary records what was said once the room has emptied)."""
+    if conference.status is ConferenceStatus.OPEN:
+        return True
+    if conference.status is not ConferenceStatus.CLOSED:
+        return False
+    ended = conference.closed_at or conference.starts_at
+    return ended.astimezone(VIETNAM).date() == now.astimezone(VIETNAM).date()
+
+
+def conference_end(conference: Conference) -> datetime:
+    """The day the conference ended: written answers are due 30 days from it (before it closes, its date)."""
+    return conference.closed_at or conference.starts_at
 
 
 class PromiseRefused(Exception):
@@ -190,6 +223,7 @@ FIELD_DEFAULTS: dict[str, Any] = {
     "text": "",
     "address": None,
     "conference_id": None,
+    "tabled_at": None,
     "complaint_suspected": False,
     "submitted_at": None,
     "field": "",
@@ -209,6 +243,7 @@ FIELD_DEFAULTS: dict[str, Any] = {
     "promise": None,
     "reassigned": None,
     "redirect": None,
+    "corrections": [],
     "processed": [],
 }
 
@@ -224,6 +259,7 @@ class Assignment(Aggregate):
     text: str
     address: str | None
     conference_id: str | None
+    tabled_at: datetime | None
     complaint_suspected: bool
     submitted_at: datetime
     field: str
@@ -243,6 +279,7 @@ class Assignment(Aggregate):
     promised: dict[str, Any] | None
     reassigned: dict[str, Any] | None
     redirected: dict[str, Any] | None
+    corrections: list[dict[str, Any]]
     processed: list[str]
 
     def __init__(self, opinion_id: str, **fields: Any) -> None:
@@ -353,6 +390,62 @@ class Assignment(Aggregate):
         """The written answer's clock starts when this level received it: the citizen was told 30 days."""
         return now if self.came_from else self.submitted_at
 
+    # ---- put before a conference, placed here, or sent up ---------------------------------------------
+
+    def table(self, now: datetime, story: Story) -> None:
+        """Collected for a conference: its heads answer it there; no agency, no deadline, no reminder before."""
+        assert self.conference_id is not None
+        self.set(status=Status.TABLED.value, tabled_at=now)
+        self.record(
+            OpinionTabledV1(
+                opinion_id=self.opinion_id,
+                tracking_code=self.tracking_code,
+                conference_id=self.conference_id,
+                field=self.field,
+                head=Head(self.head),
+                tabled_at=now,
+            ),
+            story,
+        )
+
+    def put_on_agenda(self, conference_id: str) -> None:
+        """Given to this level (from below, or here), its heads answer it at their own conference."""
+        self._waiting_here(Status.ASSIGNED)
+        self.set(conference_id=conference_id)
+
+    def leave_conference(self) -> None:
+        """Its conference was called off: it is placed again as received outside one."""
+        if self.status != Status.TABLED:
+            raise TransitionRefused(self.current, Status.ASSIGNED)
+        self.set(conference_id=None)
+
+    def commit_in_writing(
+        self,
+        agency: AgencyRef,
+        *,
+        due: datetime,
+        rule_due: datetime,
+        off_topic: bool,
+        by: str,
+        now: datetime,
+        conference_title: str | None = None,
+    ) -> None:
+        """The conference's outcome for a tabled opinion: a written answer by `agency` (or, off the topic, answered
+        separately), due `rule_due` (30 days from the conference's end) or sooner if the heads said so."""
+        if self.status != Status.TABLED:
+            raise TransitionRefused(self.current, Status.ASSIGNED)
+        if due > rule_due:
+            raise PromiseRefused("later_than_rule", rule_due)
+        if due < now:
+            raise PromiseRefused("in_the_past", now)
+        promised = {"off_topic": off_topic, "due_at": due, "by": by, "at": now}
+        self.set(
+            status=Status.ASSIGNED.value, agency=agency.model_dump(), assigned_at=now, due_at=due,
+            rule_due_at=rule_due, promised=promised,
+        )  # fmt: skip
+        assigned = self._assigned(agency, now, due, off_topic=off_topic)
+        self.record(assigned.model_copy(update={"conference_title": conference_title}), self.story)
+
     # ---- placed here, or sent up -------------------------------------------------------------------
 
     def assign(self, agency: AgencyRef, due: datetime, now: datetime, place: Place, story: Story) -> None:
@@ -432,11 +525,15 @@ class Assignment(Aggregate):
                 to=self.came_from,
             )
 
-    def escalation_reason_for(self, place: Place, needed_level: str) -> str:
-        return (
-            f"Lĩnh vực {FIELDS[self.field].name} thuộc thẩm quyền cấp {LEVEL_LABELS[needed_level]}"
-            f" ({needed_level}); {place.name} chuyển lên {place.parent_name or place.parent}."
-        )
+    def escalation_reason_for(self, place: Place, authority: Authority) -> str:
+        """Why it goes up, in words for the citizen and the parent: which level decides, why, on what basis."""
+        matter = f"nội dung về {authority.matched}" if authority.matched else f"lĩnh vực {FIELDS[self.field].name}"
+        reason = f"Ý kiến thuộc {matter}, thẩm quyền của cấp {LEVEL_LABELS[authority.level]}"
+        if authority.reason:
+            reason += f": {authority.reason.rstrip('.')}"
+        if authority.basis:
+            reason += f" (căn cứ {authority.basis})"
+        return f"{reason}. {place.name} chuyển lên {place.parent_name or place.parent}."
 
     # ---- changes made by people --------------------------------------------------------------------
 
@@ -453,6 +550,12 @@ class Assignment(Aggregate):
         if self.status != Status.ASSIGNED:
             raise TransitionRefused(self.current, wanted)
 
+    def _check_on_the_spot(self, conference: Conference | None, now: datetime) -> None:
+        if self.conference_id is None or conference is None or conference.conference_id != self.conference_id:
+            raise OnTheSpotRefused("not_on_agenda")
+        if not in_session(conference, now):
+            raise OnTheSpotRefused("not_in_session")
+
     def answer(
         self,
         *,
@@ -464,14 +567,23 @@ class Assignment(Aggregate):
         recorded_by: str,
         now: datetime,
         place: Place,
+        conference: Conference | None = None,
+        head_title: str | None = None,
     ) -> None:
-        """This level's answer; only while the opinion waits for one here."""
-        self._waiting_here(Status.ANSWERED)
-        agency = self.agency_ref()
+        """This level's answer: on the spot by a head while its conference is in session, or in writing by the
+        agency it was given to; only while the opinion waits for one here."""
+        if kind is AnswerKind.ON_THE_SPOT:
+            if self.status not in (Status.TABLED, Status.ASSIGNED):
+                raise TransitionRefused(self.current, Status.ANSWERED)
+            self._check_on_the_spot(conference, now)
+        else:
+            self._waiting_here(Status.ANSWERED)
+        agency = self.agency_ref() if self.agency else None
         head = head or Head(self.head)
         if answered_by is None:
-            answered_by = head.label if kind is AnswerKind.ON_THE_SPOT else agency.name
-        assert self.due_at is not None
+            answered_by = (
+                (head_title or head.label) if kind is AnswerKind.ON_THE_SPOT or agency is None else agency.name
+            )
         answer: Answer = {
             "kind": kind.value,
             "text": text,
@@ -479,7 +591,7 @@ class Assignment(Aggregate):
             "head": head.value,
             "document_number": document_number,
             "answered_at": now,
-            "on_time": now <= self.due_at,
+            "on_time": self.due_at is None or now <= self.due_at,
             "days": days_between(self.submitted_at, now),
             "recorded_by": recorded_by,
         }
@@ -517,6 +629,23 @@ class Assignment(Aggregate):
                 self.story,
                 to=self.came_from,
             )
+
+    def correct_answer(self, *, text: str, document_number: str | None, reason: str, by: str, now: datetime) -> None:
+        """An answer recorded wrongly, corrected: the earlier one stays in the history; the citizen is told."""
+        if self.status != Status.ANSWERED or self.answered is None or self.answered.get("answering_instance"):
+            raise TransitionRefused(self.current, Status.ANSWERED)
+        if self.came_from:
+            raise NotReceivedHere(self.origin_instance)
+        previous = {k: self.answered.get(k) for k in ("text", "document_number", "answered_at", "recorded_by")}
+        corrections = [*self.corrections, {**previous, "reason": reason, "by": by, "at": now}]
+        self.set(answered={**self.answered, "text": text, "document_number": document_number}, corrections=corrections)
+        self.record(
+            OpinionAnswerCorrectedV1(
+                opinion_id=self.opinion_id, tracking_code=self.tracking_code, text=text,
+                document_number=document_number, reason=reason, corrected_at=now, origin_instance=self.origin_instance,
+            ),
+            self.story,
+        )  # fmt: skip
 
     def promise(self, *, due: datetime | None, off_topic: bool, by: str, now: datetime) -> None:
         """A written answer promised at the conference (or an off-topic question answered separately in
@@ -647,8 +776,13 @@ class Assignment(Aggregate):
 
     # ---- helpers -----------------------------------------------------------------------------------
 
-    def _assigned(self, agency: AgencyRef, at: datetime, due: datetime) -> OpinionAssignedV1:
+    def _assigned(
+        self, agency: AgencyRef, at: datetime, due: datetime, *, off_topic: bool = False
+    ) -> OpinionAssignedV1:
         return OpinionAssignedV1(
+            conference_id=self.conference_id,
+            off_topic=off_topic,
+            origin_instance=self.origin_instance,
             opinion_id=self.opinion_id,
             tracking_code=self.tracking_code,
             field=self.field,

@@ -20,6 +20,7 @@ from shared.clock import VIETNAM
 from shared.events import FIELDS, Figures, Head, Summary
 from shared.events.vocabulary import CHANNEL_LABELS, LEVEL_LABELS, Channel
 from shared.periods import parse_period
+from shared.units import Unit
 
 OUTCOMES = {
     "answered_on_the_spot": "Trả lời tại hội nghị",
@@ -178,9 +179,9 @@ def bar_chart(title: str, bars: list[tuple[str, float]], unit: str = "") -> str:
 
 
 class ReportDocuments:
-    def __init__(self, documents: Documents, instance_name: str) -> None:
+    def __init__(self, documents: Documents, unit: Unit) -> None:
         self.documents = documents
-        self.instance_name = instance_name
+        self.unit = unit
 
     async def render(self, table: Table, generated_at: Any) -> Document:
         total = table.total
@@ -194,14 +195,15 @@ class ReportDocuments:
         if rates:
             charts.append(bar_chart("Tỉ lệ trả lời đúng hạn theo đơn vị", rates, "%"))
         variables = {
-            "instance_name": self.instance_name,
+            "instance_name": self.unit.name,
+            "issuer": self.unit.committee,
             "title": table.title,
             "generated_at": generated_at.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y"),
             "total": total,
             "rows": table.rows,
             "columns": [c for c in COLUMNS if c[0] not in ("instance", "level")],
             "channels": [(CHANNEL_LABELS[c], total.by_channel.get(c.value, 0)) for c in Channel],
-            "heads": [(h.label, total.by_head.get(h.value, 0)) for h in Head],
+            "heads": [(self.unit.title(h), total.by_head.get(h.value, 0)) for h in Head],
             "outcomes": [(label, total.by_outcome.get(k, 0)) for k, label in OUTCOMES.items()],
             "on_time_rate": on_time_rate(total),
             "median_days": total.answer_quantile(0.5),

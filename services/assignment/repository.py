@@ -132,7 +132,7 @@ class AssignmentRepository:
         return await self._assignments.find(query, HIDDEN).to_list(None)
 
     async def of_conference(self, conference_id: str) -> list[dict[str, Any]]:
-        cursor = self._assignments.find({"conference_id": conference_id, "came_from": None}, HIDDEN)
+        cursor = self._assignments.find({"conference_id": conference_id}, HIDDEN)
         return await cursor.sort("submitted_at", 1).to_list(None)
 
     async def outcome_groups(self, match: dict[str, Any]) -> list[dict[str, Any]]:
@@ -201,6 +201,11 @@ class AssignmentRepository:
 
     async def add_dossier(self, doc: dict[str, Any], aggregate: Aggregate) -> bool:
         return await self._insert_once(self._dossiers, doc, aggregate)
+
+    async def dossiers_sent(self, conference_id: str, head: str) -> set[str]:
+        """Tracking codes already sent to a head in the dossiers of a conference."""
+        cursor = self._dossiers.find({"conference_id": conference_id, "head": head}, {"codes": 1})
+        return {code for doc in await cursor.to_list(None) for code in doc.get("codes", [])}
 
     async def _insert_once(self, collection: Any, doc: dict[str, Any], aggregate: Aggregate) -> bool:
         """Insert a document whose id says what it is (a dossier, a notice), with the events recorded on

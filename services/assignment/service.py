@@ -25,6 +25,7 @@ from services.assignment.domain import (
     Status,
     TransitionRefused,
     answer_due_at,
+    conference_end,
 )
 from services.assignment.jurisdiction import JurisdictionTable
 from services.assignment.repository import AssignmentRepository
@@ -33,7 +34,9 @@ from shared.clock import Clock
 from shared.deadlines import DayCount
 from shared.domain import Story
 from shared.events import (
+    ACCEPTS_OPINIONS,
     AnswerKind,
+    Conference,
     Envelope,
     EscalationAcknowledgedV1,
     EscalationRequestedV1,
@@ -44,6 +47,7 @@ from shared.events import (
 from shared.messaging.consumer import TransientError
 from shared.messaging.links import LinkRefused
 from shared.observability import metrics
+from shared.units import Unit
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,8 @@ class AssignmentService:
         place: Place,
         answer_days: int,
         answer_day_count: DayCount = DayCount.CALENDAR,
+        answer_days_by_channel: dict[str, int] | None = None,
+        escalate_before_conference: bool = False,
     ) -> None:
         self.repository = repository
         self.directory = directory
@@ -77,6 +83,9 @@ class AssignmentService:
         self.place = place
         self.answer_days = answer_days
         self.answer_day_count = answer_day_count
+        self.answer_days_by_channel = answer_days_by_channel or {}
+        self.escalate_before_conference = escalate_before_conference
+        self.unit = Unit(place.level, place.name)
 
     # ---- arrivals: from a citizen (through intake) or from a child ----------------------------
 
@@ -104,9 +113,15 @@ class AssignmentService:
 
     async def _place(self, assignment: Assignment, story: Story) -> None:
         now = self.clock.now()
-        if assignment.must_go_up(self.place, self.jurisdiction.within(self.place.level, assignment.field)):
-            needed = self.jurisdiction.level_for(assignment.field)
-            reason = assignment.escalation_reason_for(self.place, needed)
+        authority = self.jurisdiction.authority(assignment.field, assignment.text)
+        within = self.jurisdiction.within(self.place.level, assignment.field, assignment.text)
+        beyond = assignment.must_go_up(self.place, within)
+        if assignment.conference_id and not assignment.came_from and not (beyond and self.escalate_before_conference):
+            # Collected for a conference: its heads answer or explain there, even what is beyond this level.
+            assignment.table(now, story)
+            return
+        if beyond:
+            reason = assignment.escalation_reason_for(self.place, authority)
             assignment.escalate(reason, "jurisdiction", now, self.place, story)
             metrics.ESCALATIONS.labels(**metrics.base(), direction="sent").inc()
             log.info("opinion %s escalated to %s: %s", assignment.tracking_code, self.place.parent, reason)
@@ -117,7 +132,8 @@ class AssignmentService:
             raise TransientError(
                 f"no agency handles field {exc.field!r} and none is marked default; fix the directory"
             ) from exc
-        due = answer_due_at(assignment.deadline_from(now), self.answer_days, self.answer_day_count)
+        days = self.answer_days_by_channel.get(assignment.channel, self.answer_days)
+        due = answer_due_at(assignment.deadline_from(now), days, self.answer_day_count)
         assignment.assign(agency.ref(), due, now, self.place, story)
 
     async def _store_new(self, assignment: Assignment, *, method: str) -> None:
@@ -156,6 +172,14 @@ class AssignmentService:
         metrics.ESCALATIONS.labels(**metrics.base(), direction="sent").inc()
         return assignment
 
+    async def conference(self, conference_id: str | None) -> Conference | None:
+        doc = await self.repository.conference(conference_id) if conference_id else None
+        return Conference(**doc["snapshot"]) if doc else None
+
+    def conference_due(self, conference: Conference) -> datetime:
+        """A conference's written answers: within 30 days (answer_days) from the day it ended."""
+        return answer_due_at(conference_end(conference), self.answer_days, self.answer_day_count)
+
     async def answer(
         self,
         assignment: Assignment,
@@ -167,8 +191,10 @@ class AssignmentService:
         document_number: str | None,
         by: Actor,
     ) -> Assignment:
-        """This level's answer; TransitionRefused unless the opinion waits for one here."""
+        """This level's answer; TransitionRefused unless the opinion waits for one here, OnTheSpotRefused for an
+        on-the-spot answer outside its conference's session."""
         now = self.clock.now()
+        conference = await self.conference(assignment.conference_id) if kind is AnswerKind.ON_THE_SPOT else None
         assignment.answer(
             kind=kind,
             text=text,
@@ -178,6 +204,8 @@ class AssignmentService:
             recorded_by=_name(by),
             now=now,
             place=self.place,
+            conference=conference,
+            head_title=self.unit.title(head or Head(assignment.head)),
         )
         assignment.note(
             by, "opinion.answered", assignment.tracking_code, {"kind": kind.value, "document": document_number}
@@ -188,7 +216,101 @@ class AssignmentService:
         metrics.RECEIPT_TO_ANSWER.labels(**labels).observe((now - assignment.submitted_at).total_seconds())
         return assignment
 
-    async def promise(self, assignment: Assignment, *, due: datetime | None, off_topic: bool, by: Actor) -> Assignment:
+    async def correct_answer(
+        self, assignment: Assignment, *, text: str, document_number: str | None, reason: str, by: Actor
+    ) -> Assignment:
+        assignment.correct_answer(
+            text=text, document_number=document_number, reason=reason, by=_name(by), now=self.clock.now()
+        )
+        assignment.note(by, "opinion.answer_corrected", assignment.tracking_code, {"reason": reason})
+        return await self._save(assignment, Status.ANSWERED)
+
+    async def commit_in_writing(
+        self,
+        assignment: Assignment,
+        conference: Conference,
+        *,
+        due: datetime | None,
+        off_topic: bool,
+        agency_id: str | None,
+        by: Actor | str,
+    ) -> Assignment:
+        """A tabled opinion's outcome: a written answer, by the agency of its field (or the one named), due 30
+        days from the conference's end or sooner."""
+        if agency_id:
+            agency = next((a for a in await self.directory.all() if a.id == agency_id), None)
+            if agency is None:
+                raise UnknownAgency(agency_id)
+        else:
+            agency = await self.directory.for_field(assignment.field)
+        rule_due = self.conference_due(conference)
+        now = self.clock.now()
+        who = by if isinstance(by, str) else _name(by)
+        assignment.commit_in_writing(
+            agency.ref(), due=due or rule_due, rule_due=rule_due, off_topic=off_topic, by=who, now=now,
+            conference_title=conference.title,
+        )  # fmt: skip
+        if not isinstance(by, str):
+            details = {"due_at": (due or rule_due).isoformat(), "off_topic": off_topic, "agency": agency.id}
+            assignment.note(by, "opinion.promised", assignment.tracking_code, details)
+        return await self._save(assignment, Status.ASSIGNED)
+
+    async def settle_at_conclusion(self, conference: Conference) -> int:
+        """What the conference left unanswered is concluded as a written answer, 30 days from its end."""
+        settled = 0
+        for doc in await self.repository.of_conference(conference.conference_id):
+            if doc["status"] != Status.TABLED:
+                continue
+            assignment = Assignment.from_document(doc)
+            try:
+                await self.commit_in_writing(
+                    assignment, conference, due=None, off_topic=False, agency_id=None, by="kết luận hội nghị"
+                )
+                settled += 1
+            except TransitionRefused:
+                continue  # settled meanwhile (a redelivery, or the secretary just now)
+        return settled
+
+    async def release_from(self, conference: Conference) -> int:
+        """A cancelled conference's opinions are placed as if received outside a conference (assigned with a
+        deadline from receipt, or sent up)."""
+        released = 0
+        for doc in await self.repository.of_conference(conference.conference_id):
+            if doc["status"] != Status.TABLED:
+                continue
+            assignment = Assignment.from_document(doc)
+            assignment.leave_conference()
+            await self._place(assignment, assignment.story)
+            if await self.repository.save(assignment):
+                released += 1
+        return released
+
+    async def put_on_agenda(self, assignment: Assignment, *, conference_id: str, by: Actor) -> Assignment:
+        """An opinion given to this level (from a child) put before this level's own conference; KeyError if
+        that conference is unknown here or no longer takes opinions."""
+        conference = await self.conference(conference_id)
+        if conference is None or conference.status not in ACCEPTS_OPINIONS:
+            raise KeyError(conference_id)
+        assignment.put_on_agenda(conference_id)
+        assignment.note(by, "opinion.put_on_agenda", assignment.tracking_code, {"conference_id": conference_id})
+        return await self._save(assignment, Status.ASSIGNED)
+
+    async def promise(
+        self,
+        assignment: Assignment,
+        *,
+        due: datetime | None,
+        off_topic: bool,
+        by: Actor,
+        agency_id: str | None = None,
+    ) -> Assignment:
+        if assignment.status == Status.TABLED:
+            conference = await self.conference(assignment.conference_id)
+            if conference is None:
+                raise TransientError(f"conference {assignment.conference_id} not known here yet")
+            return await self.commit_in_writing(
+                assignment, conference, due=due, off_topic=off_topic, agency_id=agency_id, by=by
+            )
         assignment.promise(due=due, off_topic=off_topic, by=_name(by), now=self.clock.now())
         assert assignment.due_at is not None
         details = {"due_at": assignment.due_at.isoformat(), "off_topic": off_topic}

@@ -97,7 +97,7 @@ class ConsoleSettings(ServiceSettings):
 
 
 async def seed_dev_accounts(accounts: Accounts, settings: ConsoleSettings, clock: Clock) -> None:
-    agencies = load_seed(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
+    agencies = load_seed(settings.agency_seed(), instance_id=settings.instance_id, level=settings.level)
     wanted = [Account(u, name, position, roles, head=head) for u, name, position, roles, head in DEV_ACCOUNTS]
     wanted += [Account(a.id, f"Cán bộ {a.name}", a.name, ["agency"], agency_id=a.id) for a in agencies if a.active]
     for account in wanted:

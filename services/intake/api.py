@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.intake.domain import NotAnswered, Stage, normalize_tracking_code
+from services.intake.domain import NotAnswered, Stage, normalize_tracking_code, status_of
 from services.intake.service import ConferenceRefused, IntakeService, NotFound
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
 from shared.events.opinions import AnswerKind, known_field
@@ -119,15 +119,15 @@ def stage_name(stage: int | None) -> str | None:
 
 
 def opinion_view(doc: dict[str, Any]) -> OpinionView:
-    stage = Stage(doc["stage"])
+    status, label = status_of(doc)
     field = doc.get("field")
     head = Head(doc["head"]) if doc.get("head") else None
     answer = doc.get("answer")
     return OpinionView(
         tracking_code=doc["tracking_code"],
         opinion_id=doc["_id"],
-        status=stage.name.lower(),
-        status_label=stage.label,
+        status=status,
+        status_label=label,
         channel=Channel(doc["channel"]),
         channel_label=Channel(doc["channel"]).label,
         text=doc["text"],
@@ -291,13 +291,13 @@ class OpinionPage(BaseModel):
 
 
 def opinion_row(doc: dict[str, Any]) -> OpinionRow:
-    stage = Stage(doc["stage"])
+    status, label = status_of(doc)
     field, agency = doc.get("field"), doc.get("agency") or {}
     head = Head(doc["head"]) if doc.get("head") else None
     return OpinionRow(
         tracking_code=doc["tracking_code"],
-        status=stage.name.lower(),
-        status_label=stage.label,
+        status=status,
+        status_label=label,
         channel=Channel(doc["channel"]),
         channel_label=Channel(doc["channel"]).label,
         text=doc["text"],
@@ -316,7 +316,9 @@ def opinion_row(doc: dict[str, Any]) -> OpinionRow:
     )
 
 
-StatusFilter = Literal["open", "received", "classified", "assigned", "escalated", "accepted", "redirected", "closed"]
+StatusFilter = Literal[
+    "open", "received", "classified", "tabled", "assigned", "escalated", "accepted", "redirected", "closed"
+]
 
 
 @router.get(
@@ -357,6 +359,8 @@ async def search_opinions(
         query["agency.id"] = agency_id
     if status == "open":
         query["stage"] = {"$lt": int(Stage.REDIRECTED)}
+    elif status == "tabled":
+        query |= {"stage": int(Stage.CLASSIFIED), "tabled": {"$exists": True}}
     elif status is not None:
         query["stage"] = int(Stage[status.upper()])
     if overdue is not None:

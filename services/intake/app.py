@@ -12,6 +12,7 @@ from shared.clock import Clock
 from shared.http.app import create_service_app
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
+from shared.units import Unit
 
 
 class IntakeSettings(ServiceSettings):
@@ -21,7 +22,8 @@ class IntakeSettings(ServiceSettings):
 def bootstrap(settings: IntakeSettings, runtime: Runtime) -> IntakeService:
     """One place that wires the real adapters (MongoDB, the outbox, the clock) to the use cases."""
     repository = OpinionRepository(runtime.db, runtime.outbox, runtime.events)
-    return IntakeService(repository, clock=runtime.clock, instance=settings.instance_id)
+    unit = Unit(settings.level, settings.instance_name)
+    return IntakeService(repository, clock=runtime.clock, instance=settings.instance_id, unit=unit)
 
 
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:

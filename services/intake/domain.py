@@ -20,6 +20,7 @@ from shared.events import (
     Head,
     NotificationAcknowledgedV1,
     NotificationFailedV1,
+    OpinionAnswerCorrectedV1,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
@@ -30,9 +31,11 @@ from shared.events import (
     OpinionOverdueV1,
     OpinionReceivedV1,
     OpinionRedirectedV1,
+    OpinionTabledV1,
     RedirectKind,
 )
 from shared.events.vocabulary import FIELDS
+from shared.units import Unit
 
 # Crockford's base32: no I, L, O, U, so a code read over the phone is not misheard.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -80,6 +83,15 @@ STAGE_LABELS = {
     Stage.REDIRECTED: "Chuyển sang giải quyết theo quy trình khiếu nại, tố cáo",
     Stage.CLOSED: "Đã trả lời, kết thúc",
 }
+TABLED_LABEL = "Chờ trả lời tại hội nghị đối thoại"
+
+
+def status_of(doc: dict[str, Any]) -> tuple[str, str]:
+    """What the citizen and staff read: the stage, or "tabled" while it waits for its conference."""
+    stage = Stage(doc["stage"])
+    if stage is Stage.CLASSIFIED and doc.get("tabled"):
+        return "tabled", TABLED_LABEL
+    return stage.name.lower(), stage.label
 
 
 @dataclass
@@ -101,20 +113,42 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(VIETNAM).strftime("%d/%m/%Y")
 
 
-def change_for(payload: EventPayload) -> Change:
-    """The read-model change an event causes; unknown events are a programming error."""
+def change_for(payload: EventPayload, unit: Unit | None = None) -> Change:
+    """The read-model change an event causes (titles as `unit` names them); unknown events are a programming
+    error."""
+    title = unit.title if unit else (lambda head: head.label)
     match payload:
         case OpinionClassifiedV1():
             head = Head(payload.head)
             return Change(
                 Stage.CLASSIFIED,
-                f"Lĩnh vực: {FIELDS[payload.field].name}; người trả lời: {head.label}",
+                f"Lĩnh vực: {FIELDS[payload.field].name}; người trả lời: {title(head)}",
                 {"field": payload.field, "head": head.value},
             )
+        case OpinionTabledV1():
+            return Change(
+                None,
+                f"Đưa ra hội nghị đối thoại để {title(Head(payload.head))} trả lời trực tiếp",
+                {"tabled": {"conference_id": payload.conference_id, "at": payload.tabled_at}},
+                before=Stage.ASSIGNED,
+            )
+        case OpinionAnswerCorrectedV1():
+            return Change(
+                None,
+                f"Đính chính câu trả lời: {payload.reason}",
+                {"answer.text": payload.text, "answer.document_number": payload.document_number},
+            )
         case OpinionAssignedV1():
+            how = (
+                "Ngoài nội dung hội nghị, "
+                if payload.off_topic
+                else ("Kết luận hội nghị: " if payload.conference_id else "")
+            )
             return Change(
                 Stage.ASSIGNED,
-                f"Giao {payload.agency.name} xử lý, hạn trả lời {_when(payload.due_at)}",
+                f"{how}giao {payload.agency.name} trả lời bằng văn bản, hạn {_when(payload.due_at)}"
+                if how
+                else f"Giao {payload.agency.name} xử lý, hạn trả lời {_when(payload.due_at)}",
                 {
                     "field": payload.field,
                     "head": Head(payload.head).value,
@@ -196,12 +230,8 @@ def change_for(payload: EventPayload) -> Change:
     raise TypeError(f"intake has no read-model rule for {type(payload).__name__}")
 
 
-def status_of(doc: dict[str, Any]) -> Stage:
-    return Stage(doc["stage"])
-
-
 def is_open(doc: dict[str, Any]) -> bool:
-    return status_of(doc) < Stage.REDIRECTED
+    return Stage(doc["stage"]) < Stage.REDIRECTED
 
 
 class NotAnswered(Exception):

@@ -10,6 +10,7 @@ from shared.events import (
     Envelope,
     NotificationAcknowledgedV1,
     NotificationFailedV1,
+    OpinionAnswerCorrectedV1,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
@@ -19,6 +20,7 @@ from shared.events import (
     OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
     OpinionRedirectedV1,
+    OpinionTabledV1,
 )
 from shared.messaging.consumer import consumes, subscriber
 
@@ -87,6 +89,16 @@ def build_router(service: IntakeService, *, prefetch: int) -> RabbitRouter:
     @subscriber(router, SERVICE, OpinionRedirectedV1, prefetch=prefetch)
     @consumes()
     async def on_redirected(event: Envelope[OpinionRedirectedV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionTabledV1, prefetch=prefetch)
+    @consumes()
+    async def on_tabled(event: Envelope[OpinionTabledV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionAnswerCorrectedV1, prefetch=prefetch)
+    @consumes()
+    async def on_answer_corrected(event: Envelope[OpinionAnswerCorrectedV1]) -> None:
         await service.record(event)
 
     return router

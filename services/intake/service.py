@@ -28,6 +28,7 @@ from shared.events import (
 )
 from shared.http.auth import Caller
 from shared.observability import metrics
+from shared.units import Unit
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2b1e-3d7a-5e0b-9a43-1f0e8d2c4b57")
 
@@ -55,10 +56,11 @@ class ConferenceRefused(Exception):
 
 
 class IntakeService:
-    def __init__(self, repository: OpinionRepository, *, clock: Clock, instance: str) -> None:
+    def __init__(self, repository: OpinionRepository, *, clock: Clock, instance: str, unit: Unit | None = None) -> None:
         self.repository = repository
         self.clock = clock
         self.instance = instance
+        self.unit = unit
 
     async def check_conference(self, conference_id: str, channel: Channel) -> None:
         """Refuse opinions for a conference that is unknown, over, called off, or (for direct ones) not yet held."""
@@ -193,7 +195,7 @@ class IntakeService:
         if payload.opinion_id is None:
             return
         applied = await self.repository.apply(
-            payload.opinion_id, str(event.event_id), event.occurred_at, change_for(payload)
+            payload.opinion_id, str(event.event_id), event.occurred_at, change_for(payload, self.unit)
         )
         if not applied and not await self.repository.exists(payload.opinion_id):
             # Opinions escalated here from a child are followed at the instance that received them.

@@ -28,6 +28,7 @@ from shared.clock import Clock
 from shared.http.app import create_service_app
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
+from shared.units import Unit
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,9 @@ def bootstrap(settings: NotificationSettings, runtime: Runtime, seed: Seed) -> N
     )  # fmt: skip
     meanings = Meanings(
         repository, directory, delivery.send, instance_id=settings.instance_id,
-        instance_name=settings.instance_name, console_url=settings.console_url, heads=seed.heads,
-        announcement_recipients=[str(e) for e in seed.announcement_recipients], sms="sms" in channels,
+        unit=Unit(settings.level, settings.instance_name), console_url=settings.console_url, heads=seed.heads,
+        announcement_recipients=[str(e) for e in seed.announcement_recipients], reception=seed.reception,
+        sms="sms" in channels,
     )  # fmt: skip
     return Notifications(meanings, delivery, directory, repository, settings.level)
 
@@ -155,8 +157,8 @@ def bootstrap(settings: NotificationSettings, runtime: Runtime, seed: Seed) -> N
 def create_app(settings: NotificationSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotificationSettings()
     allowed = settings.webhook_allow_list()
-    seed = load_directory(settings.agencies_seed, instance_id=settings.instance_id, level=settings.level)
-    check_seed_webhooks(seed.agencies, allowed, settings.agencies_seed)
+    seed = load_directory(settings.agency_seed(), instance_id=settings.instance_id, level=settings.level)
+    check_seed_webhooks(seed.agencies, allowed, settings.agency_seed())
     runtime = Runtime(settings, SERVICE, clock=clock)
     parts = bootstrap(settings, runtime, seed)
     runtime.include(build_router(parts.meanings, prefetch=settings.prefetch))

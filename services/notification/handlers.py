@@ -8,8 +8,10 @@ from services.notification.messages import Meanings
 from shared.events import (
     ConclusionIssuedV1,
     ConferenceDossierV1,
+    ConferenceResultsV1,
     ConferenceUpdatedV1,
     Envelope,
+    OpinionAnswerCorrectedV1,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionDueSoonV1,
@@ -40,6 +42,17 @@ def build_router(service: Meanings, *, prefetch: int) -> RabbitRouter:
     @consumes()
     async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
         await service.on_answered(event)
+        await service.on_answered_for_head(event)
+
+    @subscriber(router, SERVICE, OpinionAnswerCorrectedV1, prefetch=prefetch)
+    @consumes()
+    async def on_answer_corrected(event: Envelope[OpinionAnswerCorrectedV1]) -> None:
+        await service.on_answer_corrected(event)
+
+    @subscriber(router, SERVICE, ConferenceResultsV1, prefetch=prefetch)
+    @consumes()
+    async def on_results(event: Envelope[ConferenceResultsV1]) -> None:
+        await service.on_results(event)
 
     @subscriber(router, SERVICE, OpinionEscalationUpdatedV1, prefetch=prefetch)
     @consumes()

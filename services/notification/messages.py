@@ -11,7 +11,7 @@ from typing import Any
 from services.notification.directory import AgencyDirectory
 from services.notification.domain import Recipient, official
 from services.notification.repository import NotificationRepository
-from shared.agencies import Official
+from shared.agencies import Official, Reception
 from shared.clock import VIETNAM
 from shared.events import (
     FIELDS,
@@ -21,11 +21,13 @@ from shared.events import (
     ConclusionIssuedV1,
     Conference,
     ConferenceDossierV1,
+    ConferenceResultsV1,
     ConferenceUpdatedV1,
     Envelope,
     EscalationState,
     EventPayload,
     Head,
+    OpinionAnswerCorrectedV1,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionDueSoonV1,
@@ -36,10 +38,19 @@ from shared.events import (
     RedirectKind,
 )
 from shared.messaging.consumer import TransientError
+from shared.units import Unit
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[Envelope[EventPayload], str, Recipient, dict[str, Any]], Awaitable[None]]
+
+
+def conference_name(title: str) -> str:
+    """ "Hội nghị đối thoại quý I" as given; a bare title ("Quý I năm 2026") gets the words in front once."""
+    title = title.strip()
+    if not title:
+        return "hội nghị đối thoại"
+    return title if title.lower().startswith("hội nghị") else f"Hội nghị đối thoại {title}"
 
 
 def _date(moment: datetime) -> str:
@@ -58,17 +69,20 @@ class Meanings:
         send: Send,
         *,
         instance_id: str,
-        instance_name: str,
+        unit: Unit,
         console_url: str,
         heads: dict[Head, Official] | None = None,
         announcement_recipients: list[str] | None = None,
+        reception: Reception | None = None,
         sms: bool = False,
     ) -> None:
         self.repository = contacts
         self.directory = directory
         self.send = send
         self.instance_id = instance_id
-        self.instance_name = instance_name
+        self.unit = unit
+        self.instance_name = unit.name
+        self.reception = reception
         self.console_url = console_url.rstrip("/")
         self.heads = heads or {}
         self.announcement_recipients = announcement_recipients or []
@@ -77,6 +91,7 @@ class Meanings:
     def _common(self, tracking_code: str) -> dict[str, Any]:
         return {
             "instance_name": self.instance_name,
+            "issuer": self.unit.committee,
             "tracking_code": tracking_code,
             "status_url": f"{self.console_url}/theo-doi/{tracking_code}",
             "inbox_url": f"{self.console_url}/hop-thu/{tracking_code}",
@@ -107,13 +122,26 @@ class Meanings:
             **self._common(p.tracking_code),
             "agency_name": p.agency.name,
             "field_name": FIELDS[p.field].name,
-            "head_label": Head(p.head).label,
+            "head_label": self.unit.title(Head(p.head)),
             "channel_label": Channel(p.channel).label,
             "submitted_at": _datetime(p.submitted_at),
             "due_date": _date(p.due_at),
             "text": p.text,
         }
         await self.send(event, "assignment_notice", await self._agency(p.agency), variables)
+        if p.conference_id and self._received_here(p.origin_instance):
+            # The conference's outcome for the citizen: a written answer, by whom and by when.
+            contact = await self.repository.contact(p.opinion_id)
+            if contact is not None:
+                told = {
+                    **self._common(p.tracking_code),
+                    "citizen_name": contact.get("name"),
+                    "agency_name": p.agency.name,
+                    "due_date": _date(p.due_at),
+                    "off_topic": p.off_topic,
+                    "conference_name": conference_name(p.conference_title or ""),
+                }
+                await self.send(event, "citizen_written", self._citizen(p.opinion_id, contact), told)
 
     async def on_answered(self, event: Envelope[OpinionAnsweredV1]) -> None:
         p = event.payload
@@ -130,6 +158,40 @@ class Meanings:
             "answer_text": p.text,
         }
         await self.send(event, "citizen_answer", self._citizen(p.opinion_id, contact), variables)
+
+    async def on_answered_for_head(self, event: Envelope[OpinionAnsweredV1]) -> None:
+        """A written answer given at this level closes an item its head owned: the head is told the result."""
+        p = event.payload
+        if p.kind is not AnswerKind.WRITTEN or p.head is None or p.answering_instance not in (None, self.instance_id):
+            return
+        head = self.heads.get(p.head)
+        if head is None:
+            return
+        variables = {
+            **self._common(p.tracking_code),
+            "head_name": head.name,
+            "head_title": self.unit.title(p.head),
+            "answered_by": p.answered_by,
+            "document_number": p.document_number,
+            "answered_at": _date(p.answered_at),
+            "answer_text": p.text,
+            "late": False,
+        }
+        await self.send(event, "head_result", official(str(head.email), head.name), variables)
+
+    async def on_answer_corrected(self, event: Envelope[OpinionAnswerCorrectedV1]) -> None:
+        p = event.payload
+        if not self._received_here(p.origin_instance):
+            return
+        contact = await self._contact(p.opinion_id)
+        variables = {
+            **self._common(p.tracking_code),
+            "citizen_name": contact.get("name"),
+            "reason": p.reason,
+            "document_number": p.document_number,
+            "answer_text": p.text,
+        }
+        await self.send(event, "citizen_correction", self._citizen(p.opinion_id, contact), variables)
 
     async def on_escalation_updated(self, event: Envelope[OpinionEscalationUpdatedV1]) -> None:
         """Tell the citizen which level and agency now hold the opinion, and when to expect the answer."""
@@ -156,7 +218,7 @@ class Meanings:
         head = self.heads.get(p.head) if p.head else None
         if head is not None:  # the head who must answer is told too
             assert p.head is not None
-            variables |= {"head_name": head.name, "head_label": p.head.label}
+            variables |= {"head_name": head.name, "head_label": self.unit.title(p.head)}
             await self.send(event, "overdue_head", official(str(head.email), head.name), variables)
 
     async def on_redirected(self, event: Envelope[OpinionRedirectedV1]) -> None:
@@ -164,11 +226,16 @@ class Meanings:
         if not self._received_here(p.origin_instance):
             return
         contact = await self._contact(p.opinion_id)
+        desk = self.reception
         variables = {
             **self._common(p.tracking_code),
             "citizen_name": contact.get("name"),
             "kind_label": RedirectKind(p.kind).label,
             "reason": p.reason,
+            "reception_name": desk.name if desk else f"bộ phận tiếp công dân của {self.unit.committee}",
+            "reception_place": desk.place if desk else None,
+            "reception_hours": desk.hours if desk else None,
+            "reception_basis": desk.basis if desk else None,
         }
         await self.send(event, "citizen_redirect", self._citizen(p.opinion_id, contact), variables)
 
@@ -177,10 +244,12 @@ class Meanings:
     def _conference(self, c: Conference) -> dict[str, Any]:
         return {
             "instance_name": self.instance_name,
+            "issuer": self.unit.committee,
             "title": c.title,
+            "conference_name": conference_name(c.title),
             "starts_at": _datetime(c.starts_at),
             "venue": c.venue,
-            "chairs": ", ".join(Head(h).label for h in c.chairs),
+            "chairs": ", ".join(self.unit.title(Head(h)) for h in c.chairs),
             "topics": "; ".join(c.topics),
         }
 
@@ -194,13 +263,18 @@ class Meanings:
             kind = "invitation"
         elif change in ("cancelled", "postponed", "rescheduled"):
             labels = {"cancelled": "Hủy hội nghị", "postponed": "Hoãn hội nghị", "rescheduled": "Dời lịch hội nghị"}
+            before = event.payload.previous_starts_at
             variables |= {
                 "change_label": labels[change],
                 "reason": c.status_reason,
-                "original": variables["starts_at"],
+                "original": _datetime(before) if before else variables["starts_at"],
                 "new_time": variables["starts_at"] if change == "rescheduled" else None,
             }
             kind = "conference_changed"
+            # What was announced to the public is corrected there too.
+            for email in self.announcement_recipients:
+                desk = {**variables, "invitee_name": "Bộ phận thông tin", "invitee_group": None}
+                await self.send(event, kind, official(email, "Bộ phận thông tin"), desk)
         else:
             return
         for invitee in c.invitees:
@@ -230,11 +304,34 @@ class Meanings:
                 )
             ),  # fmt: skip
             "head_name": head.name,
-            "head_label": p.head.label,
+            "head_label": self.unit.title(p.head),
             "groups": groups,
             "total": sum(len(g["opinions"]) for g in groups),
+            "round": p.round,
         }
         await self.send(event, "dossier", official(str(head.email), head.name), variables)
+
+    async def on_results(self, event: Envelope[ConferenceResultsV1]) -> None:
+        """Each chair gets the results of the conference, with their own share."""
+        p = event.payload
+        for head in p.chairs:
+            official_ = self.heads.get(head)
+            if official_ is None:
+                continue
+            mine = {k: p.by_head.get(head.value, {}).get(k, 0) for k in ("on_the_spot", "written", "escalated")}
+            variables = {
+                "instance_name": self.instance_name,
+                "issuer": self.unit.committee,
+                "conference_name": conference_name(p.title),
+                "starts_at": _datetime(p.starts_at),
+                "head_name": official_.name,
+                "head_title": self.unit.title(head),
+                "counts": p.counts,
+                "mine": {**mine, "total": sum(mine.values())},
+                "documents_url": p.documents_url,
+                "tracking_code": None,
+            }
+            await self.send(event, "conference_results", official(str(official_.email), official_.name), variables)
 
     async def on_conclusion(self, event: Envelope[ConclusionIssuedV1]) -> None:
         p = event.payload
@@ -251,6 +348,7 @@ class Meanings:
         ]
         variables = {
             "instance_name": self.instance_name,
+            "issuer": self.unit.committee,
             "title": p.title,
             "agency_name": p.agency.name,
             "items": items,

@@ -13,7 +13,13 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
+from shared.text import strip_marks
+
 BUILT_IN = Path(__file__).parent / "templates"
+SMS_LIMIT = 160  # one GSM-7 segment
+# Characters outside GSM-7's basic table (they cost two places, or force UCS-2) to their plain neighbours.
+GSM_SAFE = str.maketrans({"—": "-", "–": "-", "…": "...", "[": "(", "]": ")", "{": "(", "}": ")", "~": "-",
+                          "^": "", "|": "/", "\\": "/", "“": '"', "”": '"', "‘": "'", "’": "'"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -41,4 +47,11 @@ class Templates:
         subject = " ".join("".join(template.blocks["subject"](context)).split())
         body = "".join(template.blocks["body"](context)).strip() + "\n"
         sms = " ".join("".join(template.blocks["sms"](context)).split()) if "sms" in template.blocks else subject
-        return Rendered(subject, body, sms)
+        return Rendered(subject, body, one_segment(sms))
+
+
+def one_segment(text: str) -> str:
+    """An SMS as one GSM-7 segment: no diacritics anywhere (names and places included), at most 160 characters."""
+    plain = strip_marks(text).translate(GSM_SAFE)
+    plain = "".join(c if c.isascii() else "?" for c in plain)
+    return plain if len(plain) <= SMS_LIMIT else plain[: SMS_LIMIT - 3].rstrip() + "..."

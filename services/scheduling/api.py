@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from services.scheduling.domain import ConferencePlan, MoveRefused, RuleBroken
+from services.scheduling.domain import Closing, ConferencePlan, MoveRefused, RuleBroken
 from services.scheduling.service import ConcurrentChange, ConferenceService
 from shared.clock import VIETNAM, sane_moment
 from shared.events import ConferenceStatus, Head, Invitee
@@ -16,6 +16,7 @@ from shared.http.app import require_json
 from shared.http.auth import EVERYONE, STAFF, Caller, check_agency, optional_caller, require_role
 from shared.http.errors import ApiError
 from shared.http.limits import public_rate_limit
+from shared.units import Unit
 
 router = APIRouter(prefix="/api/v1")
 
@@ -82,6 +83,11 @@ class ActionIn(BaseModel):
 
     reason: str | None = Field(default=None, max_length=1000)
     starts_at: datetime | None = Field(default=None, description="Ngày giờ mới (khi dời lịch).")
+    attendance: int | None = Field(default=None, ge=0, le=100000, description="Số người dự thực tế (khi bế mạc).")
+    speakers: int | None = Field(default=None, ge=0, le=10000, description="Số người phát biểu (khi bế mạc).")
+    remarks: str | None = Field(
+        default=None, max_length=20000, description="Ý kiến kết luận của chủ trì hội nghị (khi bế mạc)."
+    )
 
     _when = field_validator("starts_at")(lambda v: None if v is None else _vietnam_time(v))
 
@@ -108,9 +114,14 @@ class ConferenceView(BaseModel):
     announce_at: AwareDatetime | None
     invitees: list[Invitee]
     version: int
+    opened_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None
+    attendance: int | None = Field(default=None, description="Số người dự thực tế.")
+    speakers: int | None = Field(default=None, description="Số người phát biểu.")
+    remarks: str | None = Field(default=None, description="Ý kiến kết luận của chủ trì.")
 
 
-def conference_view(doc: dict[str, Any]) -> ConferenceView:
+def conference_view(doc: dict[str, Any], unit: Unit) -> ConferenceView:
     chairs = [Head(h) for h in doc["chairs"]]
     status = ConferenceStatus(doc["status"])
     return ConferenceView(
@@ -120,7 +131,7 @@ def conference_view(doc: dict[str, Any]) -> ConferenceView:
         starts_at_local=doc["starts_at"].astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y"),
         venue=doc["venue"],
         chairs=chairs,
-        chair_labels=[h.label for h in chairs],
+        chair_labels=[unit.title(h) for h in chairs],
         secretary=doc.get("secretary"),
         expected_attendance=doc.get("expected_attendance"),
         participant_groups=doc.get("participant_groups") or [],
@@ -135,6 +146,11 @@ def conference_view(doc: dict[str, Any]) -> ConferenceView:
         announce_at=doc.get("announce_at"),
         invitees=[Invitee(**i) for i in doc.get("invitees") or []],
         version=doc["version"],
+        opened_at=doc.get("opened_at"),
+        closed_at=doc.get("closed_at"),
+        attendance=doc.get("attendance"),
+        speakers=doc.get("speakers"),
+        remarks=doc.get("remarks"),
     )
 
 
@@ -154,8 +170,8 @@ class PublicConferenceView(BaseModel):
     status_label: str
 
 
-def public_view(doc: dict[str, Any]) -> PublicConferenceView:
-    full = conference_view(doc)
+def public_view(doc: dict[str, Any], unit: Unit) -> PublicConferenceView:
+    full = conference_view(doc, unit)
     return PublicConferenceView(**full.model_dump(include=set(PublicConferenceView.model_fields)))
 
 
@@ -173,10 +189,10 @@ Staff = Annotated[Caller, Depends(require_role(*STAFF))]
 MaybeStaff = Annotated[Caller | None, Depends(optional_caller)]
 
 
-def _view(doc: dict[str, Any], caller: Caller | None) -> ConferenceView | PublicConferenceView:
+def _view(doc: dict[str, Any], caller: Caller | None, unit: Unit) -> ConferenceView | PublicConferenceView:
     """Staff see the whole conference; the public (and agencies) what a public notice shows."""
     staff = caller is not None and bool(caller.roles & {*STAFF, "head"})
-    return conference_view(doc) if staff else public_view(doc)
+    return conference_view(doc, unit) if staff else public_view(doc, unit)
 
 
 @router.post(
@@ -194,7 +210,7 @@ async def plan_conference(body: ConferenceIn, conferences: Conferences, caller: 
         conference = await conferences.plan(plan, by=caller)
     except RuleBroken as exc:
         raise _rule_error(exc) from exc
-    return conference_view(conference.doc)
+    return conference_view(conference.doc, conferences.unit)
 
 
 @router.get(
@@ -208,7 +224,7 @@ async def plan_conference(body: ConferenceIn, conferences: Conferences, caller: 
 async def conference_plan(
     conferences: Conferences, caller: MaybeStaff, year: Annotated[int, Query(ge=2000, le=2100)]
 ) -> list[ConferenceView | PublicConferenceView]:
-    return [_view(d, caller) for d in await conferences.of_year(year)]
+    return [_view(d, caller, conferences.unit) for d in await conferences.of_year(year)]
 
 
 def _not_found(conference_id: str) -> ApiError:
@@ -233,7 +249,7 @@ async def get_conference(
     conference = await conferences.get(conference_id)
     if conference is None:
         raise _not_found(conference_id)
-    return _view(conference.doc, caller)
+    return _view(conference.doc, caller, conferences.unit)
 
 
 ACTION_LABELS_VI = {
@@ -279,8 +295,9 @@ async def act(
             [{"field": "starts_at", "message_vi": "Thiếu ngày giờ mới", "message_en": "Field required"}],
         )
     try:
+        closing = Closing(body.attendance, body.speakers, body.remarks) if action == "close" else None
         conference = await conferences.act(
-            conference_id, action, by=caller, reason=body.reason, starts_at=body.starts_at
+            conference_id, action, by=caller, reason=body.reason, starts_at=body.starts_at, closing=closing
         )
     except KeyError as exc:
         raise _not_found(conference_id) from exc
@@ -300,4 +317,4 @@ async def act(
             "Hội nghị vừa được người khác cập nhật; tải lại rồi thử lại.",
             "The conference was changed meanwhile; reload and try again.",
         ) from exc
-    return conference_view(conference.doc)
+    return conference_view(conference.doc, conferences.unit)

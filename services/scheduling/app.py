@@ -16,6 +16,7 @@ from shared.deadlines import DayCount, DeadlinePolicy
 from shared.http.app import create_service_app
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
+from shared.units import Unit
 
 
 class SchedulingSettings(ServiceSettings):
@@ -31,6 +32,9 @@ class SchedulingSettings(ServiceSettings):
     dossier_before_h: float = Field(
         default=24, gt=0, description="Hours before a conference its chairs get their dossier."
     )
+    dossier_update_before_h: float = Field(
+        default=2, gt=0, description="Hours before a conference its chairs get what arrived since the dossier."
+    )
     test_pause_after_fire_s: float = Field(
         default=0.0, ge=0, description="Tests only: a pause between acting on a timer and recording it."
     )
@@ -45,6 +49,8 @@ def bootstrap(settings: SchedulingSettings, runtime: Runtime) -> SchedulingServi
         clock=runtime.clock,
         notice=settings.announcement_notice,
         dossier_before=timedelta(hours=settings.dossier_before_h),
+        dossier_update_before=timedelta(hours=settings.dossier_update_before_h),
+        unit=Unit(settings.level, settings.instance_name),
     )
     return SchedulingService(
         timers,

@@ -66,11 +66,6 @@ def move(action: str, current: ConferenceStatus) -> ConferenceStatus:
     return target
 
 
-def _days(delta: timedelta) -> str:
-    days = delta.total_seconds() / 86400
-    return f"{days:.0f}" if days >= 1 else f"{days * 24:.0f} giờ / hours"
-
-
 def check_schedule(
     starts_at: datetime,
     now: datetime,
@@ -109,18 +104,32 @@ def check_schedule(
     announce_at = days_before(starts_at, notice.days, notice.count)
     if announce_at < now and not urgent:
         unit = "ngày làm việc" if notice.count == "working" else "ngày"
+        earliest = starts_at
+        while days_before(earliest, notice.days, notice.count) < now:
+            earliest += timedelta(days=1)
+        latest = announce_at.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
+        soonest = earliest.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
         raise RuleBroken(
             "notice_too_short",
-            f"Thông báo hội nghị cần trước ít nhất {notice.days} {unit}; hội nghị chỉ còn "
-            f"{_days(starts_at - now)} ngày. Dời ngày họp hoặc đánh dấu khẩn (urgent) kèm lý do.",
-            f"The announcement needs {notice.days} {notice.count} days' notice; the conference is in "
-            f"{_days(starts_at - now)} days. Move it, or mark it urgent with a reason.",
+            f"Hội nghị phải được thông báo trước ít nhất {notice.days} {unit}, tức chậm nhất {latest}; thời điểm "
+            f"đó đã qua. Có thể họp sớm nhất vào {soonest}, hoặc đánh dấu khẩn (urgent) kèm lý do.",
+            f"The conference must be announced {notice.days} {notice.count} days ahead, by {latest} at the latest, "
+            f"which has passed. The soonest it can be held is {soonest}; or mark it urgent with a reason.",
             "starts_at",
         )
     return max(announce_at, now)
 
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What the secretary records when the conference closes."""
+
+    attendance: int | None = None
+    speakers: int | None = None
+    remarks: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,11 +224,19 @@ class Conference(Aggregate):
         starts_at: datetime | None,
         now: datetime,
         notice: DeadlinePolicy,
+        closing: Closing | None = None,
     ) -> None:
-        """Announce, open, close, conclude, cancel, postpone or reschedule: MoveRefused if the status does not
-        allow it, RuleBroken if a new date breaks the rules."""
+        """Announce, open, close (with what the secretary records of the session), conclude, cancel, postpone or
+        reschedule: MoveRefused if the status does not allow it, RuleBroken if a new date breaks the rules."""
         target = move(action, self.status)
         changes: dict[str, Any] = {"status": target.value}
+        previous_starts_at = None
+        if action == "open":
+            changes["opened_at"] = now
+        if action == "close":
+            changes["closed_at"] = now
+            if closing is not None:
+                changes |= {k: v for k, v in vars(closing).items() if v is not None}
         if reason is not None:
             changes["status_reason"] = reason
         if action == "reschedule":
@@ -232,6 +249,7 @@ class Conference(Aggregate):
                 urgent_reason=self.doc.get("urgent_reason"),
                 complete_by=self.complete_by,
             )
+            previous_starts_at = self.doc["starts_at"]
             changes["starts_at"] = starts_at
             changes["status_reason"] = reason
         version = self.doc["version"] + 1
@@ -239,19 +257,26 @@ class Conference(Aggregate):
         self.doc.update(changes)
         self.changed.update(changes)
         self.history.append({"at": now, "change": CHANGE_NAMES[action], "by": by, "reason": reason})
-        update = ConferenceUpdatedV1(change=CHANGE_NAMES[action], version=version, conference=self.snapshot())
+        update = ConferenceUpdatedV1(
+            change=CHANGE_NAMES[action],
+            version=version,
+            conference=self.snapshot(),
+            previous_starts_at=previous_starts_at,
+        )
         self.record(update, self.story)
 
     def changes(self) -> dict[str, Any]:
         return {name: self.doc[name] for name in sorted(self.changed)}
 
-    def timers(self, dossier_before: timedelta, now: datetime) -> list[dict[str, Any]]:
-        """The announcement and the dossier of this schedule (ids carry the date, so a new date gets new ones)."""
+    def timers(self, dossier_before: timedelta, now: datetime, update_before: timedelta) -> list[dict[str, Any]]:
+        """The announcement, the chairs' dossier and its update with what arrived since (ids carry the date, so a
+        new date gets new ones)."""
         stamp = f"conference:{self.id}:{self.doc['starts_at']:%Y%m%dT%H%M}"
-        plans = [
-            (TimerKind.CONFERENCE_ANNOUNCE, self.doc["announce_at"]),
-            (TimerKind.CONFERENCE_DOSSIER, max(self.doc["starts_at"] - dossier_before, self.doc["announce_at"])),
-        ]
+        dossier = max(self.doc["starts_at"] - dossier_before, self.doc["announce_at"])
+        plans = [(TimerKind.CONFERENCE_ANNOUNCE, self.doc["announce_at"]), (TimerKind.CONFERENCE_DOSSIER, dossier)]
+        update = self.doc["starts_at"] - update_before
+        if update > dossier:
+            plans.append((TimerKind.CONFERENCE_DOSSIER_UPDATE, update))
         return [
             {
                 "_id": f"{stamp}:{kind}",
@@ -278,6 +303,7 @@ class TimerKind(StrEnum):
     OVERDUE = "overdue"
     CONFERENCE_ANNOUNCE = "conference_announce"
     CONFERENCE_DOSSIER = "conference_dossier"
+    CONFERENCE_DOSSIER_UPDATE = "conference_dossier_update"
 
 
 @dataclass(frozen=True)

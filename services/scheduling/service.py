@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.scheduling.domain import Conference, ConferencePlan, MoveRefused, TimerKind, plan_timers
+from services.scheduling.domain import Closing, Conference, ConferencePlan, MoveRefused, TimerKind, plan_timers
 from services.scheduling.repository import PENDING, ConferenceRepository, TimerRepository
 from shared.audit import Actor
 from shared.clock import Clock
@@ -36,6 +36,7 @@ from shared.events import (
 from shared.messaging.publisher import EventPublisher
 from shared.observability import metrics
 from shared.storage.outbox import EventSource
+from shared.units import Unit
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,16 @@ class ConferenceService:
         clock: Clock,
         notice: DeadlinePolicy,
         dossier_before: timedelta,
+        dossier_update_before: timedelta = timedelta(hours=2),
+        unit: Unit | None = None,
     ) -> None:
         self.repository = conferences
         self.timers = timers
         self.clock = clock
         self.notice = notice
         self.dossier_before = dossier_before
+        self.dossier_update_before = dossier_update_before
+        self.unit = unit or Unit("ward", "Phường")
 
     async def plan(self, plan: ConferencePlan, *, by: Actor) -> Conference:
         now = self.clock.now()
@@ -75,7 +80,7 @@ class ConferenceService:
         conference.note(by, "conference.planned", conference.id, {"starts_at": plan.starts_at.isoformat()})
         if not await self.repository.add(conference):
             raise ConcurrentChange(conference.id)
-        await self.timers.add(conference.timers(self.dossier_before, now))
+        await self.timers.add(conference.timers(self.dossier_before, now, self.dossier_update_before))
         announce_at = conference.doc["announce_at"]
         log.info("conference %s planned for %s, announced at %s", conference.id, plan.starts_at, announce_at)
         if announce_at <= now:  # urgent: the announcement goes out at once
@@ -99,6 +104,7 @@ class ConferenceService:
         by: Actor | str,
         reason: str | None = None,
         starts_at: datetime | None = None,
+        closing: Closing | None = None,
     ) -> Conference:
         """Move a conference: KeyError if unknown, MoveRefused with the current status if not allowed,
         RuleBroken for a new date that breaks the rules, ConcurrentChange if someone else moved it meanwhile."""
@@ -106,7 +112,9 @@ class ConferenceService:
         if conference is None:
             raise KeyError(conference_id)
         before, now = conference.status, self.clock.now()
-        conference.move(action, by=_name(by), reason=reason, starts_at=starts_at, now=now, notice=self.notice)
+        conference.move(
+            action, by=_name(by), reason=reason, starts_at=starts_at, now=now, notice=self.notice, closing=closing
+        )
         if not isinstance(by, str):  # a person's move (timers and urgency are the system's)
             details = {"reason": reason, "status": conference.status.value}
             conference.note(by, f"conference.{action}", conference_id, details)
@@ -115,7 +123,7 @@ class ConferenceService:
         if action in ("cancel", "postpone", "reschedule"):
             await self.timers.cancel_pending({"conference_id": conference_id}, now)
         if action == "reschedule":
-            await self.timers.add(conference.timers(self.dossier_before, now))
+            await self.timers.add(conference.timers(self.dossier_before, now, self.dossier_update_before))
         log.info("conference %s: %s → %s (%s)", conference_id, before.value, conference.status.value, _name(by))
         if action == "reschedule" and conference.doc["announce_at"] <= now:
             return await self.act(conference_id, "announce", by="urgent")
@@ -226,8 +234,12 @@ class SchedulingService:
         kind = timer["kind"]
         if kind == TimerKind.CONFERENCE_ANNOUNCE:
             await self.conferences.announce_on_time(timer["conference_id"])
-        elif kind == TimerKind.CONFERENCE_DOSSIER:
-            payload = ConferenceDossierDueV1(conference_id=timer["conference_id"], starts_at=timer["starts_at"])
+        elif kind in (TimerKind.CONFERENCE_DOSSIER, TimerKind.CONFERENCE_DOSSIER_UPDATE):
+            payload = ConferenceDossierDueV1(
+                conference_id=timer["conference_id"],
+                starts_at=timer["starts_at"],
+                round=2 if kind == TimerKind.CONFERENCE_DOSSIER_UPDATE else 1,
+            )
             await self.publisher.publish(self._timer_envelope(timer, payload))
         else:
             await self.publisher.publish(self._opinion_event(timer))

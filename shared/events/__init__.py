@@ -6,6 +6,7 @@ from shared.events.conferences import (
     Conference,
     ConferenceDossierDueV1,
     ConferenceDossierV1,
+    ConferenceResultsV1,
     ConferenceStatus,
     ConferenceUpdatedV1,
     Invitee,
@@ -32,6 +33,7 @@ from shared.events.opinions import (
     CitizenContact,
     EscalationState,
     Location,
+    OpinionAnswerCorrectedV1,
     OpinionAnsweredV1,
     OpinionAssignedV1,
     OpinionClassifiedV1,
@@ -40,6 +42,7 @@ from shared.events.opinions import (
     OpinionEscalationUpdatedV1,
     OpinionOverdueV1,
     OpinionReceivedV1,
+    OpinionTabledV1,
 )
 from shared.events.vocabulary import FIELDS, LEVEL_RANKS, OTHER_FIELD, Channel, Head
 
@@ -68,6 +71,9 @@ CATALOG: dict[str, type[EventPayload]] = {
         ConclusionIssuedV1,
         OpinionDueChangedV1,
         OpinionRedirectedV1,
+        OpinionTabledV1,
+        OpinionAnswerCorrectedV1,
+        ConferenceResultsV1,
     )
 }
 
@@ -78,6 +84,7 @@ __all__ = [
     "Conference",
     "ConferenceDossierDueV1",
     "ConferenceDossierV1",
+    "ConferenceResultsV1",
     "ConferenceStatus",
     "ConferenceUpdatedV1",
     "Invitee",
@@ -110,11 +117,13 @@ __all__ = [
     "EventPayload",
     "Head",
     "Location",
+    "OpinionAnswerCorrectedV1",
     "OpinionAnsweredV1",
     "OpinionAssignedV1",
     "OpinionClassifiedV1",
     "OpinionDueSoonV1",
     "OpinionOverdueV1",
     "OpinionReceivedV1",
+    "OpinionTabledV1",
     "Source",
 ]

@@ -73,6 +73,11 @@ class Conference(Contract):
     status_reason: str | None = Field(default=None, description="Why it was cancelled or postponed.")
     announce_at: AwareDatetime | None = None
     invitees: list[Invitee] = Field(default_factory=list)
+    opened_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = Field(default=None, description="When it ended: written answers count from it.")
+    attendance: int | None = Field(default=None, description="People actually present, recorded at closing.")
+    speakers: int | None = Field(default=None, description="People who spoke, recorded at closing.")
+    remarks: str | None = Field(default=None, description="The chairs' concluding remarks, recorded at closing.")
 
 
 class ConferenceUpdatedV1(EventPayload):
@@ -83,6 +88,7 @@ class ConferenceUpdatedV1(EventPayload):
     change: str = Field(description="planned, announced, opened, closed, concluded, cancelled, postponed, changed")
     version: int
     conference: Conference
+    previous_starts_at: AwareDatetime | None = Field(default=None, description="The date it had before a reschedule.")
 
 
 class ConferenceDossierDueV1(EventPayload):
@@ -92,6 +98,7 @@ class ConferenceDossierDueV1(EventPayload):
 
     conference_id: str
     starts_at: AwareDatetime
+    round: int = Field(default=1, description="1: the dossier; 2: what arrived since, just before the conference.")
 
 
 class DossierItem(Contract):
@@ -112,6 +119,21 @@ class ConferenceDossierV1(EventPayload):
     venue: str
     head: Head
     groups: dict[str, list[DossierItem]] = Field(description="Field code → opinions of that field.")
+    round: int = Field(default=1, description="1: the dossier; 2: what arrived since the first one.")
+
+
+class ConferenceResultsV1(EventPayload):
+    """A concluded conference's results, for its chairs: how each opinion ended, and where the documents are."""
+
+    event_type = "conference.results_ready.v1"
+
+    conference_id: str
+    title: str
+    starts_at: AwareDatetime
+    chairs: list[Head]
+    counts: dict[str, int] = Field(description="raised, on_the_spot, written, escalated, redirected")
+    by_head: dict[str, dict[str, int]] = Field(default_factory=dict, description="Head → outcome → count.")
+    documents_url: str
 
 
 class ConclusionItem(Contract):

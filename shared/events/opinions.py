@@ -108,6 +108,12 @@ class OpinionAssignedV1(OpinionEvent):
     submitted_at: AwareDatetime
     assigned_at: AwareDatetime
     due_at: AwareDatetime
+    conference_id: str | None = Field(
+        default=None, description="The conference that concluded on a written answer (its 30 days count from its end)."
+    )
+    off_topic: bool = Field(default=False, description="Outside the conference's topic, answered separately.")
+    conference_title: str | None = None
+    origin_instance: str | None = Field(default=None, description="Instance that received it from the citizen.")
 
     _field = field_validator("field")(known_field)
 
@@ -129,6 +135,31 @@ class OpinionAnsweredV1(OpinionEvent):
     )
     answering_instance: str | None = Field(default=None, description="Instance whose agency or head answered.")
     answering_name: str | None = Field(default=None, description="Name of that instance.")
+
+
+class OpinionTabledV1(OpinionEvent):
+    """Collected for a conference: put before its heads there; no agency and no deadline until its outcome."""
+
+    event_type = "opinion.tabled.v1"
+
+    conference_id: str
+    field: str
+    head: Head
+    tabled_at: AwareDatetime
+
+    _field = field_validator("field")(known_field)
+
+
+class OpinionAnswerCorrectedV1(OpinionEvent):
+    """An answer recorded wrongly, corrected with a reason (the earlier text stays in the history)."""
+
+    event_type = "opinion.answer_corrected.v1"
+
+    text: str = Field(min_length=1, max_length=20000)
+    document_number: str | None = None
+    reason: str = Field(min_length=1, max_length=1000)
+    corrected_at: AwareDatetime
+    origin_instance: str | None = None
 
 
 class OpinionEscalatedV1(OpinionEvent):

@@ -139,6 +139,7 @@ OTHER_FIELD = "other"
 LEVEL_RANKS: dict[str, int] = {
     "commune": 1,
     "ward": 1,
+    "special_zone": 1,
     "township": 1,
     "district": 2,
     "town": 2,
@@ -149,6 +150,7 @@ LEVEL_RANKS: dict[str, int] = {
 LEVEL_LABELS: dict[str, str] = {
     "commune": "xã",
     "ward": "phường",
+    "special_zone": "đặc khu",
     "township": "thị trấn",
     "district": "quận/huyện",
     "town": "thị xã",

@@ -44,6 +44,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "conference.updated.v1",
         "opinion.due_changed.v1",
         "opinion.redirected.v1",
+        "opinion.tabled.v1",
+        "opinion.answer_corrected.v1",
     ),
     "assignment": (
         "opinion.received.v1",
@@ -69,6 +71,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "conference.updated.v1",
         "conference.dossier_ready.v1",
         "conference.conclusion_issued.v1",
+        "conference.results_ready.v1",
+        "opinion.answer_corrected.v1",
     ),
 }
 

@@ -1,6 +1,6 @@
 """docker-compose.yml cannot run here (no Docker engine); prove its wiring another way.
 
-The linked ward → district → city deployment is started from the compose file itself: the links
+The linked city with a ward and a commune is started from the compose file itself: the links
 jobs and the twelve services each run with the compose command and environment. Only what names
 the compose network (broker, database and mail hosts, secret paths, published ports) is pointed at
 this machine's broker, database and SMTP server, and the instance ids get a suffix so a stack the
@@ -24,7 +24,7 @@ import yaml
 
 from deploy.links import Hierarchy
 from deploy.localstack.processes import ServiceProcess, free_port, wait_until
-from shared.agencies import DEFAULT_SEED, load_seed
+from shared.agencies import load_seed, seed_for
 from shared.http import tokens
 from shared.messaging.admin import RabbitAdmin
 from shared.messaging.links import link_user
@@ -33,7 +33,8 @@ from tests.conftest import AMQP_HOST, RABBIT_MANAGEMENT
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-INSTANCES = ("phuong-bo-de", "quan-long-bien", "ha-noi")
+INSTANCES = ("phuong-bo-de", "xa-bat-trang", "ha-noi")
+LEVELS = {"ward": "ward", "commune": "commune", "city": "city"}  # compose's short name → the instance's level
 SERVICES = ("intake", "scheduling", "assignment", "notification")
 
 
@@ -61,7 +62,7 @@ def test_compose_file_declares_a_healthy_start_order() -> None:
     spec = compose()["services"]
     assert {"rabbitmq", "mongo", "mailcatcher", "prometheus", "grafana", "links-prepare", "links-connect"} <= set(spec)
     assert "--replSet" in spec["mongo"]["command"]
-    for short in ("ward", "district", "city"):
+    for short in LEVELS:
         for name in SERVICES:
             service = spec[f"{short}-{name}"]
             assert service["command"] == ["python", "-m", f"services.{name}"]
@@ -126,7 +127,7 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
     spec = compose(tag)["services"]
     secrets = {
         "RABBITMQ_ADMIN_USER": "guest", "RABBITMQ_ADMIN_PASSWORD": "guest", "LINK_PASSWORD": "dev-link",
-        "WARD_BROKER_PASSWORD": uuid.uuid4().hex, "DISTRICT_BROKER_PASSWORD": uuid.uuid4().hex,
+        "WARD_BROKER_PASSWORD": uuid.uuid4().hex, "COMMUNE_BROKER_PASSWORD": uuid.uuid4().hex,
         "CITY_BROKER_PASSWORD": uuid.uuid4().hex, "ACK_SECRET": uuid.uuid4().hex,
     }  # fmt: skip
     hierarchy_text = (ROOT / "deploy/hierarchy.compose.yaml").read_text(encoding="utf-8")
@@ -144,9 +145,10 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
     example = json.loads((ROOT / "deploy/secrets/api_keys.example.json").read_text())
     keys_files: dict[str, Path] = {}
     keys: dict[str, dict[str, str]] = {}  # short name → role → key, as an operator would write them
-    for short in ("ward", "district", "city"):
+    for short in LEVELS:
         mine = {f"{short}-{holder['role']}-{uuid.uuid4().hex}": holder for holder in example.values()}
-        for record in load_seed(DEFAULT_SEED, instance_id="x", level="ward"):  # a key per agency of the directory
+        level = LEVELS[short]  # a key per agency of the level's directory
+        for record in load_seed(seed_for(level), instance_id="x", level=level):
             mine[f"{short}-{record.id}-{uuid.uuid4().hex}"] = {"role": "agency", "agency_id": record.id}
         keys[short] = {holder.get("agency_id") or holder["role"]: key for key, holder in mine.items()}
         keys_files[short] = tmp_path / f"{short}.api_keys.json"
@@ -164,7 +166,7 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
         assert out.returncode == 0, out.stdout + out.stderr
 
     console_keys = {}
-    for short in ("ward", "district", "city"):  # what `python -m deploy.console_keys` makes
+    for short in LEVELS:  # what `python -m deploy.console_keys` makes
         console_keys[short] = tmp_path / f"{short}.console"
         private, public = tokens.new_key_pair()
         console_keys[short].with_suffix(".pem").write_text(private)
@@ -173,7 +175,7 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
     admin = RabbitAdmin(RABBIT_MANAGEMENT)
     try:
         links("links-prepare")
-        for short in ("ward", "district", "city"):
+        for short in LEVELS:
             for name in (*SERVICES, "console"):
                 service = spec[f"{short}-{name}"]
                 urls = {n: procs[f"{short}-{n}"].url for n in SERVICES if f"{short}-{n}" in procs}
@@ -188,12 +190,13 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
             proc.wait_ready(90)
         links("links-connect")
 
-        ward, district = procs["ward-intake"].url, procs["district-assignment"].url
-        city_keys = {"X-API-Key": keys["ward"]["operator"]}
-        r = httpx.get(f"{procs['city-assignment'].url}/api/v1/summary?period=2026", headers=city_keys)
+        ward, city = procs["ward-intake"].url, procs["city-assignment"].url
+        ward_keys = {"X-API-Key": keys["ward"]["operator"]}
+        r = httpx.get(f"{city}/api/v1/summary?period=2026", headers=ward_keys)
         assert r.status_code == 401, "a ward's operator key must open nothing at the city"
-        r = httpx.post(f"{ward}/api/v1/opinions", headers=front,
-                       json={"text": "Đề nghị cấp giấy chứng nhận quyền sử dụng đất", "channel": "direct"})  # fmt: skip
+        # A national road is the city's (the province's) matter since 2025: it goes up, the answer comes down.
+        text = "Quốc lộ 5 đoạn qua phường Bồ Đề xuống cấp, nhiều ổ gà sâu, đề nghị sửa chữa"
+        r = httpx.post(f"{ward}/api/v1/opinions", headers=front, json={"text": text, "channel": "direct"})
         assert r.status_code == 201, r.text
         code = r.json()["tracking_code"]
 
@@ -201,18 +204,26 @@ def test_the_linked_deployment_runs_from_the_compose_file(secantus, smtp, tmp_pa
             view = httpx.get(f"{ward}/api/v1/opinions/{code}").json()
             return view if view["status"] == "accepted" else None
 
-        view = wait_until(accepted, 60, 0.3, "the district to accept the escalated opinion")
-        assert view["holder"] == "Quận Long Biên"
-        held = httpx.get(f"{district}/api/v1/opinions/{code}", headers={"X-API-Key": keys["district"]["operator"]})
-        agency = {"X-API-Key": keys["district"][held.json()["agency_id"]]}  # the agency it is assigned to
-        r = httpx.post(f"{district}/api/v1/opinions/{code}/answer", headers=agency,
-                       json={"kind": "written", "text": "Quận đã cấp giấy chứng nhận."})  # fmt: skip
+        view = wait_until(accepted, 60, 0.3, "the city to accept the escalated opinion")
+        assert view["holder"] == "Thành phố Hà Nội" and view["agency"] == "Sở Xây dựng (Thành phố Hà Nội)"
+        held = httpx.get(f"{city}/api/v1/opinions/{code}", headers={"X-API-Key": keys["city"]["operator"]})
+        agency = {"X-API-Key": keys["city"][held.json()["agency_id"]]}  # the department it is assigned to
+        r = httpx.post(f"{city}/api/v1/opinions/{code}/answer", headers=agency,
+                       json={"kind": "written", "text": "Sở đã giao đơn vị quản lý đường sửa chữa."})  # fmt: skip
         assert r.status_code == 200, r.text
         wait_until(lambda: httpx.get(f"{ward}/api/v1/opinions/{code}").json()["status"] == "closed", 60, 0.3,
                    "the answer back at the ward")  # fmt: skip
-        # The ward's console shows the citizen the answer that came down from the district.
+        # The ward's console shows the citizen the answer that came down from the city.
         page = httpx.get(f"{procs['ward-console'].url}/theo-doi/{code}")
-        assert page.status_code == 200 and "Quận đã cấp giấy chứng nhận." in page.text
+        assert page.status_code == 200 and "đơn vị quản lý đường sửa chữa" in page.text
+        # A matter the commune decides stays there.
+        commune = procs["commune-intake"].url
+        r = httpx.post(f"{commune}/api/v1/opinions", headers={"X-API-Key": keys["commune"]["front"]},
+                       json={"text": "Kênh mương nội đồng xứ Đồng Bến bị bồi lắng", "channel": "direct"})  # fmt: skip
+        local = r.json()["tracking_code"]
+        view = wait_until(lambda: (v := httpx.get(f"{commune}/api/v1/opinions/{local}").json())["status"] == "assigned"
+                          and v, 60, 0.3, "the commune to keep its own matter")  # fmt: skip
+        assert view["agency"] == "Phòng Kinh tế"
     finally:
         for proc in procs.values():
             proc.stop()

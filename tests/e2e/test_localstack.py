@@ -41,6 +41,7 @@ def free_block(size: int = 50) -> int:
 
 
 def test_the_linked_local_stack_runs_and_escalates(tmp_path: Path) -> None:
+    """The default stack: two levels, a city with two wards and a commune directly under it."""
     # The embedded hierarchy, with ids of its own so a stack the developer runs is not disturbed.
     tag = uuid.uuid4().hex[:6]
     data = yaml.safe_load((ROOT / "deploy/hierarchy.local.yaml").read_text(encoding="utf-8"))
@@ -87,7 +88,7 @@ def test_the_linked_local_stack_runs_and_escalates(tmp_path: Path) -> None:
         r = httpx.post(
             f"{ward}/api/v1/opinions",
             headers={"X-API-Key": dev_key(rename["phuong-bo-de"], "front")},
-            json={"text": "Đề nghị cấp giấy chứng nhận quyền sử dụng đất", "channel": "direct"},
+            json={"text": "Quốc lộ 5 đoạn qua phường xuống cấp, đề nghị sửa chữa", "channel": "direct"},
         )
         assert r.status_code == 201, r.text
         code = r.json()["tracking_code"]
@@ -95,9 +96,9 @@ def test_the_linked_local_stack_runs_and_escalates(tmp_path: Path) -> None:
             lambda: (v := httpx.get(f"{ward}/api/v1/opinions/{code}").json())["status"] == "accepted" and v,
             60,
             0.3,
-            "the district to accept the escalated opinion",
+            "the city to accept the escalated opinion (a national road is the province's matter)",
         )
-        assert view["holder"] == "Quận Long Biên"
+        assert view["holder"] == "Thành phố Hà Nội"
         # Each instance's user reaches only its own vhost.
         perms = admin._call("GET", f"/users/doithoai-{rename['phuong-bo-de']}/permissions").json()
         assert [p["vhost"] for p in perms] == [rename["phuong-bo-de"]]

@@ -55,7 +55,7 @@ def test_opinion_story_across_processes(processes, smtp) -> None:  # type: ignor
         return view if view["status"] == "assigned" else None
 
     view = wait_until(assigned, 30, 0.2, "assignment")
-    assert view["field"] == "agriculture" and view["agency"] == "Ban Nông nghiệp, Thủy lợi"
+    assert view["field"] == "agriculture" and view["agency"] == "Phòng Kinh tế, Hạ tầng và Đô thị"
     wait_until(lambda: agency_mail_codes(smtp)[code] == 1, 30, 0.2, "the agency's mail")
     ack = [m for m in smtp.mail.messages() if m["To"] == "cuong@example.vn"]
     assert len(ack) == 1 and code in ack[0]["Subject"]
@@ -64,7 +64,7 @@ def test_opinion_story_across_processes(processes, smtp) -> None:  # type: ignor
     r = httpx.post(
         f"{processes['assignment'].url}/api/v1/opinions/{code}/answer",
         json={"kind": "written", "text": "Đã đưa vào kế hoạch nạo vét tháng 3.", "document_number": "7/BNN"},
-        headers={"X-API-Key": "agency-key-nong-nghiep"},
+        headers={"X-API-Key": "agency-key-phong-kinh-te"},
     )
     assert r.status_code == 200, r.text
     wait_until(lambda: httpx.get(f"{intake}/api/v1/opinions/{code}").json()["status"] == "closed", 30, 0.2, "closed")

@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -49,6 +50,9 @@ def patched_env(env: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+THREE_LEVEL_RULES = Path(__file__).resolve().parents[2] / "services/assignment/config/jurisdiction.three-level.yaml"
 
 
 class Linked:
@@ -93,6 +97,9 @@ class Linked:
             "DOITHOAI_OUTBOX_GRACE_S": "1",
             "DOITHOAI_PUBLIC_RATE_PER_MINUTE": "0",
             "DOITHOAI_ACK_SECRET": "test-ack-secret-0123456789",
+            # The chains these tests build are ward → district → city: the table of that time (land and
+            # construction at the district) unless a test brings its own.
+            "DOITHOAI_JURISDICTION_RULES": str(THREE_LEVEL_RULES),
             **extra,
         }
 

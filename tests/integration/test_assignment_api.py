@@ -36,17 +36,19 @@ async def test_answer_once_then_refused_with_the_current_state(stack, broker_url
     intake, assignment = stack
     code = await submit_and_wait(intake, assignment, "Chi bộ tổ 5 sinh hoạt không đều", head="party_secretary")
     view = (await assignment.get(f"/api/v1/opinions/{code}", headers=headers("front-key"))).json()
-    assert view["field"] == "party_building" and view["agency_name"] == "Văn phòng Đảng ủy"
+    assert view["field"] == "party_building" and view["agency_name"] == "Văn phòng Đảng ủy phường"
     assert view["status"] == "assigned"
 
-    answer = {"kind": "on_the_spot", "text": "Đảng ủy sẽ kiểm tra và chấn chỉnh.", "head": "party_secretary"}
-    r = await assignment.post(f"/api/v1/opinions/{code}/answer", json=answer, headers=headers("front-key"))
+    spoken = {"kind": "on_the_spot", "text": "Đảng ủy sẽ kiểm tra.", "head": "party_secretary"}
+    r = await assignment.post(f"/api/v1/opinions/{code}/answer", json=spoken, headers=headers("front-key"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_on_agenda"  # raised at no conference
+    answer = {"kind": "written", "text": "Đảng ủy đã kiểm tra và chấn chỉnh.", "document_number": "45-CV/ĐU"}
+    party_office = headers(agency_key("van-phong-dang-uy"))
+    r = await assignment.post(f"/api/v1/opinions/{code}/answer", json=answer, headers=party_office)
     assert r.status_code == 200, r.text
-    assert r.json()["answer"]["answered_by"] == "Bí thư Đảng ủy"
+    assert r.json()["answer"]["answered_by"] == "Văn phòng Đảng ủy phường"
 
-    r = await assignment.post(
-        f"/api/v1/opinions/{code}/answer", json=answer, headers=headers(agency_key("van-phong-dang-uy"))
-    )
+    r = await assignment.post(f"/api/v1/opinions/{code}/answer", json=answer, headers=party_office)
     assert r.status_code == 409
     assert "Đã trả lời" in r.json()["error"]["message_vi"] and "answered" in r.json()["error"]["message_en"]
 
@@ -55,7 +57,7 @@ async def test_answer_once_then_refused_with_the_current_state(stack, broker_url
 
     await eventually(closed, what="the read model to show the answer")
     answered = [body_of(m) for m in await drain(broker_url, "notification.opinion.answered.v1")]
-    assert len(answered) == 1 and answered[0]["payload"]["kind"] == "on_the_spot"
+    assert len(answered) == 1 and answered[0]["payload"]["kind"] == "written"
     received = [body_of(m) for m in await drain(broker_url, "notification.opinion.received.v1")]
     # One story: the answer carries the correlation id the opinion got at intake.
     assert answered[0]["correlation_id"] == received[0]["correlation_id"]
@@ -76,7 +78,7 @@ async def test_answer_refusals(stack) -> None:  # type: ignore[no-untyped-def]
     view = (await assignment.get(f"/api/v1/opinions/{code}", headers=headers("operator-key"))).json()
     assert view["status"] == "assigned" and view["answer"] is None
     r = await assignment.get("/api/v1/agencies", headers=headers("operator-key"))
-    assert {a["id"] for a in r.json()} >= {"dia-chinh-xay-dung", "van-phong-ubnd"}
+    assert {a["id"] for a in r.json()} >= {"phong-kinh-te", "van-phong-ubnd"}
 
 
 async def test_reassignment_tells_the_new_agency_and_the_audit_trail_names_who(stack, broker_url, smtp) -> None:  # type: ignore[no-untyped-def]
@@ -87,7 +89,7 @@ async def test_reassignment_tells_the_new_agency_and_the_audit_trail_names_who(s
     assert (await assignment.post(url, json=move, headers=headers("agency-key"))).status_code == 403
     r = await assignment.post(url, json={**move, "agency_id": "khong-co"}, headers=headers("front-key"))
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "agency_id"
-    r = await assignment.post(url, json={**move, "agency_id": "dia-chinh-xay-dung"}, headers=headers("front-key"))
+    r = await assignment.post(url, json={**move, "agency_id": "phong-kinh-te"}, headers=headers("front-key"))
     assert r.status_code == 409 and r.json()["error"]["code"] == "same_agency"
 
     before = (await assignment.get(f"/api/v1/opinions/{code}", headers=headers("front-key"))).json()
@@ -96,11 +98,11 @@ async def test_reassignment_tells_the_new_agency_and_the_audit_trail_names_who(s
     assert r.json()["agency_id"] == "van-phong-ubnd" and r.json()["due_at"] == before["due_at"]
 
     async def shown() -> bool:
-        return (await intake.get(f"/api/v1/opinions/{code}")).json()["agency"] == "Văn phòng HĐND - UBND"
+        return (await intake.get(f"/api/v1/opinions/{code}")).json()["agency"] == "Văn phòng HĐND và UBND phường"
 
     await eventually(shown, what="the read model to name the new agency")
     assigned = [body_of(m)["payload"] for m in await drain(broker_url, "notification.opinion.assigned.v1")]
-    assert [a["agency"]["id"] for a in assigned] == ["dia-chinh-xay-dung", "van-phong-ubnd"]
+    assert [a["agency"]["id"] for a in assigned] == ["phong-kinh-te", "van-phong-ubnd"]
 
     answer = {"kind": "written", "text": "Đã cấp giấy chứng nhận."}
     # The agency it was taken from reaches it no more; the one it was given to answers it.
@@ -114,8 +116,8 @@ async def test_reassignment_tells_the_new_agency_and_the_audit_trail_names_who(s
     r = await assignment.get("/api/v1/audit", params={"target": code}, headers=headers("operator-key"))
     trail = [(e["action"], e["actor"], e["roles"]) for e in r.json()]
     assert trail == [
-        ("opinion.answered", "Văn phòng HĐND - UBND", ["agency"]),
+        ("opinion.answered", "Văn phòng HĐND và UBND phường", ["agency"]),
         ("opinion.reassigned", "Nguyễn Thị Thư", ["front"]),
     ]
     assert all(e["from_address"] for e in r.json())  # from where
-    assert r.json()[1]["details"] == {"from": "dia-chinh-xay-dung", "to": "van-phong-ubnd", "reason": move["reason"]}
+    assert r.json()[1]["details"] == {"from": "phong-kinh-te", "to": "van-phong-ubnd", "reason": move["reason"]}

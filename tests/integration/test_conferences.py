@@ -57,7 +57,8 @@ async def test_plan_rules_are_enforced_with_clear_errors(env) -> None:  # type: 
     async with running(scheduling_app(clock=clock)) as (client,):
         cases = [
             (plan(starts_at=local(-1)), "conference_in_the_past", "quá khứ"),
-            (plan(starts_at=local(2)), "notice_too_short", "3 calendar days' notice; the conference is in 2 days"),
+            (plan(starts_at=local(2)), "notice_too_short", "chậm nhất 08:00 ngày 01/03/2026; thời điểm đó đã qua. "
+                                                           "Có thể họp sớm nhất vào 08:00 ngày 05/03/2026"),
             (plan(starts_at=local(1), urgent=True), "urgent_without_reason", "urgent_reason"),
             (plan(complete_by="2026-03-05"), "after_deadline", "05/03/2026"),
         ]  # fmt: skip
@@ -121,6 +122,9 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
         async def status(code: str) -> dict:  # type: ignore[type-arg]
             return (await intake.get(f"/api/v1/opinions/{code}")).json()
 
+        async def stage(code: str, wanted: str) -> bool:
+            return (await status(code))["status"] == wanted
+
         async def assigned(code: str) -> dict:  # type: ignore[type-arg]
             async def check():  # type: ignore[no-untyped-def]
                 r = await assignment.get(f"/api/v1/opinions/{code}", headers=OPERATOR)
@@ -159,13 +163,19 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
         r = await intake.post("/api/v1/opinions", json={"text": "Phát biểu", "channel": "direct", "conference_id": cid},
                               headers=FRONT)  # fmt: skip
         assert r.status_code == 409 and r.json()["error"]["code"] == "conference_not_open"
-        for code in collected:
-            await assigned(code)
+        for code in collected:  # put before the heads: no agency, no deadline, nothing sent up, no reminder
+            await eventually(lambda code=code: stage(code, "tabled"), what=f"{code} waiting for the conference")
+            view = await assigned(code)
+            assert view["status"] == "tabled" and view["agency_id"] is None and view["due_at"] is None
+        r = await assignment.post(f"/api/v1/opinions/{collected[1]}/answer", headers=FRONT,
+                                  json={"kind": "on_the_spot", "head": "committee_chair", "text": "Sửa."})  # fmt: skip
+        assert r.status_code == 409 and r.json()["error"]["code"] == "not_in_session"
 
         # Announce on time: the timer fires 3 days before; invitations and the public announcement go out.
         clock.set(T0 + timedelta(days=7, minutes=1))
         await arrive("Giấy mời dự hội nghị", 2)
-        [announcement] = await arrive("Thông báo hội nghị đối thoại")
+        [announcement] = await arrive("Thông báo: Hội nghị đối thoại quý I")
+        assert announcement["Subject"].count("Hội nghị đối thoại") == 1  # the title says it; not twice
         assert (
             announcement["To"].startswith("truyenthanh@")
             and "Nhà văn hóa tổ dân phố số 5" in announcement.get_content()
@@ -176,11 +186,21 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
 
         # A day before: each chair gets the opinions addressed to them, by field.
         clock.set(T0 + timedelta(days=9, hours=1))
-        dossiers = await arrive("Hồ sơ ý kiến trước hội nghị", 2)
+        dossiers = await arrive("Hồ sơ ý kiến trước Hội nghị", 2)
         by_head = {m["To"].split("@")[0]: m.get_content() for m in dossiers}
         assert "Xây dựng Đảng" in by_head["bithu"] and collected[0] in by_head["bithu"]
         assert collected[1] in by_head["chutichubnd"] and "Giao thông, hạ tầng" in by_head["chutichubnd"]
         assert collected[0] not in by_head["chutichubnd"]
+        assert "Kính gửi: Trần Quang Minh" in by_head["chutichubnd"]  # the head by name, from the directory
+        # What arrives after it goes to the chairs two hours before the conference, and only that.
+        late_collected = await submit("Cống thoát nước tổ 3 bị tắc, mùi hôi", "front_collected", cid)
+        await eventually(lambda: stage(late_collected, "tabled"), what="the late opinion waiting for the conference")
+        clock.set(T0 + timedelta(days=10) - timedelta(hours=2) + timedelta(minutes=1))
+        [update] = await arrive("Bổ sung hồ sơ ý kiến")
+        assert late_collected in update.get_content() and collected[1] not in update.get_content()
+        assert update["To"].startswith("chutichubnd@")
+        collected.append(late_collected)
+        assert not mails("Giao xử lý"), "no agency is told to answer before the conference"
 
         # Hold: open, record what people raise and what became of each.
         clock.set(T0 + timedelta(days=10))
@@ -193,8 +213,11 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
         complaint = await submit("Tôi làm đơn khiếu nại quyết định xử phạt hành chính của phường", "direct", cid,
                                  citizen={"name": "Ông Bình", "email": "binh@example.vn"})  # fmt: skip
         for code in (on_the_spot, promised, off_topic, complaint):
-            await assigned(code)
+            await eventually(lambda code=code: stage(code, "tabled"), what=f"{code} on the agenda")
         assert (await assigned(complaint))["complaint_suspected"] is True
+        r = await assignment.post(f"/api/v1/opinions/{on_the_spot}/answer", headers=FRONT,
+                                  json={"kind": "on_the_spot", "text": "Không nêu người trả lời"})  # fmt: skip
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "head"
 
         r = await assignment.post(f"/api/v1/opinions/{on_the_spot}/answer", headers=FRONT,
                                   json={"kind": "on_the_spot", "head": "committee_chair",
@@ -214,22 +237,41 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
         r = await assignment.post(f"/api/v1/opinions/{complaint}/redirect", headers=FRONT,
                                   json={"kind": "complaint", "reason": "Khiếu nại quyết định hành chính"})  # fmt: skip
         assert r.status_code == 200 and r.json()["status"] == "redirected"
-        [redirect_mail] = await arrive("quy trình khiếu nại")
+        [redirect_mail] = await arrive("thủ tục khiếu nại")
         assert redirect_mail["To"] == "binh@example.vn"
-
-        async def stage(code: str, wanted: str) -> bool:
-            return (await status(code))["status"] == wanted
+        told = redirect_mail.get_content()
+        assert "Bộ phận tiếp công dân của UBND phường" in told and "Luật Khiếu nại năm 2011" in told
 
         await eventually(lambda: stage(complaint, "redirected"), what="the complaint redirected at intake")
         await eventually(lambda: stage(on_the_spot, "closed"), what="the answered opinion closed")
 
         # Close and conclude: minutes and one conclusion notice per agency, delivered.
-        assert (await scheduling.post(f"/api/v1/conferences/{cid}/close", headers=FRONT)).json()["status"] == "closed"
+        clock.set(T0 + timedelta(days=10, hours=3))
+        closing = {"attendance": 96, "speakers": 14, "remarks": "Giao các cơ quan trả lời bằng văn bản đúng hạn."}
+        closed = (await scheduling.post(f"/api/v1/conferences/{cid}/close", json=closing, headers=FRONT)).json()
+        assert closed["status"] == "closed" and closed["attendance"] == 96 and closed["speakers"] == 14
         r = await scheduling.post(f"/api/v1/conferences/{cid}/conclude", headers=FRONT)
         assert r.json()["status"] == "concluded"
 
         pending = [*collected, promised, off_topic]
-        agencies = {(await assigned(code))["agency_name"] for code in pending}
+
+        async def given(code: str) -> dict:  # type: ignore[type-arg]
+            async def check():  # type: ignore[no-untyped-def]
+                view = await assigned(code)
+                return view if view["agency_id"] else None
+
+            return await eventually(check, what=f"{code} given to an agency by the conclusion")
+
+        agencies = {(await given(code))["agency_name"] for code in pending}
+        # What the conference left unanswered is due 30 days after the day it ended, not after receipt.
+        ended = (T0 + timedelta(days=10, hours=3)).astimezone(VIETNAM).date()
+        for code in collected:
+            due_day = datetime.fromisoformat((await given(code))["due_at"]).astimezone(VIETNAM).date()
+            assert (due_day - ended).days == 30, (code, due_day)
+        [hung] = await arrive(f"Ý kiến {collected[1]} sẽ được trả lời bằng văn bản")
+        assert hung["To"] == "hung@example.vn" and f"{ended + timedelta(days=30):%d/%m/%Y}" in hung["Subject"]
+        results = await arrive("Kết quả Hội nghị đối thoại quý I", 2)
+        assert sorted(m["To"].split("@")[0] for m in results) == ["bithu", "chutichubnd"]
 
         async def documents():  # type: ignore[no-untyped-def]
             docs = (await assignment.get(f"/api/v1/conferences/{cid}/documents", headers=FRONT)).json()
@@ -240,13 +282,13 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
         assert [d["kind"] for d in docs].count("minutes") == 1
         minutes = next(d for d in docs if d["kind"] == "minutes")
         html = (await assignment.get(f"/api/v1/documents/{minutes['id']}", headers=FRONT)).text
-        assert "BIÊN BẢN" in html and "Tổng số ý kiến: <b>6</b>" in html and complaint not in html
+        assert "BIÊN BẢN" in html and "Tổng số ý kiến: <b>7</b>" in html and complaint not in html
         assert "UBND phường lắp đèn trong tháng 4." in html and "1 đơn khiếu nại, tố cáo" in html
         pdf = (await assignment.get(f"/api/v1/documents/{minutes['id']}.pdf", headers=FRONT)).content
         text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
         assert "BIÊN BẢN" in text and "Nguyễn Thị Thư" in text
 
-        notices = await arrive("Thông báo kết luận hội nghị", len(agencies))
+        notices = await arrive("Thông báo kết luận", len(agencies))
         assert len({m["To"] for m in notices}) == len(agencies)
         delivered = "".join(m.get_content() for m in notices)
         assert all(code in delivered for code in pending)
@@ -275,13 +317,33 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
         assert row["status"] == "overdue"
 
         # The agency's written result closes the item; the citizen is told.
-        r = await assignment.post(f"/api/v1/opinions/{promised}/answer", headers=headers("agency-key-van-phong-ubnd"),
+        promised_agency = headers(f"agency-key-{(await given(promised))['agency_id']}")
+        r = await assignment.post(f"/api/v1/opinions/{promised}/answer", headers=promised_agency,
                                   json={"kind": "written", "text": "Đã rút ngắn thời gian xác nhận cư trú.",
                                         "document_number": "15/UBND-VP"})  # fmt: skip
         assert r.status_code == 200
         await eventually(lambda: stage(promised, "closed"), what="the promised item closed")
         [answer] = await arrive(f"Trả lời ý kiến của Ông/Bà — mã {promised}")
         assert answer["To"] == "mai@example.vn" and "15/UBND-VP" in answer.get_content()
+        [result] = await arrive(f"Kết quả trả lời ý kiến {promised}")  # the head who owned it is told
+        assert result["To"].startswith("chutichubnd@") and "15/UBND-VP" in result.get_content()
+        # A secretary cannot write the agency's answer; the agency corrects its own, and the citizen is told.
+        r = await assignment.post(f"/api/v1/opinions/{off_topic}/answer", headers=FRONT,
+                                  json={"kind": "written", "text": "Đã mở lớp.", "document_number": "16"})  # fmt: skip
+        assert r.status_code == 403 and r.json()["error"]["code"] == "written_by_agency"
+        r = await assignment.post(f"/api/v1/opinions/{promised}/answer/correction", headers=promised_agency,
+                                  json={"text": "Đã rút ngắn thời gian xác nhận cư trú còn 1 ngày làm việc.",
+                                        "document_number": "15/UBND-VP", "reason": "Ghi thiếu số ngày"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        [correction] = await arrive(f"Đính chính câu trả lời ý kiến mã {promised}")
+        assert correction["To"] == "mai@example.vn" and "Ghi thiếu số ngày" in correction.get_content()
+
+        async def corrected() -> dict | None:  # type: ignore[type-arg]
+            view = await status(promised)
+            return view if "1 ngày làm việc" in view["answer"]["text"] else None
+
+        view = await eventually(corrected, what="the correction at intake")
+        assert "Đính chính câu trả lời: Ghi thiếu số ngày" in [h["note"] for h in view["history"]]
         supervision = (await assignment.get(f"/api/v1/conferences/{cid}/supervision", headers=FRONT)).json()
         row = next(i for i in supervision["items"] if i["tracking_code"] == promised)
         assert row["status"] == "answered_late" and supervision["counts"]["answered_late"] == 1

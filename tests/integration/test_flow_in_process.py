@@ -32,16 +32,16 @@ async def test_opinion_is_received_assigned_notified_answered_and_closed(env, sm
         view = await eventually(assigned, what="status assigned")
         assert view["field"] == "traffic"
         assert view["head"] == "committee_chair"
-        assert view["agency"] == "Công chức Địa chính - Xây dựng"
+        assert view["agency"] == "Phòng Kinh tế, Hạ tầng và Đô thị"
 
         def mail_to(addr: str):  # type: ignore[no-untyped-def]
             return [m for m in mail.messages() if addr in m["To"]]
 
         async def two_mails():  # type: ignore[no-untyped-def]
-            return len(mail_to("diachinh@")) == 1 and len(mail_to("an@example.vn")) == 1
+            return len(mail_to("kinhte@")) == 1 and len(mail_to("an@example.vn")) == 1
 
         await eventually(two_mails, what="agency and citizen mail")
-        agency_mail = mail_to("diachinh@")[0]
+        agency_mail = mail_to("kinhte@")[0]
         assert code in agency_mail["Subject"]
         assert "ổ gà" in agency_mail.get_content()
         assert code in mail_to("an@example.vn")[0].get_content()
@@ -51,8 +51,12 @@ async def test_opinion_is_received_assigned_notified_answered_and_closed(env, sm
 
         r = await assignment.post(
             f"/api/v1/opinions/{code}/answer",
-            json={"kind": "on_the_spot", "text": "UBND phường sẽ rải cấp phối trong tháng tới."},
-            headers=headers("front-key"),
+            json={
+                "kind": "written",
+                "text": "UBND phường sẽ rải cấp phối trong tháng tới.",
+                "document_number": "88/UBND",
+            },
+            headers=headers("agency-key"),
         )
         assert r.status_code == 200, r.text
 
@@ -61,7 +65,7 @@ async def test_opinion_is_received_assigned_notified_answered_and_closed(env, sm
             return view if view["status"] == "closed" else None
 
         view = await eventually(closed, what="status closed")
-        assert view["answer"]["answered_by"] == "Chủ tịch UBND"
+        assert view["answer"]["answered_by"] == "Phòng Kinh tế, Hạ tầng và Đô thị"
 
         async def answer_mail():  # type: ignore[no-untyped-def]
             return len(mail_to("an@example.vn")) == 2

@@ -130,7 +130,7 @@ async def test_a_forged_answer_from_above_never_reaches_the_citizen(rabbit_admin
         r = await district.post(
             f"/api/v1/opinions/{code}/answer",
             json={"kind": "written", "text": "Quận đã cấp giấy chứng nhận."},
-            headers=headers("agency-key"),
+            headers=headers(f"agency-key-{held['agency_id']}"),
         )
         assert r.status_code == 200, r.text
 

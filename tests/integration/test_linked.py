@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from shared.clock import VIETNAM
 from shared.events import Envelope, EscalationAcknowledgedV1, EscalationRequestedV1, Source
+from tests.conftest import agency_key
 from tests.integration.amqp import message_count, publish_raw
 from tests.integration.harness import eventually, headers
 from tests.integration.linked import linked
@@ -60,7 +62,7 @@ async def test_three_levels_up_and_the_answer_back_to_the_citizen(
 
         view = await wait_status(intake, code, "accepted")
         assert view["holder"] == "Thành phố C"
-        assert view["agency"] == "Công chức Địa chính - Xây dựng (Thành phố C)"
+        assert view["agency"] == "Sở Nông nghiệp và Môi trường (Thành phố C)"  # a province's department
         assert view["due_at"] is not None
         notes = [h["note"] for h in view["history"]]
         assert any(n.startswith("Chuyển lên Quận D") for n in notes)
@@ -73,12 +75,13 @@ async def test_three_levels_up_and_the_answer_back_to_the_citizen(
         [notice] = await eventually(escalation_mail, what="the escalation notice to the citizen")
         assert "Thành phố C" in notice.get_content()
 
-        at_city = (await city.get(f"/api/v1/opinions/{code}", headers=headers("agency-key"))).json()
+        department = headers(agency_key("so-nong-nghiep-moi-truong"))
+        at_city = (await city.get(f"/api/v1/opinions/{code}", headers=department)).json()
         assert at_city["came_from"] == chain.ids["d"] and at_city["status"] == "assigned"
         r = await city.post(
             f"/api/v1/opinions/{code}/answer",
             json={"kind": "written", "text": "Sở TN&MT đã cấp giấy chứng nhận.", "document_number": "88/STNMT"},
-            headers=headers("agency-key"),
+            headers=department,
         )
         assert r.status_code == 200, r.text
 
@@ -106,6 +109,7 @@ async def test_two_level_chain_ward_to_city(rabbit_admin, secantus, smtp) -> Non
         intake = await chain.start("w", "intake")
         await chain.start("w", "assignment")
         city = await chain.start("c", "assignment")
+        city_plan = await chain.start("c", "scheduling")
         chain.connect()
         r = await intake.post(
             "/api/v1/opinions", json={"text": LAND, "channel": "online"}, headers=headers("front-key")
@@ -113,14 +117,31 @@ async def test_two_level_chain_ward_to_city(rabbit_admin, secantus, smtp) -> Non
         code = r.json()["tracking_code"]
         view = await wait_status(intake, code, "accepted")
         assert view["holder"] == "Thành phố C"
+        # The city puts it before its own conference (as the sources' 7 city opinions were), and answers it there.
+        tomorrow = (datetime.now(VIETNAM) + timedelta(days=1)).strftime("%Y-%m-%dT08:00:00")
+        planned = await city_plan.post("/api/v1/conferences", headers=headers("front-key"), json={
+            "title": "Hội nghị đối thoại của thành phố", "starts_at": tomorrow, "venue": "Hội trường UBND thành phố",
+            "chairs": ["committee_chair"], "urgent": True, "urgent_reason": "Nhiều kiến nghị về đất đai",
+        })  # fmt: skip
+        cid = planned.json()["id"]
+        r = await city_plan.post(f"/api/v1/conferences/{cid}/open", headers=headers("front-key"))
+        assert r.status_code == 200, r.text
+
+        async def on_agenda():  # type: ignore[no-untyped-def]
+            r = await city.post(f"/api/v1/opinions/{code}/agenda", json={"conference_id": cid},
+                                headers=headers("front-key"))  # fmt: skip
+            return r.json() if r.status_code == 200 else None  # 409 until the city's assignment knows it
+
+        assert (await eventually(on_agenda, what="the opinion on the city's agenda"))["conference_id"] == cid
         r = await city.post(
             f"/api/v1/opinions/{code}/answer",
-            json={"kind": "on_the_spot", "text": "Chủ tịch UBND thành phố trả lời tại hội nghị."},
+            json={"kind": "on_the_spot", "head": "committee_chair", "text": "Thành phố giao quận kiểm tra hồ sơ."},
             headers=headers("front-key"),
         )
         assert r.status_code == 200, r.text
         view = await wait_status(intake, code, "closed")
         assert view["answer"]["kind"] == "on_the_spot"
+        assert view["answer"]["answered_by"] == "Chủ tịch UBND thành phố, Thành phố C"
 
         # Within the ward's authority: stays at the ward.
         r = await intake.post(
@@ -298,14 +319,13 @@ async def test_link_and_parent_down_then_back_every_escalation_arrives_once(rabb
 async def test_link_messages_that_break_the_rules_are_dead_lettered(rabbit_admin, secantus, smtp, caplog) -> None:  # type: ignore[no-untyped-def]
     from prometheus_client import REGISTRY
 
-    def refused() -> dict[str, float]:
-        return {
-            s.labels["reason"]: s.value
-            for metric in REGISTRY.collect()
-            if metric.name == "doithoai_link_messages_refused"
-            for s in metric.samples
-            if s.name.endswith("_total")
-        }
+    def refused() -> dict[str, float]:  # by reason, whatever the instance label of the sample
+        counts: dict[str, float] = {}
+        for metric in REGISTRY.collect():
+            for sample in metric.samples if metric.name == "doithoai_link_messages_refused" else []:
+                if sample.name.endswith("_total"):
+                    counts[sample.labels["reason"]] = counts.get(sample.labels["reason"], 0) + sample.value
+        return counts
 
     refused_before = refused()
     shape = {"w1": ("ward", "d"), "w2": ("ward", "d"), "d": ("district", None)}
@@ -409,7 +429,6 @@ async def test_link_messages_that_break_the_rules_are_dead_lettered(rabbit_admin
 
 
 async def test_period_summaries_roll_up_to_the_city(rabbit_admin, secantus, smtp) -> None:  # type: ignore[no-untyped-def]
-    from shared.clock import VIETNAM
 
     shape = {"w1": ("ward", "d"), "w2": ("ward", "d"), "d": ("district", "c"), "c": ("city", None)}
     async with linked(rabbit_admin, secantus.url, smtp.port, shape) as chain:
@@ -433,15 +452,15 @@ async def test_period_summaries_roll_up_to_the_city(rabbit_admin, secantus, smtp
         await wait_status(intake["w1"], rubbish, "assigned")
         r = await assign["w1"].post(
             f"/api/v1/opinions/{rubbish}/answer",
-            json={"kind": "on_the_spot", "text": "Đã xử lý"},
-            headers=headers("front-key"),
+            json={"kind": "written", "text": "Đã xử lý", "document_number": "12/UBND"},
+            headers=headers("agency-key"),
         )
         assert r.status_code == 200
         await wait_status(intake["w1"], land, "accepted")
         r = await assign["d"].post(
             f"/api/v1/opinions/{land}/answer",
             json={"kind": "written", "text": "Đã cấp sổ"},
-            headers=headers("agency-key"),
+            headers=headers(agency_key("phong-tai-nguyen-moi-truong")),
         )
         assert r.status_code == 200
         await wait_status(intake["w1"], land, "closed")
@@ -474,7 +493,7 @@ async def test_period_summaries_roll_up_to_the_city(rabbit_admin, secantus, smtp
         assert total["received"] == 6
         assert total["by_channel"] == {"direct": 3, "front_collected": 1, "written": 1, "online": 1}
         assert total["by_field"]["land"] == 2
-        assert total["by_outcome"] == {"answered_on_the_spot": 1, "escalated_to_district": 1, "pending": 4}
+        assert total["by_outcome"] == {"answered_in_writing": 1, "escalated_to_district": 1, "pending": 4}
         assert total["escalated_to"] == {"district": 1}
         assert total["on_time"] == 2 and total["overdue"] == 0
 

@@ -52,7 +52,7 @@ async def publish(broker_url: str, event: Envelope) -> None:  # type: ignore[typ
                       message_id=str(event.event_id), content_type="application/json")  # fmt: skip
 
 
-def assigned(opinion_id: str, agency_id: str = "dia-chinh-xay-dung", email: str | None = None) -> Envelope:  # type: ignore[type-arg]
+def assigned(opinion_id: str, agency_id: str = "phong-kinh-te", email: str | None = None) -> Envelope:  # type: ignore[type-arg]
     return Envelope.new(
         OpinionAssignedV1(
             opinion_id=opinion_id, tracking_code="YK-MAIL-0001", field="environment", head="committee_chair",
@@ -101,7 +101,7 @@ async def test_a_redelivered_event_sends_no_second_mail(env, broker_url, smtp) -
         sent = await notifications(client, opinion_id=opinion_id)
 
     messages = mail.messages()
-    agency = f"diachinh@{env['DOITHOAI_INSTANCE_ID']}.example.vn"
+    agency = f"kinhte@{env['DOITHOAI_INSTANCE_ID']}.example.vn"
     assert sorted(m["To"] for m in messages) == sorted(["hoa@example.vn", "hoa@example.vn", agency])
     assert len({m["Message-ID"] for m in messages}) == 3
     assert len(sent) == 3 and all(n["status"] == "sent" for n in sent)
@@ -234,7 +234,7 @@ async def test_sms_through_the_gateway_and_acknowledgement_by_link_or_api(env, b
             seen = {(e["target"], e["details"]["via"], e["actor"], e["agency_id"]) for e in trail}
             assert seen == {
                 (email_doc["id"], "link", "Công an phường", "cong-an"),
-                (sms_doc["id"], "api", "Công an", "cong-an"),
+                (sms_doc["id"], "api", "Công an phường", "cong-an"),
             }
             assert all(e["from_address"] for e in trail)
 

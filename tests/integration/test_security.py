@@ -57,7 +57,10 @@ POLICY: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         **OPERATIONS,
         ("GET", "/api/v1/opinions"): EVERYONE,  # an agency's inbox: its own only
         ("GET", "/api/v1/opinions/{tracking_code}"): EVERYONE,
-        ("POST", "/api/v1/opinions/{tracking_code}/answer"): frozenset({"front", "secretary", "agency", "operator"}),
+        # A written answer (the body below) is the agency's own; staff record on-the-spot answers at the conference.
+        ("POST", "/api/v1/opinions/{tracking_code}/answer"): frozenset({"agency"}),
+        ("POST", "/api/v1/opinions/{tracking_code}/answer/correction"): frozenset({"secretary", "agency", "operator"}),
+        ("POST", "/api/v1/opinions/{tracking_code}/agenda"): STAFF,
         ("POST", "/api/v1/opinions/{tracking_code}/escalate"): STAFF,
         ("POST", "/api/v1/opinions/{tracking_code}/promise"): STAFF,
         ("POST", "/api/v1/opinions/{tracking_code}/reassign"): STAFF,
@@ -99,6 +102,7 @@ POLICY: dict[str, dict[tuple[str, str], frozenset[str]]] = {
 OBJECT_SCOPED = {
     ("assignment", "GET", "/api/v1/opinions/{tracking_code}"),
     ("assignment", "POST", "/api/v1/opinions/{tracking_code}/answer"),
+    ("assignment", "POST", "/api/v1/opinions/{tracking_code}/answer/correction"),
     ("assignment", "GET", "/api/v1/documents/{document_id}"),
     ("assignment", "GET", "/api/v1/documents/{document_id}.pdf"),
     ("scheduling", "GET", "/api/v1/opinions/{tracking_code}/timers"),
@@ -116,7 +120,7 @@ DEAD = {  # one internal queue of each service, whose dead letters the replay ro
     "notification": "opinion.received.v1",
 }
 HIDDEN_FROM_OPENAPI = {("GET", "/metrics"), ("GET", "/asyncapi.json")}
-OWN_AGENCY = "dia-chinh-xay-dung"  # takes land: the opinion below is addressed to it
+OWN_AGENCY = "phong-kinh-te"  # takes land: the opinion below is addressed to it
 KEYS = {
     "front": "front-key",
     "secretary": "secretary-key",
@@ -127,7 +131,10 @@ KEYS = {
 }
 CALLERS = (None, "wrong", *KEYS)
 # Bodies that reach the object: valid where validation would otherwise answer first.
-BODIES = {"/api/v1/opinions/{tracking_code}/answer": {"kind": "written", "text": "Đã xem xét, trả lời bằng văn bản."}}
+BODIES = {
+    "/api/v1/opinions/{tracking_code}/answer": {"kind": "written", "text": "Đã xem xét, trả lời bằng văn bản."},
+    "/api/v1/opinions/{tracking_code}/answer/correction": {"text": "Nội dung đúng.", "reason": "Ghi nhầm ngày"},
+}
 QUERIES = {
     "/api/v1/conferences": {"year": 2026},
     "/api/v1/summary": {"period": "2026"},
@@ -185,12 +192,13 @@ async def world(service_env, monkeypatch):  # type: ignore[no-untyped-def]
 
         code = await eventually(recorded, what="the opinion raised at the open conference")
 
-        async def assigned() -> bool:
+        async def tabled() -> bool:
             r = await assignment.get(f"/api/v1/opinions/{code}", headers=headers("operator-key"))
-            return r.status_code == 200 and r.json()["agency_id"] == OWN_AGENCY
+            return r.status_code == 200 and r.json()["status"] == "tabled"
 
-        await eventually(assigned, what="the opinion assigned to the land agency")
-        assert (await assignment.post(f"/api/v1/opinions/{code}/promise", json={}, headers=front)).status_code == 200
+        await eventually(tabled, what="the opinion on the conference's agenda")
+        r = await assignment.post(f"/api/v1/opinions/{code}/promise", json={}, headers=front)
+        assert r.status_code == 200 and r.json()["agency_id"] == OWN_AGENCY, r.text  # given to the land agency
         for move in ("close", "conclude"):
             assert (await scheduling.post(f"/api/v1/conferences/{cid}/{move}", headers=front)).status_code == 200
         notice_id = f"{cid}-ket-luan-{OWN_AGENCY}"

@@ -57,6 +57,7 @@ class FakeAssignmentRepository:
         self.published = published
         self.docs: dict[str, dict[str, Any]] = {}
         self.audit: list[dict[str, Any]] = []
+        self.conferences: dict[str, Any] = {}  # conference id → its snapshot (shared.events.Conference)
 
     def _flush(self, aggregate: Aggregate) -> None:
         for recorded in aggregate.events:
@@ -91,6 +92,13 @@ class FakeAssignmentRepository:
         assignment.loaded_status = assignment.status
         self._flush(assignment)
         return True
+
+    async def of_conference(self, conference_id: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(d) for d in self.docs.values() if d.get("conference_id") == conference_id]
+
+    async def conference(self, conference_id: str) -> dict[str, Any] | None:
+        conference = self.conferences.get(conference_id)
+        return {"snapshot": conference.model_dump()} if conference else None
 
     async def save_news(self, assignment: Assignment, event_id: str, rank: int) -> bool:
         stored = self.docs[assignment.opinion_id]

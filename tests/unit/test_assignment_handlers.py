@@ -18,6 +18,7 @@ from shared.messaging.links import LinkGuard, LinkRefused, link_user
 from shared.messaging.middleware import MessageContext
 from shared.messaging.topology import EVENTS_EXCHANGE, INBOUND_EXCHANGE
 from shared.storage.outbox import EventSource
+from shared.units import Unit
 from tests.unit.fakes import FakePublisher, Published, source
 from tests.unit.test_assignment_use_cases import LAND, WARD, World, request_from
 
@@ -35,7 +36,10 @@ def wired(world: World) -> tuple[RabbitBroker, Assignment]:
         place=WARD,
         interval_s=3600,  # type: ignore[arg-type]
     )
-    desk = ConferenceDesk(world.repository, Documents(), clock=world.clock, instance_name="Phường A", console_url="")  # type: ignore[arg-type]
+    desk = ConferenceDesk(
+        world.repository, Documents(), clock=world.clock, unit=Unit("ward", "Phường A"), console_url="",  # type: ignore[arg-type]
+        settle=world.service.settle_at_conclusion, release=world.service.release_from,
+    )  # fmt: skip
     guard = LinkGuard(WARD.instance, WARD.parent, ["to-1"])
     parts = Assignment(world.service, summaries, desk, world.service.directory, guard, world.repository)  # type: ignore[arg-type]
     broker = RabbitBroker(middlewares=[MessageContext])

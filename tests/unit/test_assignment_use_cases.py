@@ -4,18 +4,20 @@ test holds. Escalation, promises, redirects, reassignment, news from above, conc
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from services.assignment.app import AssignmentSettings
+from services.assignment.app import CONFIG, AssignmentSettings
 from services.assignment.classification import RuleTable
 from services.assignment.directory import Agency
+from services.assignment.domain import Assignment as AssignmentAggregate
 from services.assignment.domain import (
     HopLimit,
     NoParent,
     NotReceivedHere,
+    OnTheSpotRefused,
     Place,
     PromiseRefused,
     SameAgency,
@@ -27,6 +29,7 @@ from shared.clock import VIETNAM
 from shared.domain import Story
 from shared.events import (
     AnswerKind,
+    Conference,
     Envelope,
     EscalationAcknowledgedV1,
     EscalationAnsweredV1,
@@ -63,7 +66,7 @@ class World:
             self.repository,  # type: ignore[arg-type]
             FakeDirectory(AGENCIES),  # type: ignore[arg-type]
             RuleTable.from_yaml(settings.classification_rules),
-            JurisdictionTable("ward", jurisdiction if jurisdiction is not None else {"land": "district"}),
+            JurisdictionTable.of_levels("ward", jurisdiction if jurisdiction is not None else {"land": "district"}),
             clock=self.clock,
             place=place,
             answer_days=30,
@@ -75,10 +78,9 @@ class World:
             opinion_id=opinion_id,
             tracking_code=f"YK-{opinion_id[:4].upper()}-0001",
             origin_instance=self.service.place.instance,
-            channel="direct",
             text=text,
             submitted_at=self.clock.now(),
-            **payload,
+            **{"channel": "direct", **payload},
         )
         return Envelope.new(body, source("intake", self.service.place.instance), correlation_id=opinion_id)
 
@@ -95,7 +97,7 @@ async def test_a_matter_beyond_the_ward_goes_up_with_its_reason_and_the_story_ke
     assert ward.published.types() == ["opinion.classified.v1", "opinion.escalated.v1", "escalation.requested.v1"]
     [request] = ward.published.to("quan-b")
     assert request.payload.chain == ["phuong-a"] and request.payload.field == "land"
-    assert "thẩm quyền cấp quận/huyện" in request.payload.reason
+    assert "thẩm quyền của cấp quận/huyện" in request.payload.reason
     assert {e.correlation_id for e, _ in ward.published.items} == {event.correlation_id}
     assert all(e.causation_id == str(event.event_id) for e, _ in ward.published.items)
     stored = await ward.repository.get(event.payload.opinion_id)
@@ -170,7 +172,7 @@ async def test_one_answer_only_and_two_at_once_cannot_both_win() -> None:
     )  # fmt: skip
     with pytest.raises(TransitionRefused) as refused:
         await ward.service.answer(
-            second, kind=AnswerKind.ON_THE_SPOT, text="Khác", answered_by=None, head=None, document_number=None,
+            second, kind=AnswerKind.WRITTEN, text="Khác", answered_by=None, head=None, document_number="16/UBND",
             by=SECRETARY,
         )  # fmt: skip
     assert refused.value.current == "answered"
@@ -311,3 +313,120 @@ def test_a_story_caused_by_an_event_keeps_its_correlation_and_names_its_cause() 
         holder_level="city", agency_name="X", due_at=clock().now(), acknowledged_at=clock().now(),
     ), story="s-9")  # fmt: skip
     assert Story.caused_by(cause) == Story("s-9", str(cause.event_id))
+
+
+# ---- the conference's clock -----------------------------------------------------------------------------
+
+CONFERENCE_ID = "HN-2026-ABCDE"
+
+
+def conference(world: World, status: str, *, starts_in: timedelta, closed_at: datetime | None = None) -> Conference:
+    now = world.clock.now()
+    snapshot = Conference(
+        conference_id=CONFERENCE_ID, title="Hội nghị đối thoại quý I năm 2026", starts_at=now + starts_in,
+        venue="Nhà văn hóa tổ dân phố số 5", chairs=[Head.PARTY_SECRETARY, Head.COMMITTEE_CHAIR], plan_year=2026,
+        status=status, closed_at=closed_at,
+    )  # fmt: skip
+    world.repository.conferences[CONFERENCE_ID] = snapshot
+    return snapshot
+
+
+async def test_an_opinion_for_a_conference_waits_for_it_without_agency_deadline_or_escalation() -> None:
+    ward = World(WARD)
+    conference(ward, "announced", starts_in=timedelta(days=5))
+    front = await ward.receive(LAND, channel="front_collected", conference_id=CONFERENCE_ID)  # beyond the ward
+    direct = await ward.receive("Đèn đường ngõ 12 hỏng", channel="direct", conference_id=CONFERENCE_ID)
+    for code in (front, direct):
+        stored = await ward.repository.by_tracking_code(code)
+        assert stored is not None and stored.status == "tabled" and stored.agency is None and stored.due_at is None
+    assert ward.published.types() == ["opinion.classified.v1", "opinion.tabled.v1"] * 2  # nothing to scheduling
+
+
+async def test_written_answers_are_due_30_days_after_the_conference_ends_not_after_receipt() -> None:
+    ward = World(WARD)
+    conference(ward, "announced", starts_in=timedelta(days=20))
+    code = await ward.receive("Đèn đường ngõ 12 hỏng", channel="front_collected", conference_id=CONFERENCE_ID)
+    ward.clock.advance(timedelta(days=20, hours=3))  # the conference day, after it closed
+    held = conference(ward, "closed", starts_in=timedelta(hours=-3), closed_at=ward.clock.now())
+    assignment = await ward.service.load(code)
+    await ward.service.promise(assignment, due=None, off_topic=False, by=SECRETARY)
+    due = assignment.due_at.astimezone(VIETNAM)  # type: ignore[union-attr]
+    assert (due.date() - held.closed_at.astimezone(VIETNAM).date()).days == 30  # type: ignore[union-attr]
+    assert assignment.agency["id"] == "van-phong" and assignment.status == "assigned"  # type: ignore[index]
+    [assigned] = [e for e, _ in ward.published.items if e.event_type == "opinion.assigned.v1"]
+    assert assigned.payload.conference_id == CONFERENCE_ID and assigned.payload.due_at == assignment.due_at
+    with pytest.raises(PromiseRefused):  # and never later than that
+        other = await ward.receive("Rác", channel="direct", conference_id=CONFERENCE_ID)
+        late = datetime.combine(due.date() + timedelta(days=1), due.timetz())
+        await ward.service.promise(await ward.service.load(other), due=late, off_topic=False, by=SECRETARY)
+
+
+async def test_an_on_the_spot_answer_only_while_its_conference_sits_and_by_a_named_head() -> None:
+    ward = World(WARD)
+    conference(ward, "announced", starts_in=timedelta(days=5))
+    code = await ward.receive("Đèn đường ngõ 12 hỏng", channel="direct", conference_id=CONFERENCE_ID)
+    answer = {"kind": AnswerKind.ON_THE_SPOT, "text": "Tuần sau thay bóng đèn.", "answered_by": None,
+              "head": Head.COMMITTEE_CHAIR, "document_number": None, "by": SECRETARY}  # fmt: skip
+    with pytest.raises(OnTheSpotRefused, match="not_in_session"):
+        await ward.service.answer(await ward.service.load(code), **answer)
+    outside = await ward.receive("Thủ tục xác nhận cư trú chậm")
+    with pytest.raises(OnTheSpotRefused, match="not_on_agenda"):
+        await ward.service.answer(await ward.service.load(outside), **answer)
+    conference(ward, "open", starts_in=timedelta(0))
+    answered = await ward.service.answer(await ward.service.load(code), **answer)
+    assert answered.status == "answered" and answered.answered["answered_by"] == "Chủ tịch UBND phường"  # type: ignore[index]
+
+
+async def test_what_the_conference_left_unanswered_is_concluded_in_writing_and_a_cancelled_one_releases() -> None:
+    ward = World(WARD)
+    conference(ward, "closed", starts_in=timedelta(hours=-2), closed_at=ward.clock.now())
+    answered_there = await ward.receive("Đèn hỏng", channel="direct", conference_id=CONFERENCE_ID)
+    left = await ward.receive("Rác tồn đọng đầu ngõ 5", channel="front_collected", conference_id=CONFERENCE_ID)
+    await ward.service.answer(
+        await ward.service.load(answered_there), kind=AnswerKind.ON_THE_SPOT, text="Đã sửa.", answered_by=None,
+        head=Head.COMMITTEE_CHAIR, document_number=None, by=SECRETARY,
+    )  # fmt: skip
+    concluded = conference(ward, "concluded", starts_in=timedelta(hours=-2), closed_at=ward.clock.now())
+    assert await ward.service.settle_at_conclusion(concluded) == 1
+    assert await ward.service.settle_at_conclusion(concluded) == 0  # a redelivery settles nothing twice
+    settled = await ward.service.load(left)
+    assert settled.status == "assigned" and settled.promised["by"] == "kết luận hội nghị"  # type: ignore[index]
+
+    other = World(WARD)
+    cancelled = conference(other, "announced", starts_in=timedelta(days=5))
+    land = await other.receive(LAND, channel="front_collected", conference_id=CONFERENCE_ID)
+    lamp = await other.receive("Đèn hỏng", channel="front_collected", conference_id=CONFERENCE_ID)
+    assert await other.service.release_from(cancelled) == 2
+    assert (await other.service.load(land)).status == "escalated"  # now beyond the ward, as outside a conference
+    lamp_now = await other.service.load(lamp)
+    assert lamp_now.status == "assigned" and lamp_now.conference_id is None
+
+
+async def test_a_correction_keeps_the_earlier_answer_and_is_audited() -> None:
+    ward = World(WARD)
+    conference(ward, "open", starts_in=timedelta(0))
+    code = await ward.receive("Đèn đường ngõ 12 hỏng", channel="direct", conference_id=CONFERENCE_ID)
+    await ward.service.answer(
+        await ward.service.load(code), kind=AnswerKind.ON_THE_SPOT, text="Thay bóng trong tháng 3.",
+        answered_by=None, head=Head.COMMITTEE_CHAIR, document_number=None, by=SECRETARY,
+    )  # fmt: skip
+    corrected = await ward.service.correct_answer(
+        await ward.service.load(code), text="Thay bóng trong tháng 4.", document_number=None,
+        reason="Thư ký ghi nhầm tháng", by=SECRETARY,
+    )  # fmt: skip
+    assert corrected.answered["text"] == "Thay bóng trong tháng 4."  # type: ignore[index]
+    assert corrected.corrections[0]["text"] == "Thay bóng trong tháng 3."
+    assert "opinion.answer_corrected.v1" in ward.published.types()
+    assert [a["action"] for a in ward.repository.audit][-1] == "opinion.answer_corrected"
+
+
+def test_the_2025_table_keeps_provincial_matters_up_and_says_why() -> None:
+    table = JurisdictionTable.from_yaml(CONFIG / "jurisdiction.yaml")
+    assert table.within("ward", "land", "Đề nghị cấp sổ đỏ cho thửa đất số 45 tổ 5")
+    assert not table.within("commune", "traffic", "Quốc lộ 5 đoạn qua xã xuống cấp nghiêm trọng")
+    assert not table.within("commune", "traffic", "quoc lo 5 doan qua xa xuong cap")  # typed without accents
+    authority = table.authority("land", "Bảng giá đất mới của thành phố cao quá")
+    assert authority.level == "province" and authority.matched == "bảng giá đất"
+    assert "151/2025/NĐ-CP" in authority.basis
+    reason = AssignmentAggregate("x", field="land").escalation_reason_for(WARD, authority)
+    assert "(căn cứ Luật Đất đai năm 2024; Nghị định 151/2025/NĐ-CP)" in reason and "(province)" not in reason

@@ -20,7 +20,13 @@ def test_pydantic_errors_become_bilingual_field_errors() -> None:
 
 def test_every_template_renders_vietnamese_subject_and_body() -> None:
     templates = Templates()
-    common = {"instance_name": "Phường A", "tracking_code": "YK-1234-ABCD", "status_url": "http://x/YK-1234-ABCD"}
+    common = {
+        "instance_name": "Phường Bồ Đề",
+        "issuer": "Ủy ban nhân dân phường Bồ Đề",
+        "tracking_code": "YK-1234-ABCD",
+        "status_url": "http://x/YK-1234-ABCD",
+        "inbox_url": "http://x/hop-thu/YK-1234-ABCD",
+    }
     cases = {
         "citizen_ack": {
             "citizen_name": "Chị B",
@@ -58,12 +64,35 @@ def test_every_template_renders_vietnamese_subject_and_body() -> None:
             "original_subject": "Giao xử lý",
             "sent_at": "08:00 ngày 01/02/2026",
         },
+        "citizen_written": {
+            "citizen_name": "Bà Nguyễn Thị Mai",
+            "agency_name": "Phòng Kinh tế, Hạ tầng và Đô thị",
+            "due_date": "14/04/2026",
+            "off_topic": False,
+            "conference_name": "Hội nghị đối thoại quý I năm 2026",
+        },
+        "citizen_correction": {
+            "citizen_name": "Ông Trần Văn Bình",
+            "reason": "Thư ký ghi nhầm tháng",
+            "document_number": None,
+            "answer_text": "Thay bóng đèn trong tháng 4.",
+        },
+        "citizen_redirect": {
+            "citizen_name": "Ông Lê Văn Cường",
+            "kind_label": "khiếu nại",
+            "reason": "Đề nghị xem xét lại quyết định xử phạt",
+            "reception_name": "Bộ phận tiếp công dân của UBND phường",
+            "reception_place": "Trụ sở UBND phường",
+            "reception_hours": "Thứ Hai đến thứ Sáu",
+            "reception_basis": "Luật Tiếp công dân năm 2013",
+        },
     }
     for kind, variables in cases.items():
         rendered = templates.render(kind, {**common, "ack_url": "http://n/ack?token=t", **variables})
         assert "YK-1234-ABCD" in rendered.subject and "\n" not in rendered.subject
-        assert "Phường A" in rendered.body
+        assert "Ủy ban nhân dân phường Bồ Đề" in rendered.body, kind  # the issuing body, never the bare name
         assert rendered.sms and len(rendered.sms) <= 160 and "YK-1234-ABCD" in rendered.sms
+        assert rendered.sms.isascii(), rendered.sms  # one GSM segment: no diacritics, not even in names
     notice = templates.render("assignment_notice", {**common, **cases["assignment_notice"], "ack_url": "http://n/ack"})
     assert "http://n/ack" in notice.body
     without = templates.render("assignment_notice", {**common, **cases["assignment_notice"], "ack_url": None})

@@ -12,7 +12,7 @@ from services.assignment.app import CONFIG
 from services.assignment.domain import outcome, progress_rank
 from services.assignment.jurisdiction import JurisdictionTable
 from shared.clock import VIETNAM
-from shared.events import EscalationRequestedV1, Figures, Summary
+from shared.events import FIELDS, EscalationRequestedV1, Figures, Summary
 from shared.messaging.links import REPLAYED_USER_ID, LinkGuard, LinkRefused, link_user, shovel_name
 from shared.periods import current_periods, parse_period
 from shared.settings import ServiceSettings
@@ -51,13 +51,16 @@ def test_settings_refuse_neighbours_that_make_no_sense() -> None:
 
 
 def test_jurisdiction_compares_level_ranks() -> None:
-    table = JurisdictionTable.from_yaml(CONFIG / "jurisdiction.yaml")
+    table = JurisdictionTable.from_yaml(CONFIG / "jurisdiction.three-level.yaml")  # as before July 2025
     assert table.level_for("land") == "district" and table.level_for("traffic") == "ward"
     assert not table.within("ward", "land") and table.within("district", "land")
     assert table.within("city", "land")  # a two-level chain: the city has the district's authority
     assert table.within("commune", "traffic")
+    today = JurisdictionTable.from_yaml(CONFIG / "jurisdiction.yaml")  # since July 2025
+    assert all(today.within("commune", field) for field in FIELDS)  # what a commune decides, by field
+    assert not today.within("ward", "health_education", "Bệnh viện đa khoa thành phố quá tải")
     with pytest.raises(ValueError, match="unknown field"):
-        JurisdictionTable("ward", {"weather": "city"})
+        JurisdictionTable.of_levels("ward", {"weather": "city"})
 
 
 def request(**changes: object) -> dict[str, object]:

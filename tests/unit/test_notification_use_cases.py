@@ -20,6 +20,7 @@ from shared.events import AgencyRef, Envelope, OpinionAnsweredV1, OpinionAssigne
 from shared.http.auth import Caller
 from shared.messaging.consumer import TransientError
 from shared.storage.outbox import EventSource
+from shared.units import Unit
 from tests.unit.fakes import FakeNotificationStore, Published, clock, source
 
 POLICY = DeliveryPolicy(
@@ -72,7 +73,7 @@ class World:
             Directory(),  # type: ignore[arg-type]
             self.delivery.send,
             instance_id="phuong-a",
-            instance_name="Phường An Khánh",
+            unit=Unit("ward", "Phường An Khánh"),
             console_url="https://doithoai.phuong-a.vn",
         )
 

@@ -69,7 +69,11 @@ async def test_an_urgent_plan_is_announced_at_once_and_only_the_persons_step_is_
     assert [(e.payload.change, e.payload.version) for e, _ in published.items] == [("planned", 1), ("announced", 2)]
     assert all(e.correlation_id == f"conference:{conference.id}" for e, _ in published.items)
     assert [a["action"] for a in repo.audit] == ["conference.planned"]
-    assert len(timers.timers) == 2  # the announcement and the dossier
+    kinds = sorted(t["kind"] for t in timers.timers.values())  # the announcement, the dossier, what arrives since
+    assert kinds == ["conference_announce", "conference_dossier", "conference_dossier_update"], kinds
+    [first] = [t for t in timers.timers.values() if t["kind"] == "conference_dossier"]
+    [update] = [t for t in timers.timers.values() if t["kind"] == "conference_dossier_update"]
+    assert first["fire_at"] == service.clock.now() and update["fire_at"] == first["starts_at"] - timedelta(hours=2)
 
 
 async def test_two_people_moving_one_conference_at_once_cannot_both_win() -> None:
@@ -107,8 +111,10 @@ async def test_a_new_date_gets_new_timers_and_the_old_ones_are_called_off() -> N
     )
     assert moved.status == "planned" and moved.doc["starts_at"] == new_date
     assert {timers.timers[t]["status"] for t in old} == {"cancelled"}
-    assert len([t for t in timers.timers.values() if t["status"] == "pending"]) == 2
+    assert len([t for t in timers.timers.values() if t["status"] == "pending"]) == 3
     assert [a["action"] for a in repo.audit] == ["conference.planned", "conference.reschedule"]
+    [rescheduled] = [e for e, _ in published.items if e.payload.change == "rescheduled"]
+    assert rescheduled.payload.previous_starts_at == conference.doc["starts_at"] != new_date
 
 
 async def test_each_timer_fires_once_and_again_with_the_same_event_id_after_a_crash() -> None:

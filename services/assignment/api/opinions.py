@@ -15,6 +15,7 @@ from services.assignment.domain import (
     HopLimit,
     NoParent,
     NotReceivedHere,
+    OnTheSpotRefused,
     PromiseRefused,
     SameAgency,
     Status,
@@ -41,8 +42,26 @@ class AnswerIn(BaseModel):
     answered_by: str | None = Field(
         default=None, max_length=200, description="Người/cơ quan trả lời; mặc định theo loại trả lời."
     )
-    head: Head | None = Field(default=None, description="Người đứng đầu đã trả lời (trả lời tại hội nghị).")
+    head: Head | None = Field(
+        default=None, description="Người đứng đầu đã trả lời (bắt buộc khi trả lời tại hội nghị)."
+    )
     document_number: str | None = Field(default=None, max_length=100, description="Số văn bản trả lời.")
+
+
+class CorrectionIn(BaseModel):
+    """An answer recorded wrongly, corrected; the earlier one stays in the history and the citizen is told."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str = Field(min_length=1, max_length=20000, description="Nội dung trả lời đúng.")
+    document_number: str | None = Field(default=None, max_length=100)
+    reason: str = Field(min_length=1, max_length=1000, description="Vì sao đính chính.")
+
+
+class AgendaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    conference_id: str = Field(min_length=1, max_length=64, description="Hội nghị của cấp này sẽ trả lời ý kiến.")
 
 
 class AnswerView(BaseModel):
@@ -148,6 +167,9 @@ class PromiseIn(BaseModel):
 
     due_date: date | None = Field(default=None, description="Hạn trả lời (không muộn hơn hạn luật định).")
     off_topic: bool = False
+    agency_id: str | None = Field(
+        default=None, max_length=64, description="Cơ quan trả lời (ý kiến đưa ra hội nghị); mặc định theo lĩnh vực."
+    )
 
 
 class ReassignIn(BaseModel):
@@ -263,6 +285,17 @@ async def record_answer(
     caller: Annotated[Caller, Depends(require_role("front", "secretary", "agency", "operator"))],
 ) -> AssignmentView:
     assignment = await _load(service, tracking_code, caller)
+    code = assignment.tracking_code
+    if body.kind is AnswerKind.WRITTEN and "agency" not in caller.roles:
+        raise ApiError(
+            403,
+            "written_by_agency",
+            f"Câu trả lời bằng văn bản do cơ quan được giao ý kiến {code} ghi nhận (bằng tài khoản của cơ quan).",
+            f"The written answer to {code} is recorded by the agency it was given to, with its own account.",
+        )
+    if body.kind is AnswerKind.ON_THE_SPOT and body.head is None:
+        vi, en = "Ghi người đứng đầu đã trả lời tại hội nghị.", "Name the head who answered at the conference."
+        raise ApiError(422, "validation_failed", vi, en, [{"field": "head", "message_vi": vi, "message_en": en}])
     try:
         await service.answer(
             assignment,
@@ -281,6 +314,88 @@ async def record_answer(
             "chỉ ghi nhận trả lời cho ý kiến đang chờ trả lời tại cấp này.",
             f"Opinion {assignment.tracking_code} is '{exc.current.value}'; "
             "only an opinion waiting for an answer at this level can be answered.",
+        ) from exc
+    except OnTheSpotRefused as exc:
+        raise _not_in_session(code, exc) from exc
+    return _view(assignment)
+
+
+def _unknown_agency(agency_id: str | None) -> ApiError:
+    return ApiError(
+        422,
+        "unknown_agency",
+        f"Không có cơ quan mã {agency_id} trong danh bạ (đang hoạt động).",
+        f"No active agency {agency_id} in the directory.",
+        [{"field": "agency_id", "message_vi": "Không có trong danh bạ", "message_en": "Not in the directory"}],
+    )
+
+
+def _not_in_session(code: str, exc: OnTheSpotRefused) -> ApiError:
+    if exc.reason == "not_on_agenda":
+        return ApiError(
+            409,
+            "not_on_agenda",
+            f"Ý kiến {code} không được đưa ra hội nghị nào; chỉ ghi trả lời tại hội nghị cho ý kiến của hội nghị.",
+            f"Opinion {code} is on no conference's agenda; only those can be answered on the spot.",
+        )
+    return ApiError(
+        409,
+        "not_in_session",
+        f"Hội nghị của ý kiến {code} không diễn ra lúc này; trả lời tại hội nghị chỉ ghi được khi hội nghị đang họp "
+        "hoặc trong ngày họp.",
+        f"The conference of {code} is not in session; an on-the-spot answer is recorded while it sits or on its day.",
+    )
+
+
+@router.post(
+    "/opinions/{tracking_code}/answer/correction",
+    response_model=AssignmentView,
+    summary="Đính chính câu trả lời đã ghi (lưu lại bản trước, báo người dân)",
+    dependencies=[Depends(require_json)],
+    responses={401: {}, 403: {}, 404: {}, 409: {}, 415: {}, 422: {}},
+)
+async def correct_answer(
+    tracking_code: str,
+    body: CorrectionIn,
+    service: Service,
+    caller: Annotated[Caller, Depends(require_role("secretary", "agency", "operator"))],
+) -> AssignmentView:
+    assignment = await _load(service, tracking_code, caller)
+    try:
+        await service.correct_answer(
+            assignment, text=body.text, document_number=body.document_number, reason=body.reason, by=caller
+        )
+    except (TransitionRefused, NotReceivedHere) as exc:
+        raise ApiError(
+            409,
+            "cannot_correct",
+            f"Ý kiến {assignment.tracking_code} chưa có câu trả lời ghi tại cấp này để đính chính.",
+            f"Opinion {assignment.tracking_code} has no answer recorded at this level to correct.",
+        ) from exc
+    return _view(assignment)
+
+
+@router.post(
+    "/opinions/{tracking_code}/agenda",
+    response_model=AssignmentView,
+    summary="Đưa ý kiến (cấp dưới chuyển lên) ra hội nghị đối thoại của cấp này",
+    dependencies=[Depends(require_json)],
+    responses={401: {}, 403: {}, 404: {}, 409: {}, 415: {}, 422: {}},
+)
+async def put_on_agenda(
+    tracking_code: str, body: AgendaIn, service: Service, caller: Annotated[Caller, Depends(require_role(*STAFF))]
+) -> AssignmentView:
+    assignment = await _load(service, tracking_code, caller)
+    try:
+        await service.put_on_agenda(assignment, conference_id=body.conference_id, by=caller)
+    except TransitionRefused as exc:
+        raise _not_waiting(assignment, exc) from exc
+    except KeyError as exc:
+        raise ApiError(
+            409,
+            "conference_not_open_for_opinions",
+            f"Hội nghị {body.conference_id} không có ở cấp này hoặc đã kết thúc, không nhận thêm ý kiến.",
+            f"Conference {body.conference_id} is not known here or no longer takes opinions.",
         ) from exc
     return _view(assignment)
 
@@ -352,9 +467,11 @@ async def promise(
     assignment = await _load(service, tracking_code, caller)
     due = datetime.combine(body.due_date, END_OF_DAY, tzinfo=VIETNAM) if body.due_date else None
     try:
-        await service.promise(assignment, due=due, off_topic=body.off_topic, by=caller)
+        await service.promise(assignment, due=due, off_topic=body.off_topic, agency_id=body.agency_id, by=caller)
     except TransitionRefused as exc:
         raise _not_waiting(assignment, exc) from exc
+    except UnknownAgency as exc:
+        raise _unknown_agency(str(exc)) from exc
     except PromiseRefused as exc:
         limit = exc.limit.astimezone(VIETNAM).strftime("%d/%m/%Y")
         vi, en = (
@@ -390,13 +507,7 @@ async def reassign(
     except TransitionRefused as exc:
         raise _not_waiting(assignment, exc) from exc
     except UnknownAgency as exc:
-        raise ApiError(
-            422,
-            "unknown_agency",
-            f"Không có cơ quan mã {body.agency_id} trong danh bạ (đang hoạt động).",
-            f"No active agency {body.agency_id} in the directory.",
-            [{"field": "agency_id", "message_vi": "Không có trong danh bạ", "message_en": "Not in the directory"}],
-        ) from exc
+        raise _unknown_agency(body.agency_id) from exc
     except SameAgency as exc:
         raise ApiError(
             409,

@@ -105,7 +105,7 @@ async def _render(request: Request, table: Table, fmt: str, filename: str, summa
         body = to_xlsx(table)
     else:
         desk = request.app.state.assignment.desk
-        document = await ReportDocuments(desk.documents, desk.instance_name).render(table, desk.clock.now())
+        document = await ReportDocuments(desk.documents, desk.unit).render(table, desk.clock.now())
         if fmt == "html":
             return HTMLResponse(document.html)
         body = document.pdf
