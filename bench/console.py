@@ -92,7 +92,12 @@ class Http:
             reused = bool(idle)
             reader, writer = idle.pop() if reused else await asyncio.open_connection(host, port)
             writer.write(raw)
-            status_line = await reader.readline()
+            try:
+                status_line = await reader.readline()
+            except ConnectionResetError:
+                if not reused:
+                    raise
+                status_line = b""
             if status_line or not reused:
                 break
             writer.close()  # closed by the server while idle; open another
@@ -410,21 +415,22 @@ async def prepare(stack: LocalStack, private_key: str, users: int) -> tuple[str,
 
 
 async def drained(stack: LocalStack, timeout: float = 600) -> None:
-    """Wait until every opinion received so far has been classified and assigned."""
+    """Wait until assignment holds every opinion intake received so far (classified, tabled or assigned)."""
     api = Http()
     operator = {"X-API-Key": dev_key(WARD, "operator")}
     deadline = time.monotonic() + timeout
     try:
         while True:
-            waiting = 0
-            for status in ("received", "classified"):
-                url = f"{stack.url(WARD, 'intake')}/api/v1/opinions?status={status}&per_page=1"
-                waiting += json.loads((await api.request("GET", url, headers=operator))[2])["total"]
-            if not waiting:
+            totals = []
+            for service in ("intake", "assignment"):
+                url = f"{stack.url(WARD, service)}/api/v1/opinions?per_page=1"
+                totals.append(json.loads((await api.request("GET", url, headers=operator))[2])["total"])
+            received, held = totals
+            if held >= received:
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{waiting} opinions still waiting for assignment after {timeout:.0f} s")
-            log.info("  %d opinions still being classified and assigned; waiting", waiting)
+                raise RuntimeError(f"{received - held} opinions still not classified after {timeout:.0f} s")
+            log.info("  %d opinions still being classified; waiting", received - held)
             await asyncio.sleep(5)
     finally:
         api.close()

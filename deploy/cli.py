@@ -35,6 +35,8 @@ Ví dụ / examples:
   doithoai agencies import shared/config/agencies/ward.yaml --instance phuong-bo-de --level ward
   doithoai notifications list --status failed
   doithoai notifications retry <id>
+  doithoai documents list <conference>        số, trạng thái và lý do văn bản chưa lập được
+  doithoai documents retry <conference>       lập lại sau khi đã khắc phục nguyên nhân
   doithoai users add thu-ky --name "Nguyễn Thị Thư" --position "Công chức Văn phòng" --role secretary
   doithoai users add dia-chinh --name "Lê Văn Địa" --role agency --agency dia-chinh-xay-dung
   doithoai users list | disable <username> | reset-password <username>
@@ -50,6 +52,9 @@ agencies = typer.Typer(help="Danh bạ cơ quan (agency directory).", no_args_is
 notifications = typer.Typer(help="Tình trạng gửi thông báo (delivery status).", no_args_is_help=True)
 dead_letters = typer.Typer(help="Thư chết: xem và gửi lại (dead-letter queues).", no_args_is_help=True)
 demo = typer.Typer(help="Dữ liệu mẫu (demo and bulk data).", no_args_is_help=True)
+documents = typer.Typer(
+    help="Văn bản hội nghị: xem và lập lại văn bản chưa lập được (documents).", no_args_is_help=True
+)
 users = typer.Typer(
     help="Tài khoản người dùng của bảng điều khiển (the console's accounts; reads DOITHOAI_INSTANCE_ID, "
     "DOITHOAI_MONGO_URL like the console).",
@@ -60,6 +65,7 @@ app.add_typer(notifications, name="notifications")
 app.add_typer(dead_letters, name="dead-letters")
 app.add_typer(demo, name="demo")
 app.add_typer(users, name="users")
+app.add_typer(documents, name="documents")
 console = Console()
 
 Url = Annotated[str, typer.Option(envvar="DOITHOAI_NOTIFICATION_URL", help="Notification service URL.")]
@@ -180,6 +186,35 @@ def retry_notification(notification_id: str, url: Url = DEFAULT_URL, key: Key = 
     """Gửi lại một thông báo đã thất bại."""
     n = _call("POST", url, key, f"/api/v1/notifications/{notification_id}/retry")
     console.print(f"[green]{n['id']}: {n['status']}[/green]")
+
+
+# ---- a conference's documents ----------------------------------------------------------------------
+
+AssignmentUrl = Annotated[str, typer.Option(envvar="DOITHOAI_ASSIGNMENT_URL", help="Assignment service URL.")]
+ASSIGNMENT_URL = "http://127.0.0.1:8103"
+
+
+def _documents_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table("văn bản", "số", "cơ quan", "trạng thái", "lý do")
+    for d in rows:
+        state = "đã lập" if d["status"] == "issued" else f"[red]{d['status']}[/red]"
+        table.add_row(d["title"], d["number"] or "", d["agency"] or "", state, d["problem"] or "")
+    return table
+
+
+@documents.command("list")
+def list_documents(conference_id: str, url: AssignmentUrl = ASSIGNMENT_URL, key: Key = "") -> None:
+    """Văn bản của một hội nghị, kể cả văn bản chưa lập được và lý do."""
+    console.print(_documents_table(_call("GET", url, key, f"/api/v1/conferences/{conference_id}/documents")))
+
+
+@documents.command("retry")
+def retry_documents(conference_id: str, url: AssignmentUrl = ASSIGNMENT_URL, key: Key = "") -> None:
+    """Lập lại các văn bản chưa lập được của một hội nghị đã kết thúc."""
+    rows = _call("POST", url, key, f"/api/v1/conferences/{conference_id}/documents/retry")
+    console.print(_documents_table(rows))
+    if any(d["status"] != "issued" for d in rows):
+        raise typer.Exit(1)
 
 
 # ---- instance status, dead letters, links ----------------------------------------------------------

@@ -19,7 +19,7 @@ from services.assignment.jurisdiction import JurisdictionTable
 from services.assignment.repository import AssignmentRepository
 from services.assignment.service import AssignmentService
 from services.assignment.summaries import Summaries
-from shared.agencies import load_seed
+from shared.agencies import load_directory, load_seed
 from shared.clock import Clock
 from shared.deadlines import DayCount
 from shared.events import Channel
@@ -100,12 +100,20 @@ def bootstrap(settings: AssignmentSettings, runtime: Runtime) -> Assignment:
     )
     summaries = Summaries(
         repository, runtime.publisher, runtime.events, clock=runtime.clock, place=place,
-        interval_s=settings.summary_interval_s, audit=runtime.audit,
+        interval_s=settings.summary_interval_s, audit=runtime.audit, children=settings.child_ids,
     )  # fmt: skip
+    # The heads sign the documents: their names come from the directory seed; the unit above names the Party
+    # committee above on the Party's documents.
+    heads = load_directory(settings.agency_seed(), instance_id=settings.instance_id, level=settings.level).heads
+    parent = (
+        Unit(settings.parent_level, settings.parent_name) if settings.parent_name and settings.parent_level else None
+    )
     desk = ConferenceDesk(
         repository, Documents(), clock=runtime.clock, unit=Unit(settings.level, settings.instance_name),
         console_url=settings.console_url, settle=service.settle_at_conclusion, release=service.release_from,
+        heads={head: official.name for head, official in heads.items()}, parent=parent,
     )  # fmt: skip
+    runtime.add_loop(desk.run_retries)  # documents that could not be produced, tried again
     guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids, runtime.audit)
     return Assignment(service, summaries, desk, directory, guard, repository)
 

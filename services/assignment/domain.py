@@ -40,6 +40,7 @@ from shared.events import (
     OpinionDueChangedV1,
     OpinionEscalatedV1,
     OpinionEscalationUpdatedV1,
+    OpinionMergedV1,
     OpinionReceivedV1,
     OpinionRedirectedV1,
     OpinionTabledV1,
@@ -66,6 +67,7 @@ class Status(StrEnum):
     ESCALATED = "escalated"
     ANSWERED = "answered"
     REDIRECTED = "redirected"
+    MERGED = "merged"
 
     @property
     def label(self) -> str:
@@ -75,14 +77,16 @@ class Status(StrEnum):
             Status.ESCALATED: "Đã chuyển lên cấp trên",
             Status.ANSWERED: "Đã trả lời",
             Status.REDIRECTED: "Chuyển quy trình khiếu nại, tố cáo",
+            Status.MERGED: "Đã gộp vào ý kiến cùng nội dung",
         }[self]
 
 
 ALLOWED = {
     # On a conference's agenda: answered there, given to an agency in writing, sent up, or redirected.
-    Status.TABLED: {Status.ANSWERED, Status.ASSIGNED, Status.ESCALATED, Status.REDIRECTED},
-    Status.ASSIGNED: {Status.ANSWERED, Status.ESCALATED, Status.REDIRECTED},
+    Status.TABLED: {Status.ANSWERED, Status.ASSIGNED, Status.ESCALATED, Status.REDIRECTED, Status.MERGED},
+    Status.ASSIGNED: {Status.ANSWERED, Status.ESCALATED, Status.REDIRECTED, Status.MERGED},
     Status.REDIRECTED: set(),
+    Status.MERGED: set(),  # its answer is the one of the opinion it was merged into
     Status.ESCALATED: {Status.ANSWERED},  # answered by the level above
     Status.ANSWERED: set(),
 }
@@ -112,8 +116,20 @@ class SameAgency(Exception):
     pass
 
 
+class SameClassification(Exception):
+    pass
+
+
 class HopLimit(Exception):
     pass
+
+
+class MergeRefused(Exception):
+    """Why two opinions cannot be merged, as a code the API words for people."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class OnTheSpotRefused(Exception):
@@ -158,6 +174,10 @@ def outcome(doc: dict[str, object]) -> str:
     """How an opinion received here ended (or stands), in the categories summaries count."""
     if doc.get("status") == Status.REDIRECTED:
         return "redirected_complaint"
+    if doc.get("status") == Status.MERGED:
+        return "merged"  # raised again by another citizen: a co-signer of the matter it joined
+    if doc.get("off_topic"):
+        return "off_topic"  # received, answered separately in writing: its own outcome
     level = doc.get("holder_level") or doc.get("escalated_to_level")
     if doc.get("status") == Status.ESCALATED or (level and doc.get("status") == Status.ANSWERED):
         rank = LEVEL_RANKS.get(str(level), 2)
@@ -223,6 +243,7 @@ FIELD_DEFAULTS: dict[str, Any] = {
     "text": "",
     "address": None,
     "conference_id": None,
+    "counted_at": None,  # the day it counts in reports: its conference's date, else its receipt
     "tabled_at": None,
     "complaint_suspected": False,
     "submitted_at": None,
@@ -242,8 +263,11 @@ FIELD_DEFAULTS: dict[str, Any] = {
     "answer": None,
     "promise": None,
     "reassigned": None,
+    "reclassified": None,
     "redirect": None,
     "corrections": [],
+    "merged_into": None,  # {"opinion_id", "tracking_code", "reason", "by", "at"}: answered with that opinion
+    "cosigners": [],  # opinions merged into this one: {"opinion_id", "tracking_code"}, told of its answer
     "processed": [],
 }
 
@@ -259,6 +283,7 @@ class Assignment(Aggregate):
     text: str
     address: str | None
     conference_id: str | None
+    counted_at: datetime | None
     tabled_at: datetime | None
     complaint_suspected: bool
     submitted_at: datetime
@@ -278,8 +303,11 @@ class Assignment(Aggregate):
     answered: Answer | None
     promised: dict[str, Any] | None
     reassigned: dict[str, Any] | None
+    reclassified: dict[str, Any] | None
     redirected: dict[str, Any] | None
     corrections: list[dict[str, Any]]
+    merged_into: dict[str, Any] | None
+    cosigners: list[dict[str, str]]
     processed: list[str]
 
     def __init__(self, opinion_id: str, **fields: Any) -> None:
@@ -341,6 +369,7 @@ class Assignment(Aggregate):
             text=p.text,
             address=p.location.address if p.location else None,
             conference_id=p.conference_id,
+            counted_at=p.submitted_at,
             complaint_suspected=complaint_suspected,
             submitted_at=p.submitted_at,
             field=field,
@@ -376,6 +405,7 @@ class Assignment(Aggregate):
             text=p.text,
             address=p.address,
             submitted_at=p.submitted_at,
+            counted_at=p.submitted_at,
             field=p.field,
             head=p.head.value,
             method="escalated",
@@ -391,6 +421,10 @@ class Assignment(Aggregate):
         return now if self.came_from else self.submitted_at
 
     # ---- put before a conference, placed here, or sent up ---------------------------------------------
+
+    def count_on(self, day: datetime) -> None:
+        """Reports count it on its conference's date, whenever it was entered."""
+        self.set(counted_at=day)
 
     def table(self, now: datetime, story: Story) -> None:
         """Collected for a conference: its heads answer it there; no agency, no deadline, no reminder before."""
@@ -417,7 +451,7 @@ class Assignment(Aggregate):
         """Its conference was called off: it is placed again as received outside one."""
         if self.status != Status.TABLED:
             raise TransitionRefused(self.current, Status.ASSIGNED)
-        self.set(conference_id=None)
+        self.set(conference_id=None, counted_at=self.submitted_at)
 
     def commit_in_writing(
         self,
@@ -613,6 +647,7 @@ class Assignment(Aggregate):
             ),
             self.story,
         )
+        self._tell_cosigners()
         if self.came_from:
             self.record(
                 EscalationAnsweredV1(
@@ -646,6 +681,9 @@ class Assignment(Aggregate):
             ),
             self.story,
         )  # fmt: skip
+        corrected = self.events[-1].payload
+        for cosigner in self.cosigners:  # their citizens were given the same answer
+            self.record(corrected.model_copy(update=cosigner), self.story)
 
     def promise(self, *, due: datetime | None, off_topic: bool, by: str, now: datetime) -> None:
         """A written answer promised at the conference (or an off-topic question answered separately in
@@ -672,6 +710,74 @@ class Assignment(Aggregate):
             ),
             self.story,
         )
+
+    # ---- the same matter raised by several citizens -------------------------------------------------
+
+    def merge_into(self, primary: Assignment, *, reason: str | None, by: str, now: datetime) -> None:
+        """This opinion raises the matter `primary` raises: it waits for that answer, its own clock stops, and its
+        citizen is kept as a co-signer (`primary.take_cosigner`). Both must be open here, at this instance."""
+        if primary.opinion_id == self.opinion_id:
+            raise MergeRefused("same_opinion")
+        if self.merged_into and self.merged_into["opinion_id"] == primary.opinion_id:
+            return  # merged already: the caller completes what a crash may have left (the co-signer)
+        for one in (self, primary):
+            if one.status not in (Status.TABLED, Status.ASSIGNED):
+                raise MergeRefused("not_open")
+            if one.came_from:
+                raise MergeRefused("from_below")
+        if self.cosigners:
+            raise MergeRefused("has_cosigners")
+        self.set(
+            status=Status.MERGED.value,
+            merged_into={"opinion_id": primary.opinion_id, "tracking_code": primary.tracking_code, "reason": reason,
+                         "by": by, "at": now},
+        )  # fmt: skip
+        self.record(
+            OpinionMergedV1(
+                opinion_id=self.opinion_id, tracking_code=self.tracking_code, into_opinion_id=primary.opinion_id,
+                into_tracking_code=primary.tracking_code, reason=reason, merged_by=by, merged_at=now,
+                origin_instance=self.origin_instance,
+            ),
+            self.story,
+        )  # fmt: skip
+
+    def take_cosigner(self, other: Assignment) -> None:
+        """`other` was merged into this opinion: its citizen is told of this answer (kept once)."""
+        if any(c["opinion_id"] == other.opinion_id for c in self.cosigners):
+            return
+        if self.status not in (Status.TABLED, Status.ASSIGNED):
+            raise MergeRefused("not_open")
+        self.set(cosigners=[*self.cosigners, {"opinion_id": other.opinion_id, "tracking_code": other.tracking_code}])
+
+    def _tell_cosigners(self, story: Story | None = None) -> None:
+        """The answer just recorded, once more for each co-signer's opinion: its citizen, its status page and
+        the statistics see it answered."""
+        answered = next((e for e in reversed(self.events) if isinstance(e.payload, OpinionAnsweredV1)), None)
+        if answered is None:
+            return
+        for cosigner in self.cosigners:
+            copy = answered.payload.model_copy(
+                update={**cosigner, "cosigner_of": self.tracking_code, "origin_instance": self.origin_instance}
+            )
+            self.record(copy, story or self.story)
+
+    def reclassify(self, *, field: str, head: Head, reason: str, by: str, now: datetime) -> None:
+        """A person corrects the field (and head) the rules chose: kept with the rules' choice, counted, and
+        announced so the citizen's page says it; the agency stays until someone gives it to another."""
+        if self.status not in (Status.TABLED, Status.ASSIGNED):
+            raise TransitionRefused(self.current, Status(self.status))
+        if field == self.field and head.value == self.head:
+            raise SameClassification(field)
+        correction = {"from_field": self.field, "from_head": self.head, "method": self.method, "to_field": field,
+                      "to_head": head.value, "reason": reason, "by": by, "at": now}  # fmt: skip
+        self.set(field=field, head=head.value, method="corrected", reclassified=correction)
+        self.record(
+            OpinionClassifiedV1(
+                opinion_id=self.opinion_id, tracking_code=self.tracking_code, field=field, head=head,
+                method="corrected", matched_keywords=[],
+            ),
+            self.story,
+        )  # fmt: skip
 
     def reassign(self, agency: AgencyRef, *, reason: str, by: str, now: datetime) -> None:
         """Given to another agency, keeping the deadline; the new agency is told."""
@@ -745,6 +851,8 @@ class Assignment(Aggregate):
             self.record(relayed, story, to=self.came_from)
         else:
             self.record(self._news_for_citizen(p), story)
+            if isinstance(p, EscalationAnsweredV1):
+                self._tell_cosigners(story)
         return progress_rank(state, p.holder_level)
 
     def _news_for_citizen(self, p: Progress) -> Any:

@@ -25,18 +25,35 @@ from shared.units import Unit
 OUTCOMES = {
     "answered_on_the_spot": "Trả lời tại hội nghị",
     "answered_in_writing": "Trả lời bằng văn bản",
+    "off_topic": "Ngoài nội dung hội nghị, trả lời riêng",
     "escalated_to_district": "Chuyển cấp huyện/quận",
     "escalated_to_city": "Chuyển cấp tỉnh/thành phố",
     "redirected_complaint": "Chuyển quy trình khiếu nại, tố cáo",
+    "merged": "Gộp vào ý kiến cùng nội dung",
     "pending": "Đang giải quyết",
 }
 
+# What a row is, so that nobody adds a whole to its parts: the whole (this unit and every level below it), this
+# unit's own figures, each unit directly below, and the units below those (listed under theirs).
+KINDS = {
+    "whole": "Toàn bộ (cấp này và các cấp dưới)",
+    "own": "Riêng cấp này",
+    "child": "Đơn vị trực thuộc (đã gồm cấp dưới của đơn vị)",
+    "grandchild": "Thuộc đơn vị trực thuộc (đã tính trong dòng của đơn vị đó)",
+    "missing": "Chưa gửi báo cáo",
+}
+
 COLUMNS: list[tuple[str, str]] = [
+    ("kind", "Loại dòng"),
     ("instance", "Đơn vị (mã)"),
     ("name", "Đơn vị"),
     ("level", "Cấp"),
     ("conferences", "Số hội nghị"),
-    ("received", "Tổng số ý kiến"),
+    ("conferences_late", "Hội nghị tổ chức sau hạn cấp trên giao"),
+    ("attendance", "Số người dự"),
+    ("speakers", "Số người phát biểu"),
+    ("received", "Tổng số lượt ý kiến"),
+    ("matters", "Số nội dung (các lượt cùng nội dung tính một)"),
     *[(f"channel_{c.value}", CHANNEL_LABELS[c]) for c in Channel],
     *[(f"head_{h.value}", f"{h.label} trả lời") for h in Head],
     *[(f"outcome_{k}", v) for k, v in OUTCOMES.items()],
@@ -46,6 +63,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("median_days", "Thời gian trả lời, trung vị (ngày)"),
     ("p90_days", "Thời gian trả lời, 90% (ngày)"),
     ("handled_for_children", "Tiếp nhận từ cấp dưới"),
+    *[(f"field_{code}", f"Lĩnh vực: {field.name}") for code, field in FIELDS.items()],
 ]
 
 
@@ -54,13 +72,23 @@ def on_time_rate(f: Figures) -> float | None:
     return round(100 * f.on_time / done, 1) if done else None
 
 
-def row(instance: str, name: str, level: str, f: Figures) -> dict[str, Any]:
+def row(kind: str, instance: str, name: str, level: str, f: Figures | None) -> dict[str, Any]:
+    """One line of the report; `f` None for a unit below that has not reported (its figures left empty)."""
     values: dict[str, Any] = {
+        "kind": KINDS[kind],
         "instance": instance,
         "name": name,
-        "level": level,
+        "level": LEVEL_LABELS.get(level, level),
+    }
+    if f is None:
+        return values | {key: None for key, _ in COLUMNS if key not in values}
+    values |= {
         "conferences": f.conferences,
+        "conferences_late": f.conferences_late,
+        "attendance": f.attendance,
+        "speakers": f.speakers,
         "received": f.received,
+        "matters": f.matters,
         "on_time": f.on_time,
         "overdue": f.overdue,
         "on_time_rate": on_time_rate(f),
@@ -71,41 +99,57 @@ def row(instance: str, name: str, level: str, f: Figures) -> dict[str, Any]:
     values |= {f"channel_{c.value}": f.by_channel.get(c.value, 0) for c in Channel}
     values |= {f"head_{h.value}": f.by_head.get(h.value, 0) for h in Head}
     values |= {f"outcome_{k}": f.by_outcome.get(k, 0) for k in OUTCOMES}
+    values |= {f"field_{code}": f.by_field.get(code, 0) for code in FIELDS}
     return values
 
 
 @dataclass(frozen=True)
 class Table:
-    """The report as rows: the whole (first), this instance's own figures, then each unit below."""
+    """The report as rows: the whole (first), this instance's own figures, then each unit directly below with
+    the units below it, and the units below that have not reported."""
 
     title: str
     rows: list[dict[str, Any]]
     total: Figures
-    units: list[tuple[str, Figures]]  # (name, total of that unit) for the per-unit chart
+    units: list[tuple[str, Figures]]  # (name, total of that unit directly below) for the per-unit chart
+    held: int = 0  # units directly below that held a conference in the period
+    expected: int = 0  # units directly below, reported or not
+    missing: tuple[str, ...] = ()  # those that have not reported
 
 
-def period_table(summary: Summary) -> Table:
+def period_table(summary: Summary, expected: dict[str, str] | None = None) -> Table:
+    """`expected`: the units directly below (id → name) from the hierarchy, so one that has not reported is
+    listed as such, not left out."""
     total = summary.total()
-    rows = [row(summary.instance, f"{summary.name} (toàn bộ)", summary.level, total)]
-    if summary.children:
-        rows.append(row(summary.instance, f"{summary.name} (cấp {LEVEL_LABELS[summary.level]})", summary.level,
-                        summary.own))  # fmt: skip
+    rows = [row("whole", summary.instance, summary.name, summary.level, total)]
+    if summary.children or expected:
+        rows.append(row("own", summary.instance, summary.name, summary.level, summary.own))
     units = []
 
-    def walk(node: Summary) -> None:
-        for child in node.children:
-            rows.append(row(child.instance, child.name, child.level, child.total()))
-            units.append((child.name, child.total()))
-            walk(child)
+    def below(node: Summary) -> None:
+        for grandchild in node.children:
+            rows.append(row("grandchild", grandchild.instance, f"{grandchild.name} ({node.name})", grandchild.level,
+                            grandchild.total()))  # fmt: skip
+            below(grandchild)
 
-    walk(summary)
+    for child in summary.children:
+        rows.append(row("child", child.instance, child.name, child.level, child.total()))
+        units.append((child.name, child.total()))
+        below(child)
+    reported = {c.instance for c in summary.children}
+    missing = tuple(name for instance, name in (expected or {}).items() if instance not in reported)
+    for instance, name in (expected or {}).items():
+        if instance not in reported:
+            rows.append(row("missing", instance, name, "", None))
+    held = sum(1 for child in summary.children if child.total().conferences > 0)
+    expected_count = len(reported | set(expected or {}))
     title = f"Báo cáo kết quả đối thoại {parse_period(summary.period).label} — {summary.name}"
-    return Table(title, rows, total, units)
+    return Table(title, rows, total, units, held, expected_count, missing)
 
 
 def conference_table(conference: Any, instance: str, figures: Figures) -> Table:
     name = f"{conference.title} ({conference.conference_id})"
-    return Table(f"Báo cáo hội nghị: {name}", [row(instance, name, "", figures)], figures, [])
+    return Table(f"Báo cáo hội nghị: {name}", [row("own", instance, name, "", figures)], figures, [])
 
 
 # A text cell a spreadsheet would take for a formula (=HYPERLINK(…) in a conference title or in a

@@ -30,6 +30,9 @@ class AssignmentRepository:
         self._documents = db["documents"]
         self._dossiers = db["dossiers"]
         self._report_sequences = db["report_sequences"]
+        self._registers = db["document_registers"]
+        self._document_failures = db["document_failures"]
+        self._conclusion_tasks = db["conclusion_tasks"]
         self._outbox = outbox
         self._events = events
 
@@ -38,6 +41,7 @@ class AssignmentRepository:
         await self._assignments.create_index([("tracking_code", 1), ("origin_instance", 1)], unique=True)
         await self._assignments.create_index([("status", 1), ("due_at", 1)])
         await self._assignments.create_index([("submitted_at", 1)])
+        await self._assignments.create_index([("counted_at", 1)])
         await self._assignments.create_index([("conference_id", 1), ("submitted_at", 1)], sparse=True)
         await self._documents.create_index([("conference_id", 1)])
         for collection in (self._assignments, self._documents, self._dossiers):
@@ -152,6 +156,8 @@ class AssignmentRepository:
                         "days": "$answer.days",
                         "holder_level": "$holder.level",
                         "escalated_to_level": "$escalation.to_level",
+                        "off_topic": "$promise.off_topic",
+                        "method": "$method",
                     },
                     "n": {"$sum": 1},
                 }
@@ -172,14 +178,20 @@ class AssignmentRepository:
 
     # ---- conferences (assignment's copy) ------------------------------------------------------------
 
-    async def count_conferences(self, start: datetime, end: datetime) -> int:
-        """Conferences of this instance held (opened) in [start, end)."""
-        return await self._conferences.count_documents(
+    async def held_conferences(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Conferences of this instance held (opened) in [start, end), as their snapshots."""
+        cursor = self._conferences.find(
             {
                 "snapshot.starts_at": {"$gte": start, "$lt": end},
                 "snapshot.status": {"$in": ["open", "closed", "concluded"]},
-            }
+            },
+            {"snapshot": 1},
         )
+        return [doc["snapshot"] for doc in await cursor.to_list(None)]
+
+    async def count_on_conference_day(self, conference_id: str, day: datetime) -> None:
+        """Its opinions count on the conference's date (set again when the conference moves)."""
+        await self._assignments.update_many({"conference_id": conference_id}, {"$set": {"counted_at": day}})
 
     async def keep_conference(self, conference_id: str, version: int, doc: dict[str, Any]) -> bool:
         """Assignment's copy of a conference; True if this version was newer than the one kept."""
@@ -230,6 +242,130 @@ class AssignmentRepository:
         return await self._documents.find(
             {"conference_id": conference_id, "kind": "conclusion_notice"}, {"opinion_ids": 1, "agency": 1, "_id": 1}
         ).to_list(None)
+
+    async def document_list(self, conference_id: str) -> list[dict[str, Any]]:
+        """A conference's documents without their content (HTML, PDF, DOCX)."""
+        cursor = self._documents.find({"conference_id": conference_id}, {"html": 0, "pdf": 0, "docx": 0, OUTBOX: 0})
+        return await cursor.sort("created_at", 1).to_list(None)
+
+    async def has_document(self, document_id: str) -> bool:
+        return await self._documents.count_documents({"_id": document_id}, limit=1) > 0
+
+    # ---- the document register (sổ đăng ký văn bản đi): numbers per series and year -----------------
+
+    async def reserve_number(
+        self, series: str, year: int, key: str, *, at: datetime, label: str, pattern: str
+    ) -> tuple[int, datetime]:
+        """The number of the document `key` in `series` for `year`, and the moment it was taken: taken once
+        (a retry, a redelivery or a concurrent attempt for the same document gets the same number), with no
+        gaps and no duplicates. One document per series and year holds the counter and the list of what was
+        numbered, changed in one atomic findAndModify: the number is the entry's place in that list."""
+        found = await self._number_of(series, key)
+        if found:
+            return found
+        for _ in range(5):
+            try:
+                doc = await self._registers.find_one_and_update(
+                    {"_id": f"{series}:{year}", "issued.key": {"$ne": key}},
+                    {
+                        "$inc": {"n": 1},
+                        "$set": {"series": series, "year": year},
+                        "$push": {"issued": {"key": key, "at": at, "label": label, "pattern": pattern}},
+                    },
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                doc = None
+            if doc is None:
+                # Either this key was numbered meanwhile (the filter failed, the upsert collided: an error, or no
+                # document from some servers), or two first numbers of a new series raced: look, then try again.
+                found = await self._number_of(series, key)
+                if found:
+                    return found
+                continue
+            entry = doc["issued"][int(doc["n"]) - 1]
+            if entry["key"] == key:
+                return int(doc["n"]), entry["at"]
+            found = await self._number_of(series, key)  # never expected: the list and the counter move together
+            if found:
+                return found
+        raise RuntimeError(f"could not number {key} in {series}:{year}")
+
+    async def _number_of(self, series: str, key: str) -> tuple[int, datetime] | None:
+        doc = await self._registers.find_one({"series": series, "issued.key": key}, {"issued": 1})
+        if doc is None:
+            return None
+        for index, entry in enumerate(doc["issued"]):
+            if entry["key"] == key:
+                return index + 1, entry["at"]
+        return None
+
+    async def register(self, year: int) -> list[dict[str, Any]]:
+        """Every number taken in `year`, by series then number."""
+        rows = []
+        for doc in await self._registers.find({"year": year}).sort("_id", 1).to_list(None):
+            for index, entry in enumerate(doc.get("issued", [])):
+                rows.append({"series": doc["series"], "year": year, "number": index + 1, **entry})
+        return rows
+
+    # ---- documents that could not be produced: visible until they are ----------------------------
+
+    async def record_document_failure(self, document_id: str, record: dict[str, Any], now: datetime) -> None:
+        await self._document_failures.update_one(
+            {"_id": document_id},
+            {
+                "$set": {**record, "last_failed_at": now},
+                "$setOnInsert": {"first_failed_at": now},
+                "$inc": {"attempts": 1},
+            },
+            upsert=True,
+        )
+
+    async def clear_document_failure(self, document_id: str) -> None:
+        await self._document_failures.delete_one({"_id": document_id})
+
+    async def document_failures(self, conference_id: str) -> list[dict[str, Any]]:
+        return await self._document_failures.find({"conference_id": conference_id}).sort("_id", 1).to_list(None)
+
+    async def missing_documents(self) -> dict[str, int]:
+        """How many documents cannot be produced now, by kind."""
+        counts: dict[str, int] = {}
+        for doc in await self._document_failures.find({}, {"kind": 1}).to_list(None):
+            counts[doc["kind"]] = counts.get(doc["kind"], 0) + 1
+        return counts
+
+    async def mark_documents(self, conference_id: str, *, complete: bool, at: datetime) -> None:
+        """Whether a concluded conference has all its documents; the retry loop takes those that have not."""
+        await self._conferences.update_one(
+            {"_id": conference_id}, {"$set": {"documents_complete": complete, "documents_attempted_at": at}}
+        )
+
+    async def conferences_missing_documents(self, attempted_before: datetime) -> list[dict[str, Any]]:
+        """Concluded conferences whose documents were attempted and are not all there, not tried since."""
+        return await self._conferences.find(
+            {
+                "snapshot.status": "concluded",
+                "documents_complete": False,
+                "documents_attempted_at": {"$lt": attempted_before},
+            }
+        ).to_list(None)
+
+    # ---- the task a conclusion gives an agency, as the secretary words it -----------------------------
+
+    async def set_conclusion_task(
+        self, conference_id: str, tracking_code: str, task: str, by: str, now: datetime
+    ) -> None:
+        await self._conclusion_tasks.update_one(
+            {"_id": f"{conference_id}:{tracking_code}"},
+            {"$set": {"conference_id": conference_id, "tracking_code": tracking_code, "task": task, "by": by,
+                      "at": now}},
+            upsert=True,
+        )  # fmt: skip
+
+    async def conclusion_tasks(self, conference_id: str) -> dict[str, str]:
+        cursor = self._conclusion_tasks.find({"conference_id": conference_id})
+        return {doc["tracking_code"]: doc["task"] for doc in await cursor.to_list(None)}
 
     # ---- children's summaries ----------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from services.assignment.classification import RuleTable, looks_like_complaint
 from services.assignment.directory import Agency, Directory, NoAgency
 from services.assignment.domain import (
     Assignment,
+    MergeRefused,
     Place,
     Progress,
     Status,
@@ -93,6 +94,7 @@ class AssignmentService:
         """An opinion received at this instance: classify it, then assign it here or escalate it."""
         p = event.payload
         c = self.rules.classify(p.text, field=p.field, head=p.head)
+        conference = await self.conference(p.conference_id)
         assignment = Assignment.received(
             event,
             field=c.field,
@@ -101,6 +103,8 @@ class AssignmentService:
             matched_keywords=c.matched_keywords,
             complaint_suspected=looks_like_complaint(p.text),
         )
+        if conference is not None:
+            assignment.count_on(conference.starts_at)
         await self._place(assignment, Story.caused_by(event))
         await self._store_new(assignment, method=c.method)
 
@@ -316,6 +320,46 @@ class AssignmentService:
         details = {"due_at": assignment.due_at.isoformat(), "off_topic": off_topic}
         assignment.note(by, "opinion.promised", assignment.tracking_code, details)
         return await self._save(assignment, Status.ASSIGNED)
+
+    async def merge(self, assignment: Assignment, into: Assignment, *, reason: str | None, by: Actor) -> Assignment:
+        """`assignment` raises the matter `into` raises: one item to answer. Two single-document writes, the
+        co-signer on `into` first: if the second is refused (answered meanwhile) the first is taken back; if the
+        process dies between them, merging again completes it (both steps are idempotent)."""
+        if into.merged_into:  # merged into a third: merge into that one instead
+            raise MergeRefused("into_merged")
+        assignment.merge_into(into, reason=reason, by=_name(by), now=self.clock.now())  # checks before writing
+        if assignment.changed:
+            into.take_cosigner(assignment)
+            if into.changed:
+                into.note(by, "opinion.cosigner_added", into.tracking_code, {"opinion": assignment.tracking_code})
+                await self._save(into, Status(into.status))
+            assignment.note(by, "opinion.merged", assignment.tracking_code, {"into": into.tracking_code,
+                                                                             "reason": reason})  # fmt: skip
+            try:
+                await self._save(assignment, Status.MERGED)
+            except TransitionRefused:
+                kept = [c for c in into.cosigners if c["opinion_id"] != assignment.opinion_id]
+                into.set(cosigners=kept)
+                await self.repository.save(into)
+                raise
+            metrics.MERGES.labels(**metrics.base()).inc()
+        elif all(c["opinion_id"] != assignment.opinion_id for c in into.cosigners):
+            into.take_cosigner(assignment)  # a merge a crash left half done
+            await self._save(into, Status(into.status))
+        return assignment
+
+    async def reclassify(
+        self, assignment: Assignment, *, field: str, head: Head | None, reason: str, by: Actor
+    ) -> Assignment:
+        """Staff correct the field the rules chose (the head follows the field unless named); counted."""
+        before = assignment.field
+        head = head or self.rules.head_for(field)
+        assignment.reclassify(field=field, head=head, reason=reason, by=_name(by), now=self.clock.now())
+        details = {"from": before, "to": field, "head": head.value, "reason": reason}
+        assignment.note(by, "opinion.reclassified", assignment.tracking_code, details)
+        await self._save(assignment, Status(assignment.status))
+        metrics.CLASSIFICATION_CORRECTIONS.labels(**metrics.base(), from_field=before, to_field=field).inc()
+        return assignment
 
     async def reassign(self, assignment: Assignment, *, agency_id: str, reason: str, by: Actor) -> Assignment:
         agency = next((a for a in await self.directory.all() if a.id == agency_id), None)

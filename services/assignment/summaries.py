@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 from typing import Any
 
 from services.assignment.domain import Place, outcome
 from services.assignment.repository import AssignmentRepository
 from shared.audit import Actor, AuditLog
-from shared.clock import Clock
+from shared.clock import VIETNAM, Clock
 from shared.events import Figures, Summary, SummaryReportedV1
 from shared.messaging.publisher import EventPublisher, Route
 from shared.periods import Period, current_periods, parse_period
@@ -24,6 +25,24 @@ def _count(target: dict[str, int], key: str | None, n: int) -> None:
         target[key] = target.get(key, 0) + n
 
 
+def conference_figures(held: list[dict[str, Any]]) -> dict[str, int]:
+    """What the conferences held add to a report: how many, who came and spoke, which were late against the
+    deadline set from above (complete_by), and whether this unit held one (plan completion at the parent)."""
+    late = 0
+    for c in held:
+        ended = (c.get("closed_at") or c["starts_at"]).astimezone(VIETNAM).date()
+        if c.get("complete_by") and ended > date.fromisoformat(str(c["complete_by"])[:10]):
+            late += 1
+    return {
+        "conferences": len(held),
+        "attendance": sum(c.get("attendance") or 0 for c in held),
+        "speakers": sum(c.get("speakers") or 0 for c in held),
+        "conferences_late": late,
+        "units": 1,
+        "units_held": 1 if held else 0,
+    }
+
+
 class Summaries:
     def __init__(
         self,
@@ -35,8 +54,10 @@ class Summaries:
         place: Place,
         interval_s: float,
         audit: AuditLog | None = None,
+        children: list[str] | None = None,
     ) -> None:
         self.audit = audit
+        self.children = children or []  # the units directly below, from the hierarchy
         self.repository = repository
         self.publisher = publisher
         self.events = events
@@ -47,15 +68,18 @@ class Summaries:
     async def figures(self, period: Period | None = None, *, conference_id: str | None = None) -> Figures:
         """A period's (or one conference's) figures, counted in the database; Python only adds up
         the (few) groups."""
-        match: dict[str, Any] = (
-            {"conference_id": conference_id}
-            if conference_id
-            else {"submitted_at": {"$gte": period.start, "$lt": period.end}}  # type: ignore[union-attr]
-        )
+        if conference_id:
+            match: dict[str, Any] = {"conference_id": conference_id}
+        else:
+            assert period is not None
+            within = {"$gte": period.start, "$lt": period.end}
+            # On its conference's date (or its receipt's); opinions stored before that date was kept, by receipt.
+            match = {"$or": [{"counted_at": within}, {"counted_at": None, "submitted_at": within}]}
         groups = await self.repository.outcome_groups(match)
         f: dict[str, Any] = {
             "by_channel": {}, "by_field": {}, "by_head": {}, "by_outcome": {}, "cube": {}, "escalated_to": {},
             "answer_days": {}, "received": 0, "redirected": 0, "on_time": 0, "overdue": 0, "handled_for_children": 0,
+            "field_corrections": 0, "merged": 0,
         }  # fmt: skip
         for group in groups:
             key, n = group["_id"], group["n"]
@@ -68,6 +92,10 @@ class Summaries:
                 f["redirected"] += n  # not a dialogue opinion
                 continue
             f["received"] += n
+            if result == "merged":
+                f["merged"] += n
+            if key.get("method") == "corrected":
+                f["field_corrections"] += n
             _count(f["by_channel"], key.get("channel"), n)
             _count(f["by_field"], key.get("field"), n)
             _count(f["by_head"], key.get("head"), n)
@@ -82,10 +110,12 @@ class Summaries:
                 f["overdue"] += n  # answered, but late
         f["overdue"] += await self.repository.count_overdue(match, self.clock.now())
         if conference_id:
-            f["conferences"] = 1
+            doc = await self.repository.conference(conference_id)
+            held = [doc["snapshot"]] if doc else []
         else:
             assert period is not None
-            f["conferences"] = await self.repository.count_conferences(period.start, period.end)
+            held = await self.repository.held_conferences(period.start, period.end)
+        f |= conference_figures(held)
         return Figures(**f)
 
     async def summary(self, code: str) -> Summary:

@@ -131,6 +131,56 @@ class Backend:
     async def put(self, service: str, path: str, body: Any, *, person: tokens.Person | None) -> Any:
         return (await self.call(service, "PUT", path, person=person, json=body)).json()
 
+    async def upload_media(
+        self, code: str, files: list[tuple[str, bytes, str]], *, person: tokens.Person
+    ) -> list[dict[str, Any]]:
+        """Attach photos or PDFs (name, bytes, declared type) to an opinion; intake checks them by content."""
+        sent = {"Authorization": f"Bearer {self.token(person)}"}
+        if person.address:
+            sent["X-Forwarded-For"] = person.address
+        try:
+            response = await self.http.post(
+                f"{self.urls['intake']}/api/v1/opinions/{code}/media",
+                files=[("file", f) for f in files],
+                headers=sent,
+            )
+        except httpx.HTTPError as exc:
+            log.warning("intake upload %s: %r", code, exc)
+            raise ServiceDown("intake", repr(exc)) from exc
+        return self._checked("intake", response).json()
+
+    async def media(self, code: str, *, person: tokens.Person | None, forwarded_for: str | None = None) -> Any:
+        """An opinion's photos and documents: to staff with the EXIF position, to the code's holder without."""
+        return await self.get("intake", f"/api/v1/opinions/{code}/media", person=person, forwarded_for=forwarded_for)
+
+    async def media_file(
+        self,
+        code: str,
+        media_id: str,
+        *,
+        thumbnail: bool,
+        person: tokens.Person | None,
+        forwarded_for: str | None = None,
+    ) -> tuple[bytes, str, str | None]:
+        """One attachment's bytes, its content type and its Content-Disposition."""
+        path = f"/api/v1/opinions/{code}/media/{media_id}" + ("/thumbnail" if thumbnail else "")
+        headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
+        response = await self.call("intake", "GET", path, person=person, headers=headers)
+        return response.content, response.headers.get("content-type", ""), response.headers.get("content-disposition")
+
+    def _checked(self, service: str, response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 500:
+            raise ServiceDown(service, f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                error = response.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                error = {"code": f"http_{response.status_code}", "message_vi": "Yêu cầu không thực hiện được."}
+            raise ServiceError(
+                response.status_code, error.get("code", ""), error.get("message_vi", ""), error.get("details") or []
+            )
+        return response
+
     async def ready(self, service: str) -> bool:
         try:
             response = await self.http.get(f"{self.urls[service]}/health/ready", timeout=3)

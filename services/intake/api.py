@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from services.intake.domain import NotAnswered, Stage, normalize_tracking_code, status_of
-from services.intake.service import ConferenceRefused, IntakeService, NotFound
+from services.intake.service import ConferenceRefused, IntakeService, NotFound, Similar
 from shared.events import FIELDS, Channel, CitizenContact, Head, Location
 from shared.events.opinions import AnswerKind, known_field
 from shared.http.app import require_json
@@ -61,12 +61,49 @@ class OpinionSubmission(BaseModel):
     _field = field_validator("field")(known_field)
 
 
+class SimilarView(BaseModel):
+    """An open opinion of this instance that looks like the same matter, for staff to decide whether to merge."""
+
+    tracking_code: str
+    text: str
+    status: str
+    status_label: str
+    field: str | None
+    field_name: str | None
+    conference_id: str | None
+    submitted_at: AwareDatetime
+    score: float = Field(description="0..1; shown from 0.29 on (chosen on the labelled corpus, see README).")
+    reasons: list[str] = Field(description='Why, in Vietnamese: "cùng tổ dân phố 5", "trùng nội dung: ngập úng"…')
+
+
 class Accepted(BaseModel):
     opinion_id: str
     tracking_code: str = Field(description="Mã theo dõi để người dân tra cứu.")
     status: str
     status_label: str
     status_url: str
+    similar: list[SimilarView] | None = Field(
+        default=None,
+        description="With ?similar=true (staff): open opinions that look like the same matter, best first.",
+    )
+
+
+def similar_view(found: Similar) -> SimilarView:
+    doc = found.doc
+    status, label = status_of(doc)
+    field = doc.get("field")
+    return SimilarView(
+        tracking_code=doc["tracking_code"],
+        text=doc["text"],
+        status=status,
+        status_label=label,
+        field=field,
+        field_name=FIELDS[field].name if field else None,
+        conference_id=doc.get("conference_id"),
+        submitted_at=doc["submitted_at"],
+        score=found.score,
+        reasons=found.reasons,
+    )
 
 
 class HistoryItem(BaseModel):
@@ -87,7 +124,9 @@ class AnswerView(BaseModel):
 class OpinionView(BaseModel):
     tracking_code: str
     opinion_id: str
-    status: str = Field(description="received, classified, assigned, escalated, accepted, redirected or closed.")
+    status: str = Field(
+        description="received, classified, tabled, merged, assigned, escalated, accepted, redirected or closed."
+    )
     status_label: str
     channel: Channel
     channel_label: str
@@ -180,6 +219,9 @@ async def submit_opinion(
             description="Khóa do máy gửi tự đặt: gửi lại cùng khóa (sau lỗi mạng) không tạo ý kiến thứ hai.",
         ),
     ] = None,
+    similar: Annotated[
+        bool, Query(description="Cán bộ: trả kèm các ý kiến đang mở có vẻ cùng nội dung (để gộp).")
+    ] = False,
 ) -> Accepted:
     if not caller.roles & set(STAFF) and submission.channel is not Channel.ONLINE:
         raise ApiError(
@@ -210,13 +252,43 @@ async def submit_opinion(
     # The event is already safe in the outbox; publishing after the response keeps it fast.
     background.add_task(service.publish, submitted)
     code = submitted.opinion.tracking_code
+    alike = None
+    if similar and caller.roles & set(STAFF):  # citizens are not shown other people's opinions
+        location = submission.location.model_dump() if submission.location else None
+        found = await service.similar(
+            submission.text, exclude=code, conference_id=submission.conference_id, location=location
+        )
+        alike = [similar_view(f) for f in found]
     return Accepted(
         opinion_id=submitted.opinion.opinion_id,
         tracking_code=code,
         status="received",
         status_label=Stage.RECEIVED.label,
         status_url=str(request.url_for("get_opinion", tracking_code=code)),
+        similar=alike,
     )
+
+
+@router.get(
+    "/opinions/{tracking_code}/similar",
+    response_model=list[SimilarView],
+    summary="Các ý kiến đang mở có vẻ cùng nội dung với một ý kiến (để cán bộ gộp)",
+    responses={401: {}, 403: {}, 404: {}},
+)
+async def similar_opinions(
+    tracking_code: str,
+    service: Service,
+    _: Annotated[Caller, Depends(require_role(*STAFF, "head"))],
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> list[SimilarView]:
+    code = normalize_tracking_code(tracking_code)
+    doc = await service.view(code)
+    if doc is None:
+        raise ApiError(404, "opinion_not_found", f"Không có ý kiến mã {code}.", f"No opinion has tracking code {code}.")
+    found = await service.similar(
+        doc["text"], exclude=code, conference_id=doc.get("conference_id"), location=doc.get("location"), limit=limit
+    )
+    return [similar_view(f) for f in found]
 
 
 @router.get(
@@ -317,7 +389,7 @@ def opinion_row(doc: dict[str, Any]) -> OpinionRow:
 
 
 StatusFilter = Literal[
-    "open", "received", "classified", "tabled", "assigned", "escalated", "accepted", "redirected", "closed"
+    "open", "received", "classified", "tabled", "merged", "assigned", "escalated", "accepted", "redirected", "closed"
 ]
 
 
@@ -359,6 +431,8 @@ async def search_opinions(
         query["agency.id"] = agency_id
     if status == "open":
         query["stage"] = {"$lt": int(Stage.REDIRECTED)}
+    elif status == "merged":
+        query |= {"stage": {"$lt": int(Stage.REDIRECTED)}, "merged_into": {"$exists": True}}
     elif status == "tabled":
         query |= {"stage": int(Stage.CLASSIFIED), "tabled": {"$exists": True}}
     elif status is not None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from typing import Literal
 
-from services.intake import api, open311
+from fastapi import FastAPI, Request
+from pydantic import Field
+
+from services.intake import api, media_api, open311
 from services.intake.handlers import SERVICE, build_router
 from services.intake.repository import OpinionRepository
 from services.intake.service import IntakeService
@@ -17,6 +20,29 @@ from shared.units import Unit
 
 class IntakeSettings(ServiceSettings):
     http_port: int = 8101
+
+    open311_public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s?#]+$",
+        description=(
+            "The service's address as Open311 clients reach it (e.g. https://doithoai.bode.gov.vn/intake), for the "
+            "endpoint URL in /open311/discovery.*; by default the address the request came to (behind a trusted "
+            "proxy, with the scheme it forwarded)."
+        ),
+    )
+    open311_contact: str | None = Field(
+        default=None, max_length=500, description="Open311 discovery's contact: who answers questions about the API."
+    )
+    open311_key_service: str | None = Field(
+        default=None, max_length=500, description="Open311 discovery's key_service: how to get an API key."
+    )
+    open311_endpoint_type: Literal["production", "test"] = Field(
+        default="production", description="Open311 discovery's endpoint type: test for a training instance."
+    )
+    media_max_files: int = Field(default=5, ge=1, le=50, description="Photos and documents one opinion may carry.")
+    media_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest photo or PDF, in bytes."
+    )
 
 
 def bootstrap(settings: IntakeSettings, runtime: Runtime) -> IntakeService:
@@ -37,6 +63,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
     async def setup() -> None:
         await repository.create_indexes()
         await repository.add_search_keys()
+        await repository.add_similarity_keys()
 
     app = create_service_app(
         title=f"doithoai — tiếp nhận ý kiến ({settings.instance_name})",
@@ -46,12 +73,13 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
         ),
         runtime=runtime,
         setup=setup,
-        routers=[api.router, open311.router],
+        routers=[api.router, open311.router, open311.discovery_router],
     )
     app.state.intake = service
+    media_api.install(app, max_files=settings.media_max_files, max_bytes=settings.media_max_bytes)
 
     @app.exception_handler(open311.Open311Error)
-    async def _open311_error(_: Request, exc: open311.Open311Error):  # type: ignore[no-untyped-def]
-        return open311.open311_error_response(exc)
+    async def _open311_error(request: Request, exc: open311.Open311Error):  # type: ignore[no-untyped-def]
+        return open311.open311_error_response(request, exc)
 
     return app

@@ -28,6 +28,7 @@ from shared.events import (
     OpinionDueSoonV1,
     OpinionEscalatedV1,
     OpinionEscalationUpdatedV1,
+    OpinionMergedV1,
     OpinionOverdueV1,
     OpinionReceivedV1,
     OpinionRedirectedV1,
@@ -84,11 +85,14 @@ STAGE_LABELS = {
     Stage.CLOSED: "Đã trả lời, kết thúc",
 }
 TABLED_LABEL = "Chờ trả lời tại hội nghị đối thoại"
+MERGED_LABEL = "Đã gộp với ý kiến cùng nội dung, chờ trả lời chung"
 
 
 def status_of(doc: dict[str, Any]) -> tuple[str, str]:
     """What the citizen and staff read: the stage, or "tabled" while it waits for its conference."""
     stage = Stage(doc["stage"])
+    if stage < Stage.REDIRECTED and doc.get("merged_into"):
+        return "merged", f"{MERGED_LABEL} ({doc['merged_into']})"
     if stage is Stage.CLASSIFIED and doc.get("tabled"):
         return "tabled", TABLED_LABEL
     return stage.name.lower(), stage.label
@@ -120,9 +124,10 @@ def change_for(payload: EventPayload, unit: Unit | None = None) -> Change:
     match payload:
         case OpinionClassifiedV1():
             head = Head(payload.head)
+            corrected = "Cán bộ sửa phân loại. " if payload.method == "corrected" else ""
             return Change(
                 Stage.CLASSIFIED,
-                f"Lĩnh vực: {FIELDS[payload.field].name}; người trả lời: {title(head)}",
+                f"{corrected}Lĩnh vực: {FIELDS[payload.field].name}; người trả lời: {title(head)}",
                 {"field": payload.field, "head": head.value},
             )
         case OpinionTabledV1():
@@ -181,13 +186,22 @@ def change_for(payload: EventPayload, unit: Unit | None = None) -> Change:
                 },
                 before=Stage.CLOSED,
             )
+        case OpinionMergedV1():
+            return Change(
+                None,
+                f"Gộp với ý kiến {payload.into_tracking_code} cùng nội dung: một việc trả lời, câu trả lời cũng gửi "
+                "cho người nêu ý kiến này",
+                {"merged_into": payload.into_tracking_code, "agency": None, "due_at": None, "overdue": False},
+                before=Stage.CLOSED,
+            )
         case OpinionAnsweredV1():
             by = payload.answered_by
             if payload.answering_name and payload.answering_instance != payload.origin_instance:
                 by = f"{by}, {payload.answering_name}"
+            common = f", trả lời chung với ý kiến {payload.cosigner_of}" if payload.cosigner_of else ""
             return Change(
                 Stage.CLOSED,
-                f"{AnswerKind(payload.kind).label} ({by})",
+                f"{AnswerKind(payload.kind).label} ({by}{common})",
                 {
                     "answer": {
                         "kind": AnswerKind(payload.kind).value,

@@ -18,6 +18,7 @@ from shared.events import (
     OpinionDueSoonV1,
     OpinionEscalatedV1,
     OpinionEscalationUpdatedV1,
+    OpinionMergedV1,
     OpinionOverdueV1,
     OpinionRedirectedV1,
     OpinionTabledV1,
@@ -94,6 +95,11 @@ def build_router(service: IntakeService, *, prefetch: int) -> RabbitRouter:
     @subscriber(router, SERVICE, OpinionTabledV1, prefetch=prefetch)
     @consumes()
     async def on_tabled(event: Envelope[OpinionTabledV1]) -> None:
+        await service.record(event)
+
+    @subscriber(router, SERVICE, OpinionMergedV1, prefetch=prefetch)
+    @consumes()
+    async def on_merged(event: Envelope[OpinionMergedV1]) -> None:
         await service.record(event)
 
     @subscriber(router, SERVICE, OpinionAnswerCorrectedV1, prefetch=prefetch)

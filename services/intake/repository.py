@@ -11,8 +11,19 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.intake.domain import Change, Opinion, Stage
+from shared.similarity import blocking_keys, signature
 from shared.storage.outbox import OUTBOX, EventSource, Outbox
 from shared.text import search_key
+
+# What the duplicate finder reads of a candidate (its stored signature, not the text again).
+SIMILAR_FIELDS = {"tracking_code": 1, "text": 1, "field": 1, "stage": 1, "tabled": 1, "conference_id": 1,
+                  "location": 1, "submitted_at": 1, "merged_into": 1, "similar.sig": 1}  # fmt: skip
+
+
+def similarity_keys(text: str) -> dict[str, Any]:
+    """What the duplicate finder stores on an opinion: its signature and the keys to fetch candidates by."""
+    sig = signature(text)
+    return {"sig": sig.as_dict(), "keys": blocking_keys(sig)}
 
 
 class TrackingCodeTaken(Exception):
@@ -32,6 +43,8 @@ class OpinionRepository:
         await self._opinions.create_index([("submitted_at", DESCENDING)])
         await self._opinions.create_index([("stage", ASCENDING), ("overdue", ASCENDING)])
         await self._opinions.create_index([("conference_id", ASCENDING), ("submitted_at", ASCENDING)], sparse=True)
+        await self._opinions.create_index([("history.at", ASCENDING)])  # Open311 status updates by time
+        await self._opinions.create_index([("similar.keys", ASCENDING)])  # the duplicate finder's candidates
 
     async def add_search_keys(self) -> int:
         """Opinions stored before staff search existed get their search key (once, at start)."""
@@ -42,10 +55,29 @@ class OpinionRepository:
             done += 1
         return done
 
+    async def add_similarity_keys(self) -> int:
+        """Opinions stored before the duplicate finder existed get its keys (once, at start)."""
+        done = 0
+        async for doc in self._opinions.find({"similar": {"$exists": False}}, {"text": 1}):
+            await self._opinions.update_one({"_id": doc["_id"]}, {"$set": {"similar": similarity_keys(doc["text"])}})
+            done += 1
+        return done
+
+    async def similar_candidates(self, keys: list[str], *, limit: int) -> list[dict[str, Any]]:
+        """Open opinions, not merged, sharing a key with `keys`: the few the finder scores."""
+        query = {"similar.keys": {"$in": keys}, "stage": {"$lt": int(Stage.REDIRECTED)}, "merged_into": None}
+        cursor = self._opinions.find(query, SIMILAR_FIELDS).sort("submitted_at", DESCENDING).limit(limit)
+        return await cursor.to_list(None)
+
+    async def recent_signatures(self, limit: int) -> list[dict[str, Any]]:
+        """The stored signatures of the latest opinions: the finder's word weights are counted over them."""
+        cursor = self._opinions.find({"similar": {"$exists": True}}, {"similar.sig": 1})
+        return [d["similar"]["sig"] for d in await cursor.sort("submitted_at", DESCENDING).limit(limit).to_list(None)]
+
     async def find(self, query: dict[str, Any], *, skip: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
         """A page of opinions matching `query`, newest first, and how many match in all."""
         total = await self._opinions.count_documents(query)
-        cursor = self._opinions.find(query, {OUTBOX: 0, "processed": 0, "search": 0, "history": 0})
+        cursor = self._opinions.find(query, {OUTBOX: 0, "processed": 0, "search": 0, "history": 0, "similar": 0})
         return total, await cursor.sort("submitted_at", DESCENDING).skip(skip).limit(limit).to_list(None)
 
     async def add(self, opinion: Opinion) -> list[dict[str, Any]]:
@@ -55,6 +87,7 @@ class OpinionRepository:
         doc["search"] = search_key(
             f"{doc['text']} {doc['tracking_code']} {((doc.get('location') or {}).get('address')) or ''}"
         )
+        doc["similar"] = similarity_keys(doc["text"])
         entries = self._events.entries(opinion.events, opinion.notes)
         opinion.events, opinion.notes = [], []
         try:
@@ -105,7 +138,7 @@ class OpinionRepository:
         return await self._opinions.find_one({"_id": opinion_id})
 
     async def by_tracking_code(self, code: str) -> dict[str, Any] | None:
-        return await self._opinions.find_one({"tracking_code": code}, {OUTBOX: 0, "processed": 0})
+        return await self._opinions.find_one({"tracking_code": code}, {OUTBOX: 0, "processed": 0, "similar": 0})
 
     async def by_tracking_codes(self, codes: list[str]) -> list[dict[str, Any]]:
         cursor = self._opinions.find({"tracking_code": {"$in": codes}}, {OUTBOX: 0, "processed": 0})

@@ -5,6 +5,7 @@ this instance's id."""
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from shared.events import (
 )
 from shared.http.auth import Caller
 from shared.observability import metrics
+from shared.similarity import Idf, Signature, blocking_keys, idf_from, likely_duplicates, signature
 from shared.units import Unit
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2b1e-3d7a-5e0b-9a43-1f0e8d2c4b57")
@@ -35,6 +37,24 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2b1e-3d7a-5e0b-9a43-1f0e8d2c4b57")
 
 class NotFound(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Similar:
+    """An open opinion that looks like the same matter, with why, for staff to decide (merge or not)."""
+
+    doc: dict[str, Any]
+    score: float
+    reasons: list[str]
+
+
+def _metres(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
+    if not a or not b or None in (a.get("lat"), a.get("lon"), b.get("lat"), b.get("lon")):
+        return None
+    lat = math.radians((a["lat"] + b["lat"]) / 2)
+    dx = math.radians(b["lon"] - a["lon"]) * math.cos(lat)
+    dy = math.radians(b["lat"] - a["lat"])
+    return 6_371_000 * math.hypot(dx, dy)
 
 
 @dataclass
@@ -56,11 +76,50 @@ class ConferenceRefused(Exception):
 
 
 class IntakeService:
+    SIMILAR_CANDIDATES = 300  # fetched by shared keys, then scored
+    IDF_OPINIONS = 5000  # word weights counted over the latest opinions…
+    IDF_EVERY = timedelta(minutes=10)  # …again when older than this
+
     def __init__(self, repository: OpinionRepository, *, clock: Clock, instance: str, unit: Unit | None = None) -> None:
         self.repository = repository
         self.clock = clock
         self.instance = instance
         self.unit = unit
+        self._idf: tuple[Idf, datetime] | None = None
+
+    async def _weights(self) -> Idf:
+        now = self.clock.now()
+        if self._idf is None or now - self._idf[1] > self.IDF_EVERY:
+            stored = await self.repository.recent_signatures(self.IDF_OPINIONS)
+            self._idf = (idf_from(Signature.from_dict(s) for s in stored), now)
+        return self._idf[0]
+
+    async def similar(
+        self,
+        text: str,
+        *,
+        exclude: str | None = None,
+        conference_id: str | None = None,
+        location: dict[str, Any] | None = None,
+        limit: int = 5,
+    ) -> list[Similar]:
+        """Open opinions of this instance that look like the same matter as `text`, best first: Vietnamese text
+        read by shared/similarity.py (places, shorthand, missing marks), with the same conference and nearby
+        coordinates named among the reasons. Merged opinions are not offered (their matter is the one they joined)."""
+        query = signature(text)
+        docs = await self.repository.similar_candidates(blocking_keys(query), limit=self.SIMILAR_CANDIDATES)
+        by_code = {d["tracking_code"]: d for d in docs if d["tracking_code"] != exclude and d.get("similar")}
+        candidates = [(code, Signature.from_dict(d["similar"]["sig"])) for code, d in by_code.items()]
+        found = []
+        for code, match in likely_duplicates(query, candidates, await self._weights(), limit=limit):
+            doc, reasons = by_code[code], list(match.reasons)
+            if conference_id and doc.get("conference_id") == conference_id:
+                reasons.append("cùng hội nghị")
+            distance = _metres(location, doc.get("location"))
+            if distance is not None and distance <= 300:
+                reasons.append(f"cách khoảng {round(distance, -1):.0f} m")
+            found.append(Similar(doc, match.score, reasons))
+        return found
 
     async def check_conference(self, conference_id: str, channel: Channel) -> None:
         """Refuse opinions for a conference that is unknown, over, called off, or (for direct ones) not yet held."""

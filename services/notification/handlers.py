@@ -16,6 +16,7 @@ from shared.events import (
     OpinionAssignedV1,
     OpinionDueSoonV1,
     OpinionEscalationUpdatedV1,
+    OpinionMergedV1,
     OpinionOverdueV1,
     OpinionReceivedV1,
     OpinionRedirectedV1,
@@ -43,6 +44,11 @@ def build_router(service: Meanings, *, prefetch: int) -> RabbitRouter:
     async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
         await service.on_answered(event)
         await service.on_answered_for_head(event)
+
+    @subscriber(router, SERVICE, OpinionMergedV1, prefetch=prefetch)
+    @consumes()
+    async def on_merged(event: Envelope[OpinionMergedV1]) -> None:
+        await service.on_merged(event)
 
     @subscriber(router, SERVICE, OpinionAnswerCorrectedV1, prefetch=prefetch)
     @consumes()

@@ -32,11 +32,13 @@ from shared.events import (
     OpinionAssignedV1,
     OpinionDueSoonV1,
     OpinionEscalationUpdatedV1,
+    OpinionMergedV1,
     OpinionOverdueV1,
     OpinionReceivedV1,
     OpinionRedirectedV1,
     RedirectKind,
 )
+from shared.events.conferences import DossierItem
 from shared.messaging.consumer import TransientError
 from shared.units import Unit
 
@@ -59,6 +61,22 @@ def _date(moment: datetime) -> str:
 
 def _datetime(moment: datetime) -> str:
     return moment.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
+
+
+def _matters(items: list[DossierItem]) -> list[dict[str, Any]]:
+    """A dossier's opinions as matters: those raising one (merged, or alike) together under why, in order."""
+    entries: list[dict[str, Any]] = []
+    by_group: dict[str, dict[str, Any]] = {}
+    for item in items:
+        shown = {**item.model_dump(), "channel_label": Channel(item.channel).label}
+        if item.group is None:
+            entries.append({"label": None, "items": [shown]})
+        elif item.group in by_group:
+            by_group[item.group]["items"].append(shown)
+        else:
+            by_group[item.group] = {"label": item.group_label, "items": [shown]}
+            entries.append(by_group[item.group])
+    return entries
 
 
 class Meanings:
@@ -156,6 +174,7 @@ class Meanings:
             "document_number": p.document_number,
             "answered_at": _date(p.answered_at),
             "answer_text": p.text,
+            "cosigner_of": p.cosigner_of,
         }
         await self.send(event, "citizen_answer", self._citizen(p.opinion_id, contact), variables)
 
@@ -164,6 +183,8 @@ class Meanings:
         p = event.payload
         if p.kind is not AnswerKind.WRITTEN or p.head is None or p.answering_instance not in (None, self.instance_id):
             return
+        if p.cosigner_of:
+            return  # the same answer, for a co-signer's citizen: the head was told once
         head = self.heads.get(p.head)
         if head is None:
             return
@@ -178,6 +199,20 @@ class Meanings:
             "late": False,
         }
         await self.send(event, "head_result", official(str(head.email), head.name), variables)
+
+    async def on_merged(self, event: Envelope[OpinionMergedV1]) -> None:
+        """The citizen learns their opinion joined another of the same matter, and that its answer will be theirs."""
+        p = event.payload
+        if not self._received_here(p.origin_instance):
+            return
+        contact = await self._contact(p.opinion_id)
+        variables = {
+            **self._common(p.tracking_code),
+            "citizen_name": contact.get("name"),
+            "into_tracking_code": p.into_tracking_code,
+            "reason": p.reason,
+        }
+        await self.send(event, "citizen_merged", self._citizen(p.opinion_id, contact), variables)
 
     async def on_answer_corrected(self, event: Envelope[OpinionAnswerCorrectedV1]) -> None:
         p = event.payload
@@ -291,10 +326,7 @@ class Meanings:
             log.warning("no contact for %s: dossier of %s not sent", p.head.value, p.conference_id)
             return
         groups = [
-            {
-                "field_name": FIELDS[field].name,
-                "opinions": [{**i.model_dump(), "channel_label": Channel(i.channel).label} for i in items],
-            }
+            {"field_name": FIELDS[field].name, "opinions": items, "entries": _matters(items)}
             for field, items in sorted(p.groups.items())
         ]
         variables = {

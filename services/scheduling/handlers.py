@@ -11,6 +11,7 @@ from shared.events import (
     OpinionAssignedV1,
     OpinionDueChangedV1,
     OpinionEscalatedV1,
+    OpinionMergedV1,
     OpinionRedirectedV1,
 )
 from shared.messaging.consumer import consumes, subscriber
@@ -35,6 +36,11 @@ def build_router(service: SchedulingService, *, prefetch: int) -> RabbitRouter:
     @consumes()
     async def on_escalated(event: Envelope[OpinionEscalatedV1]) -> None:
         await service.stop_clock(event)
+
+    @subscriber(router, SERVICE, OpinionMergedV1, prefetch=prefetch)
+    @consumes()
+    async def on_merged(event: Envelope[OpinionMergedV1]) -> None:
+        await service.stop_clock(event)  # it waits for the answer of the opinion it joined, whose clock runs
 
     @subscriber(router, SERVICE, OpinionRedirectedV1, prefetch=prefetch)
     @consumes()

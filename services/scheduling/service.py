@@ -30,6 +30,7 @@ from shared.events import (
     OpinionDueChangedV1,
     OpinionDueSoonV1,
     OpinionEscalatedV1,
+    OpinionMergedV1,
     OpinionOverdueV1,
     OpinionRedirectedV1,
 )
@@ -204,9 +205,13 @@ class SchedulingService:
 
     async def stop_clock(
         self,
-        event: Envelope[OpinionAnsweredV1] | Envelope[OpinionEscalatedV1] | Envelope[OpinionRedirectedV1],
+        event: Envelope[OpinionAnsweredV1]
+        | Envelope[OpinionEscalatedV1]
+        | Envelope[OpinionRedirectedV1]
+        | Envelope[OpinionMergedV1],
     ) -> None:
-        """Answered here, sent to the level above (whose own clock runs there), or redirected."""
+        """Answered here, sent to the level above (whose own clock runs there), redirected, or merged into another
+        opinion (whose clock runs)."""
         cancelled = await self.repository.close(event.payload.opinion_id, self.clock.now())
         log.info("opinion %s: %s; %d timer(s) cancelled", event.payload.tracking_code, event.event_type, cancelled)
 

@@ -40,6 +40,7 @@ from shared.events.opinions import (
     OpinionDueSoonV1,
     OpinionEscalatedV1,
     OpinionEscalationUpdatedV1,
+    OpinionMergedV1,
     OpinionOverdueV1,
     OpinionReceivedV1,
     OpinionTabledV1,
@@ -73,6 +74,7 @@ CATALOG: dict[str, type[EventPayload]] = {
         OpinionRedirectedV1,
         OpinionTabledV1,
         OpinionAnswerCorrectedV1,
+        OpinionMergedV1,
         ConferenceResultsV1,
     )
 }
@@ -118,6 +120,7 @@ __all__ = [
     "Head",
     "Location",
     "OpinionAnswerCorrectedV1",
+    "OpinionMergedV1",
     "OpinionAnsweredV1",
     "OpinionAssignedV1",
     "OpinionClassifiedV1",

@@ -106,6 +106,10 @@ class DossierItem(Contract):
     field: str
     channel: str
     text: str
+    group: str | None = Field(
+        default=None, description="Opinions raising one matter (merged or alike) share this: the first one's code."
+    )
+    group_label: str | None = Field(default=None, description='Why they are one matter: "cùng tổ dân phố 5; …".')
 
 
 class ConferenceDossierV1(EventPayload):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, computed_field, field_validator, model_validator
 
 from shared.events.envelope import EventPayload
 from shared.events.opinions import AnswerKind, Contract, known_field
@@ -120,6 +120,21 @@ class Figures(Contract):
     overdue: int = 0
     answer_days: dict[str, int] = Field(default_factory=dict, description="Days to answer → count.")
     handled_for_children: int = Field(default=0, description="Opinions escalated here from the levels below.")
+    attendance: int = Field(default=0, description="People present at the conferences, as recorded at closing.")
+    speakers: int = Field(default=0, description="People who spoke at them, as recorded at closing.")
+    conferences_late: int = Field(default=0, description="Conferences held after the deadline set from above.")
+    units: int = Field(default=0, description="Units whose figures these are (this one and those below).")
+    units_held: int = Field(default=0, description="Of those, units that held at least one conference.")
+    field_corrections: int = Field(default=0, description="Opinions whose field staff corrected after the rules.")
+    merged: int = Field(
+        default=0, description="Opinions merged into another raising the same matter (in `received`, not in matters)."
+    )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def matters(self) -> int:
+        """Matters raised (nội dung): opinions received (lượt ý kiến) less those merged into another."""
+        return self.received - self.merged
 
     def count(self, channel: str | None = None, head: str | None = None, outcome: str | None = None) -> int:
         """How many dialogue opinions match the given channel, head and outcome (None: any)."""
@@ -159,7 +174,10 @@ class Summary(Contract):
         return add_figures([self.own, *(c.total() for c in self.children)])
 
 
-_SUMMED = ("conferences", "received", "redirected", "on_time", "overdue", "handled_for_children")
+_SUMMED = (
+    "conferences", "received", "redirected", "on_time", "overdue", "handled_for_children", "attendance", "speakers",
+    "conferences_late", "units", "units_held", "field_corrections", "merged",
+)  # fmt: skip
 _MERGED = ("by_channel", "by_field", "by_head", "by_outcome", "cube", "escalated_to", "answer_days")
 
 

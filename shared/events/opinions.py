@@ -135,6 +135,11 @@ class OpinionAnsweredV1(OpinionEvent):
     )
     answering_instance: str | None = Field(default=None, description="Instance whose agency or head answered.")
     answering_name: str | None = Field(default=None, description="Name of that instance.")
+    cosigner_of: str | None = Field(
+        default=None,
+        description="Set when this opinion was merged into another (tracking code given): its answer is that "
+        "opinion's, sent to this opinion's citizen too.",
+    )
 
 
 class OpinionTabledV1(OpinionEvent):
@@ -159,6 +164,20 @@ class OpinionAnswerCorrectedV1(OpinionEvent):
     document_number: str | None = None
     reason: str = Field(min_length=1, max_length=1000)
     corrected_at: AwareDatetime
+    origin_instance: str | None = None
+
+
+class OpinionMergedV1(OpinionEvent):
+    """Staff found this opinion raises the same matter as another open one of the instance and merged it: one
+    item to answer; this opinion's citizen is kept as a co-signer and gets that answer too."""
+
+    event_type = "opinion.merged.v1"
+
+    into_opinion_id: str
+    into_tracking_code: str
+    reason: str | None = Field(default=None, max_length=1000)
+    merged_by: str = Field(description="Who merged them, as the audit trail names the person.")
+    merged_at: AwareDatetime
     origin_instance: str | None = None
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -54,14 +55,24 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     @staticmethod
-    def _refuse(scope: Scope, err: ApiError) -> JSONResponse:
-        if str(scope.get("path", "")).startswith("/open311/"):  # the GeoReport spec's error format
-            body: Any = [{"code": err.status, "description": f"{err.message_vi} / {err.message_en}"}]
-        else:
-            body = err.body()
-        return JSONResponse(body, status_code=err.status)
+    def _refuse(scope: Scope, err: ApiError) -> Response:
+        path = str(scope.get("path", ""))
+        if path.startswith("/open311/"):  # the GeoReport spec's error format, in the format the path names
+            description = f"{err.message_vi} / {err.message_en}"
+            if path.endswith(".xml"):
+                xml = (
+                    '<?xml version="1.0" encoding="utf-8"?>\n<errors><error>'
+                    f"<code>{err.status}</code><description>{escape(description)}</description></error></errors>"
+                )
+                return Response(xml, status_code=err.status, media_type="text/xml; charset=utf-8")
+            return JSONResponse(
+                [{"code": err.status, "description": description}],
+                status_code=err.status,
+                media_type="application/json; charset=utf-8",
+            )
+        return JSONResponse(err.body(), status_code=err.status)
 
-    def _too_large(self, scope: Scope) -> JSONResponse:
+    def _too_large(self, scope: Scope) -> Response:
         kib = self.max_bytes // 1024
         return self._refuse(
             scope,

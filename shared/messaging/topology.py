@@ -46,6 +46,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "opinion.redirected.v1",
         "opinion.tabled.v1",
         "opinion.answer_corrected.v1",
+        "opinion.merged.v1",
     ),
     "assignment": (
         "opinion.received.v1",
@@ -59,6 +60,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "opinion.escalated.v1",
         "opinion.due_changed.v1",
         "opinion.redirected.v1",
+        "opinion.merged.v1",
     ),
     "notification": (
         "opinion.received.v1",
@@ -73,6 +75,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "conference.conclusion_issued.v1",
         "conference.results_ready.v1",
         "opinion.answer_corrected.v1",
+        "opinion.merged.v1",
     ),
 }
 

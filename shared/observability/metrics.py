@@ -27,6 +27,16 @@ _DURATION_BUCKETS = (1, 10, 60, 600, 3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 15 *
 OPINIONS_RECEIVED = Counter(
     "doithoai_opinions_received_total", "Opinions received, by channel.", (*BASE_LABELS, "channel")
 )
+CLASSIFICATION_CORRECTIONS = Counter(
+    "doithoai_classification_corrections_total",
+    "Fields the rules chose and staff corrected, from → to (how well the classifier does in use).",
+    (*BASE_LABELS, "from_field", "to_field"),
+)
+MERGES = Counter(
+    "doithoai_opinions_merged_total",
+    "Opinions staff merged into another raising the same matter (its citizen kept as a co-signer).",
+    BASE_LABELS,
+)
 OPINIONS_CLASSIFIED = Counter(
     "doithoai_opinions_classified_total",
     "Opinions classified, by field, answering head and method.",
@@ -81,4 +91,9 @@ OPEN_OPINIONS = Gauge("doithoai_open_opinions", "Opinions not yet closed, by sta
 OVERDUE_NOW = Gauge("doithoai_overdue_opinions", "Open opinions past their answer deadline now.", BASE_LABELS)
 OUTBOX_BACKLOG = Gauge(
     "doithoai_outbox_backlog", "Documents holding events the broker has not yet confirmed.", BASE_LABELS
+)
+DOCUMENTS_MISSING = Gauge(
+    "doithoai_documents_missing",
+    "Documents of concluded conferences that could not be produced yet (minutes, notices…), by kind.",
+    (*BASE_LABELS, "kind"),
 )

@@ -183,6 +183,22 @@ def test_a_secretary_runs_a_conference_from_plan_to_minutes(ward: Ward, people: 
     expect(front.locator("#text")).to_have_value("")
     has_focus(front, "text")
     screenshot(front, "12-thu-thap-y-kien")
+    first = front.locator("#da-ghi strong").inner_text()
+    # The same matter from another household, typed without marks: shown as alike, merged on its page.
+    front.fill("#text", "Rac thai o dau ngo 45 khong duoc thu gom hang ngay, boc mui hoi thoi")
+    front.get_by_role("button", name="Ghi ý kiến và nhập tiếp").click()
+    expect(front.locator("#tuong-tu")).to_contain_text(first)
+    screenshot(front, "12a-y-kien-tuong-tu")
+    front.locator("#tuong-tu a").first.click()
+    merge = front.get_by_role("button", name=f"Gộp ý kiến này vào {first}")
+    for _ in range(20):  # the button appears once assignment has put the opinion on the agenda
+        if merge.count():
+            break
+        front.wait_for_timeout(500)
+        front.reload()
+    merge.click()
+    expect(front.locator("main")).to_contain_text(f"Đã gộp vào ý kiến cùng nội dung {first}")
+    screenshot(front, "12b-da-gop-y-kien")
 
     page.reload()
     page.get_by_role("button", name="Khai mạc").click()
@@ -225,6 +241,14 @@ def test_a_secretary_runs_a_conference_from_plan_to_minutes(ward: Ward, people: 
     second.locator("summary", has_text="Hẹn trả lời bằng văn bản").click()
     second.get_by_role("button", name="Ghi hẹn trả lời bằng văn bản").click()
     expect(page.get_by_role("status").filter(has_text="Đã ghi kết quả")).to_contain_text(codes[1])
+    # The task the conclusion gives the agency, in the secretary's words (printed in the conclusion notice).
+    task = "Rà soát danh sách hộ nghèo bị ảnh hưởng và đề xuất mức hỗ trợ sửa nhà trước ngày 15/12."
+    page.locator(f"#y-{codes[1]}").locator("summary", has_text="Nhiệm vụ kết luận giao").click()
+    page.locator(f"#y-{codes[1]}").get_by_role("button", name="Ghi nhiệm vụ").click()
+    expect(page.locator(f"#{codes[1]}-nhiem-vu-task-loi")).to_contain_text("Ghi nhiệm vụ giao cơ quan")
+    page.fill(f"#{codes[1]}-nhiem-vu-task", task)
+    page.locator(f"#y-{codes[1]}").get_by_role("button", name="Ghi nhiệm vụ").click()
+    expect(page.get_by_role("status").filter(has_text="Đã ghi kết quả")).to_contain_text(codes[1])
     screenshot(page, "13-hoi-nghi-dang-hop", phone_too=True)
 
     page.get_by_role("button", name="Bế mạc").click()
@@ -234,7 +258,7 @@ def test_a_secretary_runs_a_conference_from_plan_to_minutes(ward: Ward, people: 
     screenshot(page, "14-hoi-nghi-da-ket-luan")
 
     page.get_by_role("link", name="Biên bản hội nghị").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Biên bản hội nghị")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Biên bản")
     expect(page.frame_locator("iframe.document").locator("body")).to_contain_text(codes[0])
     screenshot(page, "15-bien-ban")
     with page.expect_download() as download:
@@ -247,6 +271,15 @@ def test_a_secretary_runs_a_conference_from_plan_to_minutes(ward: Ward, people: 
     assert nfc(title) in text and "BIÊN BẢN" in text
     assert "UBND phường sẽ lắp 6 bóng đèn LED" in text
 
+    # The conclusion notice carries the task as worded; the plan is numbered when first opened.
+    page.goto(f"/hoi-nghi/{conference_id}")
+    page.locator("ul.documents a", has_text=re.compile(r"^Thông báo kết luận")).first.click()
+    expect(page.frame_locator("iframe.document").locator("body")).to_contain_text(task)
+    page.goto(f"/hoi-nghi/{conference_id}")
+    page.get_by_role("link", name="Kế hoạch", exact=True).click()
+    expect(page.frame_locator("iframe.document").locator("body")).to_contain_text("KẾ HOẠCH")
+    screenshot(page, "15a-ke-hoach")
+
     # The Front follows it: the board (overdue first), the search by conference; the public plan shows it.
     front.goto("/giam-sat")
     expect(front.locator("tr", has_text=codes[1])).to_contain_text("Đang thực hiện")
@@ -254,7 +287,7 @@ def test_a_secretary_runs_a_conference_from_plan_to_minutes(ward: Ward, people: 
     front.goto("/y-kien")
     front.select_option("#conference", conference_id)
     front.get_by_role("button", name="Lọc").click()
-    expect(front.locator("#ket-qua")).to_have_text("Tìm thấy 3 ý kiến")
+    expect(front.locator("#ket-qua")).to_have_text("Tìm thấy 4 ý kiến")
     screenshot(front, "17-tim-y-kien")
     page.goto("/hoi-nghi")
     expect(page.locator("tr", has_text=conference_id)).to_contain_text("Đã ban hành kết luận")
@@ -408,7 +441,7 @@ def test_an_operator_keeps_the_directory_people_reports_and_health(ward: Ward, p
     csv = page.request.get(f"/bao-cao/{year}.csv")
     assert csv.status == 200 and csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in csv.headers["content-disposition"]
-    assert "Tổng số ý kiến" in csv.text()
+    assert "Đơn vị" in csv.text() and "Phường Thử Nghiệm" in csv.text()
 
     page.goto("/quan-tri/he-thong")
     expect(page.locator(".status-card .status.ok")).to_have_count(4)

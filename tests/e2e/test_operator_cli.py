@@ -84,5 +84,9 @@ def test_dead_letter_seen_on_the_metric_and_replayed_after_the_fix(service_env, 
         assert out.returncode == 0 and "Báo cáo kết quả đối thoại năm" in out.stdout, out.stdout + out.stderr
         target = tmp_path / "report.csv"
         out = cli("report", "--period", year, "--format", "csv", "--output", str(target))
-        assert out.returncode == 0 and "Tổng số ý kiến" in target.read_text(encoding="utf-8-sig")
+        assert out.returncode == 0 and "Tổng số lượt ý kiến" in target.read_text(encoding="utf-8-sig")
         assert cli("report", "--period", "2026-Q7").returncode == 1
+
+        # A conference's documents: asking to make again those of a conference that does not exist says so.
+        out = cli("documents", "retry", "hn-khong-co")
+        assert out.returncode == 1 and "Không có hội nghị hn-khong-co" in out.stdout, out.stdout + out.stderr

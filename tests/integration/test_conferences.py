@@ -275,14 +275,15 @@ async def test_a_conference_from_plan_to_the_last_written_answer(env, smtp) -> N
 
         async def documents():  # type: ignore[no-untyped-def]
             docs = (await assignment.get(f"/api/v1/conferences/{cid}/documents", headers=FRONT)).json()
-            return docs if len(docs) == 1 + len(agencies) else None
+            mine = [d for d in docs if d["kind"] in ("minutes", "conclusion_notice") and d["status"] == "issued"]
+            return docs if len(mine) == 1 + len(agencies) else None
 
         docs = await eventually(documents, what="the minutes and one conclusion notice per agency")
         assert sorted(d["agency"] for d in docs if d["kind"] == "conclusion_notice") == sorted(agencies)
         assert [d["kind"] for d in docs].count("minutes") == 1
         minutes = next(d for d in docs if d["kind"] == "minutes")
         html = (await assignment.get(f"/api/v1/documents/{minutes['id']}", headers=FRONT)).text
-        assert "BIÊN BẢN" in html and "Tổng số ý kiến: <b>7</b>" in html and complaint not in html
+        assert "BIÊN BẢN" in html and "hội nghị nhận <b>7</b> ý kiến" in html and complaint not in html
         assert "UBND phường lắp đèn trong tháng 4." in html and "1 đơn khiếu nại, tố cáo" in html
         pdf = (await assignment.get(f"/api/v1/documents/{minutes['id']}.pdf", headers=FRONT)).content
         text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
@@ -419,10 +420,10 @@ async def test_a_long_opinion_and_a_deadline_from_above_still_give_documents(env
 
         async def documents() -> list | None:  # type: ignore[type-arg]
             r = await assignment.get(f"/api/v1/conferences/{cid}/documents", headers=FRONT)
-            return r.json() if len(r.json()) == 2 else None
+            return r.json() if len(r.json()) == 3 else None
 
-        docs = await eventually(documents, what="the minutes and the conclusion notice")
-        assert sorted(d["kind"] for d in docs) == ["conclusion_notice", "minutes"]
+        docs = await eventually(documents, what="the minutes, the conclusion notice and the agency's extract")
+        assert sorted(d["kind"] for d in docs) == ["conclusion", "conclusion_notice", "minutes"]
         for d in docs:
             pdf = await assignment.get(f"/api/v1/documents/{d['id']}.pdf", headers=FRONT)
             reader = PdfReader(io.BytesIO(pdf.content))
@@ -431,7 +432,7 @@ async def test_a_long_opinion_and_a_deadline_from_above_still_give_documents(env
             # The whole text, in order, across pages, with its Vietnamese letters (words of the cells beside
             # it may come in between where a table row's lines are read across).
             assert is_subsequence(LONG_OPINION.split(), words), " ".join(words)[-800:]
-            assert len(reader.pages) >= 2 or d["kind"] == "conclusion_notice"
+            assert len(reader.pages) >= 2 or d["kind"] != "minutes"
         # The conference (with its deadline from above) is in the report, not a 404.
         report = await assignment.get(f"/api/v1/conferences/{cid}/report", headers=FRONT)
         assert report.status_code == 200 and report.json()["total"]["received"] == 1

@@ -166,8 +166,8 @@ async def test_open311_services_and_definitions(intake) -> None:  # type: ignore
     assert [a["code"] for a in definition["attributes"]] == ["head", "conference_id"]
     r = await intake.get("/open311/v2/services/weather.json")
     assert r.status_code == 404 and r.json()[0]["code"] == 404
-    r = await intake.get("/open311/v2/services.xml")
-    assert r.status_code == 400 and "json" in r.json()[0]["description"]
+    r = await intake.get("/open311/v2/services.yaml", headers={"Accept": "application/json"})
+    assert r.status_code == 404 and ".json" in r.json()[0]["description"]  # XML and JSON: test_open311.py
 
 
 async def test_open311_post_form_and_json_then_get(intake, broker_url) -> None:  # type: ignore[no-untyped-def]

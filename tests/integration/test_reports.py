@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from shared.clock import VIETNAM, ManualClock
 from shared.events import Envelope, OpinionReceivedV1, Source
-from tests.integration.harness import eventually, headers
+from tests.integration.harness import eventually, headers, running
 from tests.integration.linked import linked
 
 OPERATOR = headers("operator-key")
@@ -226,7 +226,7 @@ async def test_the_long_bien_district_summary_of_2017(rabbit_admin, secantus, sm
 
         report = await eventually(all_reported, timeout=30, what="the 14 wards' summaries at the district")
         total = report["total"]
-        assert total["conferences"] == 14
+        assert total["conferences"] == 14 and report["plan"] == {"held": 14, "units": 14, "missing": []}
         assert total["by_channel"] == {"front_collected": 479, "direct": 205}
         assert total["received"] == 684
         front_other = sum(front) - 37 - 7
@@ -259,11 +259,13 @@ async def test_the_long_bien_district_summary_of_2017(rabbit_admin, secantus, sm
 
         # The same report, as people file it.
         text_report = (await district_client.get("/api/v1/reports?period=2017&format=csv", headers=OPERATOR)).text
-        rows = list(csv.reader(io.StringIO(text_report.lstrip("\ufeff"))))
-        assert len(rows) == 1 + 2 + 14 and rows[1][4] == "684" and rows[1][3] == "14"
+        rows = list(csv.DictReader(io.StringIO(text_report.lstrip("\ufeff"))))
+        assert len(rows) == 2 + 14 and rows[0]["Tổng số lượt ý kiến"] == "684" and rows[0]["Số hội nghị"] == "14"
+        assert rows[0]["Số người dự"] == str(14 * 118) and rows[0]["Lĩnh vực: Đất đai"] == "37"
         xlsx = (await district_client.get("/api/v1/reports?period=2017&format=xlsx", headers=OPERATOR)).content
         sheet = load_workbook(io.BytesIO(xlsx))["Tổng hợp"]
-        assert sheet.cell(row=3, column=5).value == 684
+        header = [cell.value for cell in sheet[2]]
+        assert sheet.cell(row=3, column=header.index("Tổng số lượt ý kiến") + 1).value == 684
         pdf = (await district_client.get("/api/v1/reports?period=2017&format=pdf", headers=OPERATOR)).content
         first = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
         assert "BÁO CÁO KẾT QUẢ ĐỐI THOẠI NĂM 2017" in first and "684" in first
@@ -272,10 +274,11 @@ async def test_the_long_bien_district_summary_of_2017(rabbit_admin, secantus, sm
 
 
 async def test_a_two_level_chain_reports_to_the_city(rabbit_admin, secantus, smtp) -> None:  # type: ignore[no-untyped-def]
-    """Since July 2025: wards report straight to the city; land, a district matter before, goes to the city."""
-    shape = {"w1": ("ward", "c"), "w2": ("ward", "c"), "c": ("city", None)}
+    """Since July 2025: wards report straight to the city; land, a district matter before, goes to the city. A
+    ward that has not reported is listed as such, never left out of the city's report."""
+    shape = {"w1": ("ward", "c"), "w2": ("ward", "c"), "w3": ("ward", "c"), "c": ("city", None)}
     async with linked(rabbit_admin, secantus.url, smtp.port, shape) as chain:
-        clients = {short: await chain.start(short, "assignment") for short in shape}
+        clients = {short: await chain.start(short, "assignment") for short in shape}  # w3 never reports
         chain.connect()
         now = datetime.now(UTC)
         for short, fields in (("w1", ["land", "land", "traffic"]), ("w2", ["environment", "land"])):
@@ -318,3 +321,84 @@ async def test_a_two_level_chain_reports_to_the_city(rabbit_admin, secantus, smt
         total = report["total"]
         assert total["received"] == 5 and total["by_outcome"]["escalated_to_city"] == 3
         assert total["handled_for_children"] == 3 and total["by_outcome"]["pending"] == 2
+        assert report["plan"] == {"held": 0, "units": 3, "missing": [chain.ids["w3"]]}
+        [missing] = [r for r in report["rows"] if r["kind"] == "Chưa gửi báo cáo"]
+        assert missing["instance"] == chain.ids["w3"] and missing["received"] is None
+        text = (await clients["c"].get(f"/api/v1/reports?period={period}&format=csv", headers=OPERATOR)).text
+        rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+        kinds = [r["Loại dòng"] for r in rows]
+        assert kinds == ["Toàn bộ (cấp này và các cấp dưới)", "Riêng cấp này"] + [
+            "Đơn vị trực thuộc (đã gồm cấp dưới của đơn vị)"
+        ] * 2 + ["Chưa gửi báo cáo"]
+        assert rows[0]["Lĩnh vực: Đất đai"] == "3" and rows[2]["Cấp"] == "phường"
+
+
+async def test_a_ward_counts_by_conference_date_each_outcome_and_who_came(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Opinions collected in January for a conference held on 3 February count in February; off-topic is an
+    outcome of its own; attendance and speakers come from the closing; a staff correction of a field is
+    counted."""
+    from services.assignment.app import create_app as assignment_app
+    from services.intake.app import create_app as intake_app
+    from services.scheduling.app import create_app as scheduling_app
+
+    monkeypatch.setenv("DOITHOAI_TIMER_POLL_S", "0.2")
+    clock = ManualClock(datetime(2026, 1, 26, 1, 0, tzinfo=UTC))  # 08:00, 26 January 2026
+    front, secretary = headers("front-key"), headers("secretary-key")
+    apps = (intake_app(clock=clock), assignment_app(clock=clock), scheduling_app(clock=clock))
+    async with running(*apps) as (intake, assignment, scheduling):
+        plan = {"title": "Hội nghị đối thoại đầu năm 2026", "starts_at": "2026-02-03T08:00:00",
+                "venue": "Nhà văn hóa tổ dân phố số 3", "chairs": ["party_secretary", "committee_chair"]}  # fmt: skip
+        cid = (await scheduling.post("/api/v1/conferences", json=plan, headers=front)).json()["id"]
+        assert (await scheduling.post(f"/api/v1/conferences/{cid}/announce", headers=front)).status_code == 200
+
+        async def submit(words: str, channel: str) -> str:
+            body = {"text": words, "channel": channel, "conference_id": cid}
+
+            async def taken():  # type: ignore[no-untyped-def]
+                r = await intake.post("/api/v1/opinions", json=body, headers=front)
+                return r.json()["tracking_code"] if r.status_code == 201 else None
+
+            code = await eventually(taken, what="intake to take an opinion for the conference")
+
+            async def tabled():  # type: ignore[no-untyped-def]
+                r = await assignment.get(f"/api/v1/opinions/{code}", headers=secretary)
+                return r.status_code == 200 and r.json()["status"] == "tabled"
+
+            await eventually(tabled, what=f"{code} before the heads")
+            return code
+
+        lamp = await submit(TEXTS["traffic"][1].format(n=4), "front_collected")
+        rubbish = await submit(TEXTS["environment"][0].format(n=4), "front_collected")
+        pool = await submit("Đề nghị mở thêm lớp học bơi miễn phí cho trẻ em dịp hè.", "front_collected")
+        clock.set(datetime(2026, 2, 3, 1, 5, tzinfo=UTC))
+        assert (await scheduling.post(f"/api/v1/conferences/{cid}/open", headers=front)).status_code == 200
+        spoken = await submit("Nhà văn hóa tổ 3 xuống cấp, mái dột, đề nghị sửa chữa.", "direct")
+        chosen = (await assignment.get(f"/api/v1/opinions/{spoken}", headers=secretary)).json()["field"]
+        right = "construction" if chosen == "culture" else "culture"  # whichever the rules did not choose
+        r = await assignment.post(f"/api/v1/opinions/{spoken}/classification", headers=secretary,
+                                  json={"field": right, "reason": "Thư ký sửa theo nội dung phát biểu"})  # fmt: skip
+        assert r.status_code == 200 and r.json()["field"] == right, r.text
+        r = await assignment.post(f"/api/v1/opinions/{spoken}/classification", headers=secretary,
+                                  json={"field": right, "reason": "Lần nữa"})  # fmt: skip
+        assert r.status_code == 409 and r.json()["error"]["code"] == "same_classification"
+        answer = {"kind": "on_the_spot", "head": "committee_chair", "text": "Tháng 3 thay bóng đèn."}
+        assert (await assignment.post(f"/api/v1/opinions/{lamp}/answer", json=answer, headers=secretary)).is_success
+        r = await assignment.post(f"/api/v1/opinions/{pool}/promise", json={"off_topic": True}, headers=secretary)
+        assert r.status_code == 200, r.text
+        closing = {"attendance": 85, "speakers": 9}
+        for move, body in (("close", closing), ("conclude", {})):
+            assert (await scheduling.post(f"/api/v1/conferences/{cid}/{move}", json=body, headers=front)).is_success
+
+        async def settled():  # type: ignore[no-untyped-def]
+            r = await assignment.get(f"/api/v1/opinions/{rubbish}", headers=secretary)
+            return r.json()["status"] == "assigned"
+
+        await eventually(settled, what="what was left concluded for a written answer")
+        january = (await assignment.get("/api/v1/reports?period=2026-01", headers=OPERATOR)).json()["total"]
+        february = (await assignment.get("/api/v1/reports?period=2026-02", headers=OPERATOR)).json()["total"]
+        assert january["received"] == 0 and january["conferences"] == 0  # entered in January, counted with the day
+        assert february["received"] == 4 and february["conferences"] == 1
+        assert february["by_outcome"] == {"answered_on_the_spot": 1, "off_topic": 1, "pending": 2}
+        assert (february["attendance"], february["speakers"]) == (85, 9)
+        assert february["field_corrections"] == 1
+        assert february["by_field"][right] >= 1

@@ -11,10 +11,12 @@ GeoReport spec puts `api_key` among the parameters.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from services.assignment.app import create_app as assignment_app
 from services.intake.app import create_app as intake_app
@@ -52,6 +54,13 @@ POLICY: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("POST", "/open311/v2/requests.{fmt}"): STAFF,
         ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"): PUBLIC,
         ("GET", "/open311/v2/requests.{fmt}"): STAFF,  # listing petitions needs a key
+        ("GET", "/open311/v2/servicerequestupdates.{fmt}"): STAFF,  # so does listing what changed
+        ("GET", "/open311/discovery.{fmt}"): PUBLIC,
+        ("GET", "/api/v1/opinions/{tracking_code}/similar"): READERS,  # other people's opinions: staff only
+        ("POST", "/api/v1/opinions/{tracking_code}/media"): STAFF | {"agency", "portal"},  # an agency: its own
+        ("GET", "/api/v1/opinions/{tracking_code}/media"): PUBLIC,  # the code's holder, like the opinion
+        ("GET", "/api/v1/opinions/{tracking_code}/media/{media_id}"): PUBLIC,
+        ("GET", "/api/v1/opinions/{tracking_code}/media/{media_id}/thumbnail"): PUBLIC,
     },
     "assignment": {
         **OPERATIONS,
@@ -61,6 +70,8 @@ POLICY: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("POST", "/api/v1/opinions/{tracking_code}/answer"): frozenset({"agency"}),
         ("POST", "/api/v1/opinions/{tracking_code}/answer/correction"): frozenset({"secretary", "agency", "operator"}),
         ("POST", "/api/v1/opinions/{tracking_code}/agenda"): STAFF,
+        ("POST", "/api/v1/opinions/{tracking_code}/classification"): STAFF,
+        ("POST", "/api/v1/opinions/{tracking_code}/merge"): frozenset({"front", "secretary"}),
         ("POST", "/api/v1/opinions/{tracking_code}/escalate"): STAFF,
         ("POST", "/api/v1/opinions/{tracking_code}/promise"): STAFF,
         ("POST", "/api/v1/opinions/{tracking_code}/reassign"): STAFF,
@@ -71,6 +82,13 @@ POLICY: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("GET", "/api/v1/conferences/{conference_id}/documents"): EVERYONE,
         ("GET", "/api/v1/documents/{document_id}"): EVERYONE,
         ("GET", "/api/v1/documents/{document_id}.pdf"): EVERYONE,
+        ("GET", "/api/v1/documents/{document_id}.docx"): EVERYONE,
+        ("POST", "/api/v1/conferences/{conference_id}/documents/retry"): frozenset({"secretary", "operator"}),
+        ("GET", "/api/v1/conferences/{conference_id}/plan"): READERS,
+        ("GET", "/api/v1/conferences/{conference_id}/announcement"): READERS,
+        ("GET", "/api/v1/conferences/{conference_id}/invitation"): READERS,
+        ("PUT", "/api/v1/conferences/{conference_id}/conclusions/{tracking_code}"): STAFF,
+        ("GET", "/api/v1/document-register"): READERS,
         ("GET", "/api/v1/conferences/{conference_id}/supervision"): READERS,
         ("GET", "/api/v1/supervision"): READERS,
         ("GET", "/api/v1/conferences/{conference_id}/report"): READERS,
@@ -105,11 +123,16 @@ OBJECT_SCOPED = {
     ("assignment", "POST", "/api/v1/opinions/{tracking_code}/answer/correction"),
     ("assignment", "GET", "/api/v1/documents/{document_id}"),
     ("assignment", "GET", "/api/v1/documents/{document_id}.pdf"),
+    ("assignment", "GET", "/api/v1/documents/{document_id}.docx"),
+    ("intake", "POST", "/api/v1/opinions/{tracking_code}/media"),
     ("scheduling", "GET", "/api/v1/opinions/{tracking_code}/timers"),
     ("notification", "POST", "/api/v1/notifications/{notification_id}/acknowledge"),
 }
 # Public routes that show staff more: a key is optional there, but a wrong one is still refused.
 OPTIONAL_KEY = {
+    ("intake", "GET", "/api/v1/opinions/{tracking_code}/media"),
+    ("intake", "GET", "/api/v1/opinions/{tracking_code}/media/{media_id}"),
+    ("intake", "GET", "/api/v1/opinions/{tracking_code}/media/{media_id}/thumbnail"),
     ("scheduling", "GET", "/api/v1/conferences"),
     ("scheduling", "GET", "/api/v1/conferences/{conference_id}"),
 }
@@ -134,14 +157,16 @@ CALLERS = (None, "wrong", *KEYS)
 BODIES = {
     "/api/v1/opinions/{tracking_code}/answer": {"kind": "written", "text": "Đã xem xét, trả lời bằng văn bản."},
     "/api/v1/opinions/{tracking_code}/answer/correction": {"text": "Nội dung đúng.", "reason": "Ghi nhầm ngày"},
+    "/api/v1/opinions/{tracking_code}/merge": {"into": "{tracking_code}"},  # into itself: refused with 409
+    "/api/v1/conferences/{conference_id}/conclusions/{tracking_code}": {"task": "Khảo sát, trả lời bằng văn bản"},
 }
 QUERIES = {
     "/api/v1/conferences": {"year": 2026},
     "/api/v1/summary": {"period": "2026"},
     "/api/v1/reports": {"period": "2026"},
 }
-# 400: Open311's answer to missing parameters (the spec's own code for it).
-ALLOWED_STATUS = {"GET": {200}, "POST": {200, 201, 400, 409, 422}, "PUT": {200, 422}, "DELETE": {200}}
+# 400: Open311's answer to missing parameters (the spec's own code for it); 415: a JSON body where files go.
+ALLOWED_STATUS = {"GET": {200}, "POST": {200, 201, 400, 409, 415, 422}, "PUT": {200, 409, 422}, "DELETE": {200}}
 
 
 def roles_of(caller: str) -> set[str]:
@@ -216,6 +241,11 @@ async def world(service_env, monkeypatch):  # type: ignore[no-untyped-def]
             return next((n["id"] for n in r.json() if n["type"] == "assignment_notice"), None)
 
         nid = await eventually(notified, what="the agency's notification")
+        photo = io.BytesIO()
+        Image.new("RGB", (64, 48), (200, 30, 30)).save(photo, "PNG")
+        r = await intake.post(f"/api/v1/opinions/{code}/media", headers=front,
+                              files={"file": ("anh.png", photo.getvalue(), "image/png")})  # fmt: skip
+        assert r.status_code == 201, r.text
         values = {
             "tracking_code": code,
             "service_request_id": code,
@@ -226,6 +256,7 @@ async def world(service_env, monkeypatch):  # type: ignore[no-untyped-def]
             "notification_id": nid,
             "agency_id": OWN_AGENCY,
             "service_code": "land",
+            "media_id": r.json()[0]["media_id"],
         }
         yield apps, values
 
@@ -247,7 +278,7 @@ async def test_every_endpoint_answers_each_caller_as_the_policy_says(world) -> N
             values["queue"] = f"{service}.{DEAD[service]}.dead"
             for caller in CALLERS:
                 key = KEYS.get(caller, caller) if caller else None
-                body = BODIES.get(path, {})
+                body = {k: concrete(v, values) for k, v in BODIES.get(path, {}).items()}
                 request: dict[str, Any] = {"headers": {"Content-Type": "application/json"}, "json": body}
                 request["params"] = dict(QUERIES.get(path, {}))
                 if path.startswith("/open311/") and key:

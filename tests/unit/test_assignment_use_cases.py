@@ -15,6 +15,7 @@ from services.assignment.directory import Agency
 from services.assignment.domain import Assignment as AssignmentAggregate
 from services.assignment.domain import (
     HopLimit,
+    MergeRefused,
     NoParent,
     NotReceivedHere,
     OnTheSpotRefused,
@@ -430,3 +431,58 @@ def test_the_2025_table_keeps_provincial_matters_up_and_says_why() -> None:
     assert "151/2025/NĐ-CP" in authority.basis
     reason = AssignmentAggregate("x", field="land").escalation_reason_for(WARD, authority)
     assert "(căn cứ Luật Đất đai năm 2024; Nghị định 151/2025/NĐ-CP)" in reason and "(province)" not in reason
+
+
+async def merge(ward: World, code: str, into: str) -> None:
+    await ward.service.merge(await ward.service.load(code), await ward.service.load(into), reason=None, by=SECRETARY)
+
+
+async def test_merged_opinions_wait_for_one_answer_that_reaches_every_cosigner() -> None:
+    ward = World(WARD, jurisdiction={})
+    flood = "Tổ dân phố 5 mưa to là ngập úng, đề nghị nạo vét rãnh thoát nước"
+    first, again, third = [await ward.receive(flood) for _ in range(3)]
+    primary, second = await ward.service.load(first), await ward.service.load(again)
+    with pytest.raises(MergeRefused, match="same_opinion"):
+        await ward.service.merge(primary, primary, reason=None, by=SECRETARY)
+    ward.published.clear()
+    await ward.service.merge(second, primary, reason="Cùng nội dung", by=SECRETARY)
+    assert ward.published.types() == ["opinion.merged.v1"]
+    merged = ward.published.items[0][0].payload
+    assert (merged.tracking_code, merged.into_tracking_code, merged.merged_by) == (again, first, "Nguyễn Thị Thư")
+    # Merging again changes nothing; the merged one cannot take co-signers, nor be answered on its own.
+    await merge(ward, again, first)
+    assert ward.published.types() == ["opinion.merged.v1"]
+    with pytest.raises(MergeRefused, match="into_merged"):
+        await ward.service.merge(
+            await ward.service.load(third), await ward.service.load(again), reason=None, by=SECRETARY
+        )
+    with pytest.raises(MergeRefused, match="has_cosigners"):
+        await ward.service.merge(
+            await ward.service.load(first), await ward.service.load(third), reason=None, by=SECRETARY
+        )
+    with pytest.raises(TransitionRefused):
+        await ward.service.answer(
+            await ward.service.load(again), kind=AnswerKind.WRITTEN, text="Riêng", answered_by=None, head=None,
+            document_number=None, by=SECRETARY,
+        )  # fmt: skip
+    await merge(ward, third, first)
+    assert [c["tracking_code"] for c in (await ward.service.load(first)).cosigners] == [again, third]
+
+    ward.published.clear()
+    await ward.service.answer(
+        await ward.service.load(first), kind=AnswerKind.WRITTEN, text="Đã nạo vét rãnh.", answered_by=None,
+        head=None, document_number="45/UBND", by=SECRETARY,
+    )  # fmt: skip
+    answers = [e.payload for e, _ in ward.published.items if e.event_type == "opinion.answered.v1"]
+    assert [(a.tracking_code, a.cosigner_of) for a in answers] == [(first, None), (again, first), (third, first)]
+    assert {a.text for a in answers} == {"Đã nạo vét rãnh."} and len({e.event_id for e, _ in ward.published.items}) == 3
+    assert (await ward.service.load(again)).status == "merged"  # counted as merged: one matter, three raised
+
+
+async def test_an_escalated_opinion_or_an_answered_one_is_not_merged() -> None:
+    ward = World(WARD)  # land goes to the district
+    up = await ward.receive(LAND)
+    here = await ward.receive("Đề nghị sửa đèn chiếu sáng ngõ 12")
+    with pytest.raises(MergeRefused, match="not_open"):
+        await merge(ward, here, up)
+    assert (await ward.service.load(here)).status == "assigned"

@@ -50,7 +50,9 @@ def test_every_template_renders_vietnamese_subject_and_body() -> None:
             "document_number": "12/UBND",
             "answered_at": "01/02/2026",
             "answer_text": "Đã sửa",
+            "cosigner_of": "YK-5678-EFGH",
         },
+        "citizen_merged": {"citizen_name": "Ông Phạm Văn Dũng", "into_tracking_code": "YK-5678-EFGH", "reason": None},
         "reminder": {"agency_name": "Địa chính", "due_date": "01/02/2026", "days_left": 3},
         "overdue_notice": {"agency_name": "Địa chính", "due_date": "01/02/2026"},
         "escalation_notice": {

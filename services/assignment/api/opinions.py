@@ -7,17 +7,19 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.assignment.directory import Agency
 from services.assignment.domain import (
     Assignment,
     HopLimit,
+    MergeRefused,
     NoParent,
     NotReceivedHere,
     OnTheSpotRefused,
     PromiseRefused,
     SameAgency,
+    SameClassification,
     Status,
     TransitionRefused,
 )
@@ -25,6 +27,7 @@ from services.assignment.service import AssignmentService, NotFound, UnknownAgen
 from shared.clock import VIETNAM
 from shared.deadlines import END_OF_DAY
 from shared.events import FIELDS, AnswerKind, Head, RedirectKind
+from shared.events.opinions import known_field
 from shared.http.app import require_json
 from shared.http.auth import EVERYONE, STAFF, Caller, check_agency, require_role
 from shared.http.errors import ApiError
@@ -56,6 +59,25 @@ class CorrectionIn(BaseModel):
     text: str = Field(min_length=1, max_length=20000, description="Nội dung trả lời đúng.")
     document_number: str | None = Field(default=None, max_length=100)
     reason: str = Field(min_length=1, max_length=1000, description="Vì sao đính chính.")
+
+
+class ReclassifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    field: str = Field(description="Mã lĩnh vực đúng (xem /api/v1/fields của dịch vụ tiếp nhận).")
+    head: Head | None = Field(default=None, description="Người đứng đầu trả lời; mặc định theo lĩnh vực.")
+    reason: str = Field(min_length=1, max_length=1000)
+
+    _field = field_validator("field")(known_field)
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    into: str = Field(
+        min_length=1, max_length=40, description="Mã theo dõi của ý kiến cùng nội dung sẽ được trả lời (ý kiến chính)."
+    )
+    reason: str | None = Field(default=None, max_length=1000, description="Vì sao là cùng một nội dung (tùy chọn).")
 
 
 class AgendaIn(BaseModel):
@@ -104,6 +126,8 @@ class AssignmentView(BaseModel):
     due_at: AwareDatetime | None
     escalation: EscalationView | None
     answer: AnswerView | None
+    merged_into: str | None = Field(default=None, description="Tracking code of the opinion it was merged into.")
+    cosigners: list[str] = Field(default=[], description="Tracking codes of the opinions merged into this one.")
 
 
 def assignment_view(doc: dict[str, Any]) -> AssignmentView:
@@ -139,6 +163,8 @@ def assignment_view(doc: dict[str, Any]) -> AssignmentView:
         if escalation
         else None,
         answer=AnswerView(**{k: answer.get(k) for k in AnswerView.model_fields}) if answer else None,
+        merged_into=(doc.get("merged_into") or {}).get("tracking_code"),
+        cosigners=[c["tracking_code"] for c in doc.get("cosigners") or []],
     )
 
 
@@ -372,6 +398,77 @@ async def correct_answer(
             f"Ý kiến {assignment.tracking_code} chưa có câu trả lời ghi tại cấp này để đính chính.",
             f"Opinion {assignment.tracking_code} has no answer recorded at this level to correct.",
         ) from exc
+    return _view(assignment)
+
+
+@router.post(
+    "/opinions/{tracking_code}/classification",
+    response_model=AssignmentView,
+    summary="Sửa lĩnh vực (và người đứng đầu trả lời) hệ thống đã phân loại; được ghi lại và thống kê",
+    dependencies=[Depends(require_json)],
+    responses={401: {}, 403: {}, 404: {}, 409: {}, 415: {}, 422: {}},
+)
+async def reclassify(
+    tracking_code: str, body: ReclassifyIn, service: Service, caller: Annotated[Caller, Depends(require_role(*STAFF))]
+) -> AssignmentView:
+    assignment = await _load(service, tracking_code, caller)
+    try:
+        await service.reclassify(assignment, field=body.field, head=body.head, reason=body.reason, by=caller)
+    except TransitionRefused as exc:
+        raise _not_waiting(assignment, exc) from exc
+    except SameClassification as exc:
+        raise ApiError(
+            409,
+            "same_classification",
+            f"Ý kiến {assignment.tracking_code} đã thuộc lĩnh vực này.",
+            f"Opinion {assignment.tracking_code} already has this field.",
+        ) from exc
+    return _view(assignment)
+
+
+MERGE_REFUSALS = {
+    "same_opinion": ("Không thể gộp một ý kiến vào chính nó.", "An opinion cannot be merged into itself."),
+    "not_open": (
+        "Chỉ gộp được hai ý kiến đang chờ trả lời ở cấp này (chưa trả lời, chưa chuyển cấp trên, chưa gộp).",
+        "Only two opinions waiting for an answer at this level can be merged (not answered, escalated or merged).",
+    ),
+    "from_below": (
+        "Ý kiến do cấp dưới chuyển lên được trả lời riêng cho cấp dưới; không gộp.",
+        "An opinion escalated from below is answered to that level on its own; it is not merged.",
+    ),
+    "has_cosigners": (
+        "Ý kiến này đã có ý kiến khác gộp vào; hãy gộp các ý kiến vào nó thay vì gộp nó đi.",
+        "Other opinions were merged into this one; merge into it instead.",
+    ),
+    "into_merged": (
+        "Ý kiến chính đã được gộp vào một ý kiến khác; hãy gộp vào ý kiến đó.",
+        "The target was itself merged into another opinion; merge into that one.",
+    ),
+}
+
+
+@router.post(
+    "/opinions/{tracking_code}/merge",
+    response_model=AssignmentView,
+    summary="Gộp ý kiến cùng nội dung vào một ý kiến chính: một việc trả lời, người dân của ý kiến này được giữ "
+    "là người cùng kiến nghị và nhận câu trả lời",
+    dependencies=[Depends(require_json)],
+    responses={401: {}, 403: {}, 404: {}, 409: {}, 415: {}, 422: {}},
+)
+async def merge(
+    tracking_code: str,
+    body: MergeIn,
+    service: Service,
+    caller: Annotated[Caller, Depends(require_role("front", "secretary"))],
+) -> AssignmentView:
+    assignment = await _load(service, tracking_code, caller)
+    into = await _load(service, body.into, caller)
+    try:
+        await service.merge(assignment, into, reason=body.reason, by=caller)
+    except (MergeRefused, TransitionRefused) as exc:
+        vi, en = MERGE_REFUSALS[exc.reason if isinstance(exc, MergeRefused) else "not_open"]
+        raise ApiError(409, "cannot_merge", f"{assignment.tracking_code} → {into.tracking_code}: {vi}",
+                       f"{assignment.tracking_code} → {into.tracking_code}: {en}") from exc  # fmt: skip
     return _view(assignment)
 
 

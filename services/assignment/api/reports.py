@@ -87,17 +87,32 @@ MEDIA = {
 }
 
 
+class PlanView(BaseModel):
+    """The plan's completion below this level: "13/14 đơn vị đã tổ chức"."""
+
+    held: int = Field(description="Units directly below that held a conference in the period.")
+    units: int = Field(description="Units directly below, reported or not.")
+    missing: list[str] = Field(description="Units below that have not reported.")
+
+
 class ReportView(BaseModel):
     title: str
     summary: Summary | None = None
     total: Figures
+    plan: PlanView
     rows: list[dict[str, Any]]
 
 
 async def _render(request: Request, table: Table, fmt: str, filename: str, summary: Summary | None = None) -> Response:
     if fmt == "json":
         return JSONResponse(
-            ReportView(title=table.title, summary=summary, total=table.total, rows=table.rows).model_dump(mode="json")
+            ReportView(
+                title=table.title,
+                summary=summary,
+                total=table.total,
+                rows=table.rows,
+                plan=PlanView(held=table.held, units=table.expected, missing=list(table.missing)),
+            ).model_dump(mode="json")  # fmt: skip
         )
     if fmt == "csv":
         body: bytes | str = to_csv(table)
@@ -130,7 +145,11 @@ async def period_report(
 ) -> Response:
     summary = await summaries.summary(_period(period))
     return await _render(
-        request, period_table(summary), format, f"bao-cao-{summary.instance}-{summary.period}", summary
+        request,
+        period_table(summary, {child: child for child in summaries.children}),
+        format,
+        f"bao-cao-{summary.instance}-{summary.period}",
+        summary,
     )
 
 

@@ -5,6 +5,7 @@ and conclusion notices (viewed and downloaded through the console), and a head's
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import secrets
 from collections import defaultdict
@@ -36,8 +37,9 @@ from shared.events import FIELDS, Head
 router = APIRouter()
 
 EVERYONE = (*STAFF, "head", "agency")
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 CONFERENCE_ID = re.compile(r"^HN-\d{4}-[0-9A-Z]{5}$")
-DOCUMENT_ID = re.compile(r"^HN-\d{4}-[0-9A-Z]{5}-[a-z0-9-]{2,80}$")
+DOCUMENT_ID = re.compile(r"^HN-\d{4}-[0-9A-Z]{5}-[A-Za-z0-9-]{2,100}$")
 # What each state allows, in the order a conference lives (scheduling enforces it; these are the buttons).
 MOVES: dict[str, list[str]] = {
     "planned": ["announce", "postpone", "cancel"],
@@ -66,6 +68,8 @@ DONE = {
     "postpone": "Đã hoãn hội nghị.",
     "cancel": "Đã hủy hội nghị.",
     "reschedule": "Đã dời lịch hội nghị.",
+    "lap-lai-du": "Đã lập lại các văn bản còn thiếu; văn bản của hội nghị đã đủ.",
+    "lap-lai-thieu": "Vẫn còn văn bản chưa lập được; xem lý do bên dưới, khắc phục rồi lập lại.",
 }
 HOLD_ACTIONS = ["tai-cho", "hen-van-ban", "ngoai-noi-dung", "khieu-nai", "vuot-tham-quyen"]
 
@@ -405,6 +409,66 @@ async def outcome(request: Request, conference_id: str, code: str, action: str) 
     return redirect(f"/hoi-nghi/{conference_id}?da-ghi={code}#y-{code}")
 
 
+@router.post("/hoi-nghi/{conference_id}/nhiem-vu/{code}", response_class=HTMLResponse)
+async def conclusion_task(
+    request: Request,
+    conference_id: str,
+    code: str,
+    csrf_token: Annotated[str, Form()] = "",
+    task: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """The task the heads' conclusion gives the agency for one opinion, as the secretary words it (printed in
+    the conclusion notice instead of a bare "trả lời bằng văn bản")."""
+    viewer = require(request, *STAFF)
+    check_csrf(request, csrf_token)
+    conference_id, code = _conference_id(conference_id), code.strip().upper()
+    if not CODE.match(code):
+        raise ServiceError(404, "not_found", "Không có ý kiến này.")
+    field = f"{code}-nhiem-vu-task"
+    if len(task.strip()) < 3:
+        errors = {field: "Ghi nhiệm vụ giao cơ quan, ví dụ: Khảo sát, sửa chữa mặt đường ngõ 12 trong quý II."}
+    else:
+        try:
+            await backend(request).put("assignment", f"/api/v1/conferences/{conference_id}/conclusions/{code}",
+                                       {"task": task.strip()}, person=viewer.person())  # fmt: skip
+            return redirect(f"/hoi-nghi/{conference_id}?da-ghi={code}#y-{code}")
+        except ServiceError as exc:
+            if exc.status == 403:
+                raise
+            errors = field_errors(exc, {"task": field}, field)
+    return await _conference_page(request, viewer, conference_id, 422, errors=errors, form={field: task},
+                                  open_code=code, open_action="nhiem-vu")  # fmt: skip
+
+
+@router.post("/hoi-nghi/{conference_id}/van-ban/lap-lai", response_class=HTMLResponse)
+async def retry_documents(request: Request, conference_id: str, csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Make again what could not be made, once the cause is fixed (the secretary, the operator)."""
+    viewer = require(request, "secretary", "operator")
+    check_csrf(request, csrf_token)
+    conference_id = _conference_id(conference_id)
+    documents = await backend(request).post(
+        "assignment", f"/api/v1/conferences/{conference_id}/documents/retry", person=viewer.person()
+    )
+    done = "lap-lai-du" if all(d["status"] == "issued" for d in documents) else "lap-lai-thieu"
+    return redirect(f"/hoi-nghi/{conference_id}?da={done}#van-ban")
+
+
+PAPERS = {"ke-hoach": "plan", "thong-bao": "announcement", "giay-moi": "invitation"}
+
+
+@router.get("/hoi-nghi/{conference_id}/giay-to/{paper}")
+async def conference_paper(request: Request, conference_id: str, paper: str) -> Response:
+    """The plan, the public announcement or the invitation: numbered when first asked for, then shown."""
+    viewer = require(request, *STAFF, "head")
+    conference_id = _conference_id(conference_id)
+    if paper not in PAPERS:
+        raise ServiceError(404, "not_found", "Không có loại giấy tờ này.")
+    doc = await backend(request).get(
+        "assignment", f"/api/v1/conferences/{conference_id}/{PAPERS[paper]}", person=viewer.person()
+    )
+    return redirect(f"/van-ban/{doc['id']}")
+
+
 # ---- documents: the minutes and conclusion notices, through the console -----------------------------
 
 # The documents are assignment's HTML (their own print styles inline): shown framed, with no script at all.
@@ -434,6 +498,20 @@ async def document_pdf(request: Request, document_id: str) -> Response:
     )
 
 
+@router.get("/van-ban/{document_id}.docx")
+async def document_docx(request: Request, document_id: str) -> Response:
+    viewer = require(request, *EVERYONE)
+    document_id = _document_id(document_id)
+    response = await backend(request).call(
+        "assignment", "GET", f"/api/v1/documents/{document_id}.docx", person=viewer.person()
+    )
+    return Response(
+        response.content,
+        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        headers={"Content-Disposition": f'attachment; filename="{document_id}.docx"'},
+    )
+
+
 @router.get("/van-ban/{document_id}/noi-dung", response_class=HTMLResponse)
 async def document_body(request: Request, document_id: str) -> Response:
     viewer = require(request, *EVERYONE)
@@ -453,23 +531,25 @@ async def document(request: Request, document_id: str) -> Response:
     document_id = _document_id(document_id)
     # Read it once here, so that a document of another agency gives its 403 page, not a framed error.
     try:
-        await backend(request).call("assignment", "GET", f"/api/v1/documents/{document_id}", person=viewer.person())
+        response = await backend(request).call(
+            "assignment", "GET", f"/api/v1/documents/{document_id}", person=viewer.person()
+        )
     except ServiceError as exc:
         if exc.status != 403:
             raise
         title = "Văn bản này không gửi cơ quan của bạn"
         return render(request, "error.html.j2", 403, title=title, message=exc.message_vi)
     conference_id = document_id[:13]
-    kind = "minutes" if document_id.endswith("-bien-ban") else "notice"
-    title = "Biên bản hội nghị" if kind == "minutes" else "Thông báo kết luận"
+    found = TITLE.search(response.text)
+    heading = html.unescape(found.group(1)).strip() if found else "Văn bản"
     return render(
         request,
         "document.html.j2",
-        title=f"{title} {conference_id}",
-        heading=title,
+        title=heading,
+        heading=heading,
         document_id=document_id,
         conference_id=conference_id,
-        staff=viewer.has(*STAFF),
+        staff=viewer.has(*STAFF, "head"),  # back to the conference; an agency back to its inbox
     )
 
 

@@ -110,7 +110,7 @@ def field_errors(exc: ServiceError, names: dict[str, str], fallback: str) -> dic
 # ---- outcomes: what became of an opinion ---------------------------------------------------------------
 
 # The outcomes of an opinion waiting for an answer (their labels are in _staff.html.j2).
-OUTCOMES = ("tai-cho", "hen-van-ban", "ngoai-noi-dung", "khieu-nai", "vuot-tham-quyen", "van-ban", "giao-lai")
+OUTCOMES = ("tai-cho", "hen-van-ban", "ngoai-noi-dung", "khieu-nai", "vuot-tham-quyen", "van-ban", "giao-lai", "gop")
 
 
 async def record_outcome(
@@ -158,6 +158,9 @@ async def record_outcome(
         if signer := form.get("answered_by", "").strip():
             body["answered_by"] = signer
         path = "answer"
+    elif action == "gop":  # the same matter as another open opinion: one item to answer
+        into = need("into", "Chọn ý kiến cùng nội dung để gộp vào.").upper()
+        path, body = "merge", {"into": into, "reason": form.get("reason", "").strip() or None}
     elif action == "giao-lai":
         agency_id = need("agency_id", "Chọn cơ quan nhận giao.")
         reason = need("reason", "Ghi lý do giao lại.")
@@ -171,7 +174,7 @@ async def record_outcome(
     except ServiceError as exc:
         if exc.status == 403:
             raise
-        names = {n: f"{prefix}-{n}" for n in ("text", "head", "due_date", "kind", "reason", "document_number")}
+        names = {n: f"{prefix}-{n}" for n in ("text", "head", "due_date", "kind", "reason", "document_number", "into")}
         names["agency_id"] = f"{prefix}-agency_id"
         return field_errors(exc, names, prefix)
     return {}
@@ -210,6 +213,10 @@ async def _collect_page(
     if conference is None:  # first visit: the next conference
         conference = conferences[0]["id"] if conferences else ""
     recent: dict[str, Any] = {"total": 0, "items": []}
+    similar = []
+    if saved:  # what was just recorded may be a matter already raised: shown, to merge on its page
+        similar = await _optional(backend(request).get("intake", f"/api/v1/opinions/{saved}/similar",
+                                                        person=viewer.person())) or []  # fmt: skip
     if conference:
         recent = await backend(request).get(
             "intake",
@@ -229,6 +236,7 @@ async def _collect_page(
         conferences=conferences,
         groups=_groups(conferences),
         saved=saved,
+        similar=similar,
         recent=recent,
         phieu=secrets.token_urlsafe(16),
     )
@@ -373,15 +381,20 @@ async def _optional(call: Any) -> Any:
 async def opinion_parts(request: Request, viewer: Viewer, code: str) -> dict[str, Any]:
     b, person = backend(request), viewer.person()
     wants_notifications = viewer.has(*STAFF, "agency")
-    opinion, assignment, timers, notifications = await asyncio.gather(
+    opinion, assignment, timers, notifications, similar, media = await asyncio.gather(
         _optional(b.get("intake", f"/api/v1/opinions/{code}", person=person)),
         _optional(b.get("assignment", f"/api/v1/opinions/{code}", person=person)),
         b.get("scheduling", f"/api/v1/opinions/{code}/timers", person=person),
         b.get("notification", "/api/v1/notifications", person=person, tracking_code=code)
         if wants_notifications
         else asyncio.sleep(0, []),
+        _optional(b.get("intake", f"/api/v1/opinions/{code}/similar", person=person))
+        if viewer.has(*STAFF, "head")
+        else asyncio.sleep(0, []),
+        _optional(b.media(code, person=person)),
     )
-    return {"opinion": opinion, "assignment": assignment, "timers": timers, "notifications": notifications}
+    return {"opinion": opinion, "assignment": assignment, "timers": timers, "notifications": notifications,
+            "similar": similar or [], "media": media or []}  # fmt: skip
 
 
 async def _opinion_page(

@@ -1,5 +1,5 @@
-"""Pages for citizens (no account): send an opinion, follow it by its code, say whether the answer
-satisfies, see the year's plan of conferences."""
+"""Pages for citizens (no account): send an opinion (with photos), follow it by its code, say whether the
+answer satisfies, see the year's plan of conferences."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from services.console.backend import PORTAL, ServiceError
@@ -19,6 +19,11 @@ from shared.http import tokens
 
 router = APIRouter()
 CODE = re.compile(r"^[A-Z]{2}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+MEDIA_ID = re.compile(r"^[0-9a-f]{32}$")
+# The console reads a chosen photo into memory to pass it on; intake applies the real limits (count, size,
+# content). This only keeps a huge file from filling the console's memory.
+MAX_PHOTO_BYTES = 25 * 1024 * 1024
+MAX_PHOTOS = 10
 
 
 def _limited(request: Request) -> bool:
@@ -53,8 +58,10 @@ async def submit(
     phone: Annotated[str, Form()] = "",
     place: Annotated[str, Form()] = "",
     consent: Annotated[str, Form()] = "",
+    anh: Annotated[list[UploadFile] | None, File(description="Ảnh hoặc văn bản PDF kèm theo.")] = None,
 ) -> Response:
     check_csrf(request, csrf_token)
+    chosen = [f for f in anh or [] if f.filename]  # a browser sends an empty part when nothing is chosen
     form = {
         "text": text,
         "field": field,
@@ -73,6 +80,7 @@ async def submit(
         errors["field"] = "Chọn một lĩnh vực trong danh sách, hoặc để trống."
     if (email or phone) and not consent:
         errors["consent"] = "Đánh dấu đồng ý để cơ quan được liên hệ với bạn qua email hoặc điện thoại đã ghi."
+    photos = await _read_photos(chosen, errors)
     if not errors and _limited(request):
         errors["text"] = "Bạn đã gửi quá nhiều lần trong một phút; vui lòng đợi một lát rồi gửi lại."
     if errors:
@@ -101,7 +109,35 @@ async def submit(
         return render(
             request, "submit.html.j2", 422, title="Gửi ý kiến, kiến nghị", form=form, errors=errors, phieu=phieu
         )
-    return render(request, "submitted.html.j2", title="Đã gửi ý kiến", code=accepted["tracking_code"], email=email)
+    code = accepted["tracking_code"]
+    if photos:
+        try:
+            await request.app.state.backend.upload_media(code, photos, person=_citizen(request))
+        except ServiceError as exc:
+            # The opinion is in (the same one again if the form is sent again: the same phieu); the photos are not.
+            errors = {
+                "anh": f"{exc.message_vi} Ý kiến của bạn đã được tiếp nhận (mã theo dõi {code}) nhưng chưa kèm ảnh: "
+                "chọn lại ảnh đúng loại rồi bấm Gửi ý kiến, hoặc bỏ chọn ảnh."
+            }
+            return render(
+                request, "submit.html.j2", 422, title="Gửi ý kiến, kiến nghị", form=form, errors=errors, phieu=phieu
+            )
+    return render(request, "submitted.html.j2", title="Đã gửi ý kiến", code=code, email=email)
+
+
+async def _read_photos(chosen: list[UploadFile], errors: dict[str, str]) -> list[tuple[str, bytes, str]]:
+    if len(chosen) > MAX_PHOTOS:
+        errors["anh"] = f"Chọn tối đa {MAX_PHOTOS} tệp."
+        return []
+    photos = []
+    for upload in chosen:
+        if upload.size is not None and upload.size > MAX_PHOTO_BYTES:
+            errors["anh"] = f"Tệp {upload.filename} quá lớn; hãy chọn ảnh nhỏ hơn."
+            return []
+        photos.append(
+            (upload.filename or "anh", await upload.read(), upload.content_type or "application/octet-stream")
+        )
+    return photos
 
 
 @router.get("/theo-doi", response_class=HTMLResponse)
@@ -136,7 +172,46 @@ async def track(request: Request, code: str) -> Response:
             request, "track_form.html.j2", 404, title="Tra cứu ý kiến", code=code,
             error=f"Không tìm thấy ý kiến mang mã {code}. Kiểm tra lại mã (dạng YK-XXXX-XXXX).",
         )  # fmt: skip
-    return render(request, "track.html.j2", title=f"Ý kiến {code}", opinion=opinion, errors={}, form={})
+    media = await _media(request, code)
+    return render(request, "track.html.j2", title=f"Ý kiến {code}", opinion=opinion, media=media, errors={}, form={})
+
+
+async def _media(request: Request, code: str) -> list[dict[str, Any]]:
+    try:
+        return await request.app.state.backend.media(code, person=None, forwarded_for=address(request))
+    except ServiceError:
+        return []
+
+
+@router.get("/theo-doi/{code}/tep/{media_id}")
+async def media_file(request: Request, code: str, media_id: str) -> Response:
+    return await _media_response(request, code, media_id, thumbnail=False)
+
+
+@router.get("/theo-doi/{code}/tep/{media_id}/anh-nho")
+async def media_thumbnail(request: Request, code: str, media_id: str) -> Response:
+    return await _media_response(request, code, media_id, thumbnail=True)
+
+
+async def _media_response(request: Request, code: str, media_id: str, *, thumbnail: bool) -> Response:
+    """An attachment passed on from intake to the holder of the code; never kept by a shared cache."""
+    code = code.strip().upper()
+    if not CODE.match(code) or not MEDIA_ID.match(media_id):
+        return Response("Không tìm thấy tệp.", status_code=404, media_type="text/plain; charset=utf-8")
+    try:
+        data, content_type, disposition = await request.app.state.backend.media_file(
+            code, media_id, thumbnail=thumbnail, person=None, forwarded_for=address(request)
+        )
+    except ServiceError as exc:
+        return Response(exc.message_vi, status_code=exc.status, media_type="text/plain; charset=utf-8")
+    headers = {
+        "Cache-Control": "private, no-store",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if disposition:
+        headers["Content-Disposition"] = disposition
+    return Response(data, media_type=content_type, headers=headers)
 
 
 @router.post("/theo-doi/{code}/danh-gia", response_class=HTMLResponse)
@@ -169,7 +244,10 @@ async def feedback(
             errors = {"satisfied": exc.message_vi}
     opinion = await backend.get("intake", f"/api/v1/opinions/{code}", person=None)
     form = {"satisfied": satisfied, "reason": reason}
-    return render(request, "track.html.j2", 422, title=f"Ý kiến {code}", opinion=opinion, errors=errors, form=form)
+    media = await _media(request, code)
+    return render(
+        request, "track.html.j2", 422, title=f"Ý kiến {code}", opinion=opinion, media=media, errors=errors, form=form
+    )
 
 
 @router.get("/ke-hoach", response_class=HTMLResponse)
