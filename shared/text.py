@@ -47,3 +47,11 @@ def mentions(text: str, phrases: list[str] | tuple[str, ...]) -> str | None:
         if (unaccented or len(wanted.split()) > 1) and strip_marks(wanted) in plain:
             return phrase
     return None
+
+
+def vn_number(value: float | None, digits: int = 0) -> str:
+    """A number as Vietnamese write it: 1.234,5 (a dot between thousands, a decimal comma); "—" for none."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")

@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from shared.clock import VIETNAM
 from shared.events import Head
+from shared.text import vn_number
 from shared.units import Unit
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -51,6 +52,7 @@ class Documents:
     def __init__(self, templates: Path = TEMPLATES) -> None:
         self.templates = templates
         self.env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined)
+        self.env.filters["vn_number"] = vn_number
 
     def render(self, template: str, variables: dict[str, Any], *, docx: bool = False) -> Document:
         html = self.env.get_template(template).render(**variables)

@@ -222,6 +222,17 @@ def bar_chart(title: str, bars: list[tuple[str, float]], unit: str = "") -> str:
     return "".join(parts)
 
 
+# The printed head × outcome table: "51 on Party building, 47 answered on the spot" on paper.
+HEAD_OUTCOMES: list[tuple[tuple[str, ...], str]] = [
+    (("answered_on_the_spot",), "Trả lời tại hội nghị"),
+    (("answered_in_writing",), "Trả lời bằng văn bản"),
+    (("off_topic",), "Ngoài nội dung, trả lời riêng"),
+    (("escalated_to_district", "escalated_to_city"), "Chuyển cấp trên"),
+    (("merged",), "Gộp vào ý kiến cùng nội dung"),
+    (("pending",), "Đang giải quyết"),
+]
+
+
 class ReportDocuments:
     def __init__(self, documents: Documents, unit: Unit) -> None:
         self.documents = documents
@@ -249,6 +260,19 @@ class ReportDocuments:
             "channels": [(CHANNEL_LABELS[c], total.by_channel.get(c.value, 0)) for c in Channel],
             "heads": [(self.unit.title(h), total.by_head.get(h.value, 0)) for h in Head],
             "outcomes": [(label, total.by_outcome.get(k, 0)) for k, label in OUTCOMES.items()],
+            "head_outcome_labels": [label for _, label in HEAD_OUTCOMES],
+            "head_outcomes": [
+                (
+                    self.unit.title(h),
+                    total.count(head=h.value),
+                    [sum(total.count(head=h.value, outcome=o) for o in keys) for keys, _ in HEAD_OUTCOMES],
+                )
+                for h in Head
+            ],  # fmt: skip
+            "held": table.held,
+            "expected": table.expected,
+            "missing": table.missing,
+            "kinds": KINDS,
             "on_time_rate": on_time_rate(total),
             "median_days": total.answer_quantile(0.5),
             "p90_days": total.answer_quantile(0.9),

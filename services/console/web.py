@@ -27,6 +27,7 @@ from shared.events import FIELDS, Head
 from shared.events.vocabulary import CHANNEL_LABELS, Channel
 from shared.http import tokens
 from shared.http.limits import client_address
+from shared.text import vn_number
 
 TEMPLATES = Path(__file__).parent / "templates"
 SESSION_COOKIE = "doithoai_phien"
@@ -48,14 +49,6 @@ def vn_date(value: datetime | date | str | None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(VIETNAM).date()
     return value.strftime("%d/%m/%Y")
-
-
-def vn_number(value: float | int | None, digits: int = 0) -> str:
-    """1.234,5: a dot between thousands, a decimal comma."""
-    if value is None:
-        return "—"
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def _env() -> Environment:

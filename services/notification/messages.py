@@ -326,7 +326,7 @@ class Meanings:
             log.warning("no contact for %s: dossier of %s not sent", p.head.value, p.conference_id)
             return
         groups = [
-            {"field_name": FIELDS[field].name, "opinions": items, "entries": _matters(items)}
+            {"field_name": FIELDS[field].name, "opinions": [i.model_dump() for i in items], "entries": _matters(items)}
             for field, items in sorted(p.groups.items())
         ]
         variables = {

@@ -267,8 +267,15 @@ async def test_the_long_bien_district_summary_of_2017(rabbit_admin, secantus, sm
         header = [cell.value for cell in sheet[2]]
         assert sheet.cell(row=3, column=header.index("Tổng số lượt ý kiến") + 1).value == 684
         pdf = (await district_client.get("/api/v1/reports?period=2017&format=pdf", headers=OPERATOR)).content
-        first = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
-        assert "BÁO CÁO KẾT QUẢ ĐỐI THOẠI NĂM 2017" in first and "684" in first
+        printed = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+        assert "BÁO CÁO KẾT QUẢ ĐỐI THOẠI NĂM 2017" in printed and "684" in printed
+        assert (
+            "14/14 đơn vị trực thuộc đã tổ chức" in printed
+            and f"số người dự: {14 * 118:,}".replace(",", ".") in printed
+        )
+        # The head × outcome table: 51 Party-building opinions, 47 answered on the spot, on paper.
+        assert "Bí thư Quận ủy 51 47 0 0 0 0 4" in printed, printed[:3000]
+        assert "3.2. Các đơn vị trực thuộc" in printed
         html = (await district_client.get("/api/v1/reports?period=2017&format=html", headers=OPERATOR)).text
         assert html.count("<svg") == 2  # opinions by field, on-time rate per ward
 
