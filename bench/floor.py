@@ -35,6 +35,9 @@ import aio_pika
 import aiosmtplib
 from pymongo import AsyncMongoClient
 
+from shared.similarity import blocking_keys, signature
+from shared.text import search_key
+
 EXCHANGE = "floor.events"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PREFETCH = 32  # as the services' default
@@ -98,13 +101,14 @@ INDEXES: dict[str, dict[str, list[tuple[Any, dict[str, Any]]]]] = {
     "intake": {
         "opinions": [
             ("tracking_code", {"unique": True}), ([("submitted_at", -1)], {}),
-            ([("stage", 1), ("overdue", 1)], {}), ("outbox.created_at", {}),
+            ([("stage", 1), ("overdue", 1)], {}), ([("conference_id", 1), ("submitted_at", 1)], {"sparse": True}),
+            ([("history.at", 1)], {}), ([("similar.keys", 1)], {}), ("outbox.created_at", {}),
         ]
     },
     "assignment": {
         "assignments": [
             ([("tracking_code", 1), ("origin_instance", 1)], {"unique": True}), ([("status", 1), ("due_at", 1)], {}),
-            ("submitted_at", {}), ([("conference_id", 1), ("submitted_at", 1)], {"sparse": True}),
+            ("submitted_at", {}), ("counted_at", {}), ([("conference_id", 1), ("submitted_at", 1)], {"sparse": True}),
             ("outbox.created_at", {}),
         ]
     },
@@ -318,6 +322,9 @@ class Floor:
             "entered_by": {"actor": "bench", "role": "front"},
             "history": [{"at": now, "stage": 1, "note": "Tiếp nhận ý kiến"}],
             "processed": [str(uuid.uuid4())],
+            # What intake stores for staff search and the duplicate finder: the same storage work.
+            "search": search_key(f"{text} {code} "),
+            "similar": {"sig": (sig := signature(text)).as_dict(), "keys": blocking_keys(sig)},
         }
         doc["outbox"] = [_event({"opinion_id": doc["_id"], "tracking_code": code, "text": text})]
         await self.db.opinions.insert_one(doc)
