@@ -8,7 +8,8 @@ One run, on this machine's RabbitMQ and a fresh SecantusDB:
   3. sign 20 people in through the console's own sign-in form (20 sessions of the secretary, 20 of
      the agency);
   4. two scenarios, each in rounds where console and direct calls take turns (so a slow moment of the
-     machine does not fall on one side only), 20 clients at once, each request after the last:
+     machine does not fall on one side only), 20 people at once, first at work (each pausing 2 s on
+     average between actions, `--think-s`), then saturated (each request right after the last):
        - the secretary records an opinion: POST of the console's form (CSRF token, one-time key) →
          303, against POST /api/v1/opinions on intake with the same person's token and key;
        - the agency's inbox page: GET /hop-thu → 200 HTML, against the five calls that page makes to
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import json
 import logging
+import random
 import re
 import secrets
 import statistics
@@ -194,16 +196,20 @@ class Refused(Exception):
 
 
 async def closed_loop(
-    people: list[Person], each: int, one: Callable[[Person, int], Awaitable[None]]
+    people: list[Person], each: int, one: Callable[[Person, int], Awaitable[None]], think_s: float = 0.0
 ) -> tuple[list[float], list[str]]:
-    """Every person makes `each` requests, one after the other; all people at once. The timings of the
-    answered requests, and what went wrong with the others."""
+    """Every person makes `each` requests, one after the other; all people at once. With `think_s`, a person
+    pauses before each request for a random time of that mean (exponential: people read, type, look up), as
+    people at work do; without, they send back to back (a stress test). The timings of the answered requests,
+    and what went wrong with the others."""
     timings: list[float] = []
     failures: list[str] = []
     counter = iter(range(10**9))
 
     async def person(p: Person) -> None:
         for _ in range(each):
+            if think_s:
+                await asyncio.sleep(random.expovariate(1 / think_s))
             started = time.perf_counter()
             try:
                 await one(p, next(counter))
@@ -281,6 +287,7 @@ async def measure(
     sides: dict[str, Callable[[Person, int], Awaitable[None]]],
     rounds: int,
     each: int,
+    think_s: float = 0.0,
 ) -> dict[str, Any]:
     log.info("%s: warming up", name)
     for one in sides.values():
@@ -291,7 +298,7 @@ async def measure(
     for r in range(rounds):
         for side in order if r % 2 == 0 else order[::-1]:
             started = time.perf_counter()
-            got, failed = await closed_loop(people, each, sides[side])
+            got, failed = await closed_loop(people, each, sides[side], think_s)
             timings[side] += got
             failures[side] += failed
             p = percentiles(got)
@@ -456,6 +463,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "users": args.users,
         "rounds": args.rounds,
         "requests_per_user_per_round": args.each,
+        "think_s": args.think_s,
     }
     log.info("starting the ward %s: four services and its console", WARD)
     people: list[Person] = []
@@ -472,21 +480,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 break
             except Refused:
                 await asyncio.sleep(0.1)
-        results["record_opinion"] = await measure(
-            "record an opinion",
-            secretaries,
-            {"console": scenarios.record_console, "direct": scenarios.record_direct},
-            args.rounds,
-            args.each,
-        )
-        await drained(stack)  # the inbox is measured under its own load, not behind the opinions just recorded
-        results["agency_inbox"] = await measure(
-            "agency inbox",
-            agencies,
-            {"console": scenarios.inbox_console, "direct": scenarios.inbox_direct},
-            args.rounds,
-            args.each,
-        )
+        record = {"console": scenarios.record_console, "direct": scenarios.record_direct}
+        inbox = {"console": scenarios.inbox_console, "direct": scenarios.inbox_direct}
+        # At work: each person pauses `think_s` on average between actions. Then back to back (saturated).
+        for suffix, think in (("", args.think_s), ("_saturated", 0.0)):
+            results[f"record_opinion{suffix}"] = await measure(
+                f"record an opinion{suffix.replace('_', ', ')}", secretaries, record, args.rounds, args.each, think
+            )
+            await drained(stack)  # the inbox is measured under its own load, not behind the opinions just recorded
+            results[f"agency_inbox{suffix}"] = await measure(
+                f"agency inbox{suffix.replace('_', ', ')}", agencies, inbox, args.rounds, args.each, think
+            )
         results["mail_delivered"] = sink.count
     finally:
         for p in people:
@@ -498,8 +502,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(results: dict[str, Any]) -> str:
-    lines = [f"console at {results['users']} concurrent signed-in users ({results['when']})"]
-    for key, name in (("record_opinion", "record an opinion (POST)"), ("agency_inbox", "agency inbox page (GET)")):
+    lines = [
+        f"console at {results['users']} concurrent signed-in users ({results['when']}); at work: a pause of "
+        f"{results['think_s']} s on average between a person's actions; saturated: none"
+    ]
+    for key, name in (
+        ("record_opinion", "record an opinion (POST)"),
+        ("agency_inbox", "agency inbox page (GET)"),
+        ("record_opinion_saturated", "record, saturated"),
+        ("agency_inbox_saturated", "inbox, saturated"),
+    ):
         r = results[key]
         for side in ("console", "direct"):
             p = r[side]
@@ -519,7 +531,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=20, help="concurrent signed-in people per scenario")
     parser.add_argument("--rounds", type=int, default=5, help="rounds, console and direct in turn")
-    parser.add_argument("--each", type=int, default=10, help="requests per person per round")
+    parser.add_argument("--each", type=int, default=6, help="requests per person per round")
+    parser.add_argument("--think-s", type=float, default=2.0, help="mean pause between a person's actions at work")
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
     parser.add_argument("--management", default="http://127.0.0.1:15672")
     parser.add_argument("--port-base", type=int, default=8700)

@@ -108,6 +108,7 @@ INDEXES: dict[str, dict[str, list[tuple[Any, dict[str, Any]]]]] = {
     "assignment": {
         "assignments": [
             ([("tracking_code", 1), ("origin_instance", 1)], {"unique": True}), ([("status", 1), ("due_at", 1)], {}),
+            ([("agency.id", 1), ("status", 1), ("due_at", 1)], {}),
             ("submitted_at", {}), ("counted_at", {}), ([("conference_id", 1), ("submitted_at", 1)], {"sparse": True}),
             ("outbox.created_at", {}),
         ]

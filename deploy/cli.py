@@ -371,7 +371,10 @@ def links(
 
 @app.command("report")
 def report(
-    period: Annotated[str | None, typer.Option(help="YYYY, YYYY-MM, YYYY-Qn, YYYY-6M or YYYY-9M")] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(help="YYYY, YYYY-MM, YYYY-Qn, YYYY-6M, YYYY-9M, or days YYYY-MM-DD..YYYY-MM-DD (own figures)"),
+    ] = None,
     conference: Annotated[str | None, typer.Option(help="A conference's report instead of a period's")] = None,
     format: Annotated[str, typer.Option(help="table, json, csv, xlsx, html or pdf")] = "table",
     output: Annotated[Path | None, typer.Option(help="File to write (csv, xlsx, html, pdf)")] = None,

@@ -40,6 +40,8 @@ class AssignmentRepository:
         # Tracking codes are unique per receiving instance, not across instances.
         await self._assignments.create_index([("tracking_code", 1), ("origin_instance", 1)], unique=True)
         await self._assignments.create_index([("status", 1), ("due_at", 1)])
+        # An agency's inbox: its items by status, the next deadline first (and the due-soon/overdue counts).
+        await self._assignments.create_index([("agency.id", 1), ("status", 1), ("due_at", 1)])
         await self._assignments.create_index([("submitted_at", 1)])
         await self._assignments.create_index([("counted_at", 1)])
         await self._assignments.create_index([("conference_id", 1), ("submitted_at", 1)], sparse=True)

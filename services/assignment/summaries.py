@@ -120,7 +120,9 @@ class Summaries:
 
     async def summary(self, code: str) -> Summary:
         period = parse_period(code)
-        children = [Summary(**doc["summary"]) for doc in await self.repository.child_summaries_for(period.code)]
+        # The levels below send months, quarters and years: a range of days is this level's own figures.
+        stored = [] if period.is_range else await self.repository.child_summaries_for(period.code)
+        children = [Summary(**doc["summary"]) for doc in stored]
         return Summary(
             instance=self.place.instance,
             name=self.place.name,
@@ -146,6 +148,8 @@ class Summaries:
         `by`: the person or key who asked for it now (audited), else the schedule."""
         if self.place.parent is None:
             raise NoParentToReport(self.place.instance)
+        if parse_period(code).is_range:
+            raise ValueError(f"{code}: a range of days is not sent up; send a month, a quarter or a year")
         summary = await self.summary(code)
         report = SummaryReportedV1(
             from_instance=self.place.instance,

@@ -96,18 +96,9 @@ class Backend:
         except httpx.HTTPError as exc:
             log.warning("%s %s %s: %r", service, method, path, exc)
             raise ServiceDown(service, repr(exc)) from exc
-        if response.status_code == 503 or response.status_code >= 500:
+        if response.status_code >= 500:
             log.warning("%s %s %s answered %d", service, method, path, response.status_code)
-            raise ServiceDown(service, f"HTTP {response.status_code}")
-        if response.status_code >= 400:
-            try:
-                error = response.json()["error"]
-            except (ValueError, KeyError, TypeError):
-                error = {"code": f"http_{response.status_code}", "message_vi": "Yêu cầu không thực hiện được."}
-            raise ServiceError(
-                response.status_code, error.get("code", ""), error.get("message_vi", ""), error.get("details") or []
-            )
-        return response
+        return self._checked(service, response)
 
     async def get(
         self, service: str, path: str, *, person: tokens.Person | None, forwarded_for: str | None = None, **params: Any
@@ -169,6 +160,7 @@ class Backend:
         return response.content, response.headers.get("content-type", ""), response.headers.get("content-disposition")
 
     def _checked(self, service: str, response: httpx.Response) -> httpx.Response:
+        """The response, or the service's refusal as ServiceError (4xx), or ServiceDown (5xx)."""
         if response.status_code >= 500:
             raise ServiceDown(service, f"HTTP {response.status_code}")
         if response.status_code >= 400:

@@ -26,7 +26,7 @@ from services.intake.media import Checked, MediaRefused, MediaStore, TooManyFile
 from shared.http.app import BodyLimitMiddleware
 from shared.http.auth import READERS, STAFF, Caller, check_agency, optional_caller, require_role
 from shared.http.errors import ApiError
-from shared.http.limits import retry_after
+from shared.http.limits import public_rate_limit
 
 router = APIRouter(prefix="/api/v1", tags=["ảnh và tệp đính kèm"])
 
@@ -333,15 +333,7 @@ async def _readable(request: Request, code: str, caller: Caller | None) -> tuple
     """The opinion and whether the caller sees it as staff; a keyless caller (the code's holder) is counted
     against the public rate limit."""
     if caller is None:
-        seconds = retry_after(request)
-        if seconds is not None:
-            raise ApiError(
-                429,
-                "too_many_requests",
-                f"Quá nhiều yêu cầu từ địa chỉ này; vui lòng thử lại sau {seconds} giây.",
-                f"Too many requests from this address; try again in {seconds} s.",
-                headers={"Retry-After": str(seconds)},
-            )
+        public_rate_limit(request)
     doc = await get_service(request).view(code)
     if doc is None:
         raise _not_found(code)

@@ -2,7 +2,12 @@
 competing consumers on the same queues and the same databases. One of each is killed (SIGKILL) under load;
 nothing is lost and nothing comes twice — each agency and each citizen gets one mail per opinion, each
 opinion has its four timers once, a reminder fires once while both schedulers poll, and the document
-register gives no number twice when conferences are concluded at once through both replicas."""
+register gives no number twice when conferences are concluded at once through both replicas.
+
+One repeat is documented and allowed, as `make chaos` allows it: a mail the SMTP server took just before the
+notification process that sent it was killed, before it could record the sending, is sent again by the other
+replica — the same notification, with the same Message-ID (a mail system drops such a copy). Any other
+repeat fails the test."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
@@ -34,6 +40,33 @@ TEXTS = (
     "Đề nghị lắp đèn chiếu sáng ngõ {n}, buổi tối không an toàn",
     "Cống thoát nước ngõ {n} bị tắc, mưa là ngập",
 )
+
+
+WINDOW_S = 5.0  # a copy's first mail reached the SMTP server at most this long before the kill
+
+
+def copies(folder: Path, needle: str) -> dict[str, list[tuple[float, str]]]:
+    """Tracking code → (arrival time, Message-ID) of each mail whose subject holds `needle`."""
+    found: dict[str, list[tuple[float, str]]] = collections.defaultdict(list)
+    for path in sorted(folder.glob("*.eml")):
+        mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if needle in str(mail["Subject"]) and (code := CODE.search(str(mail["Subject"]))):
+            found[code.group(0)].append((path.stat().st_mtime, str(mail["Message-ID"])))
+    return found
+
+
+def repeats_outside_the_window(found: dict[str, list[tuple[float, str]]], killed_at: float | None) -> list[str]:
+    """Codes mailed more than once other than the documented way (same Message-ID, sent just before a kill)."""
+    bad = []
+    for code, mails in found.items():
+        if len(mails) == 1:
+            continue
+        first = min(t for t, _ in mails)
+        same = len({m for _, m in mails}) == 1
+        # The server may finish writing a mail it took in full a moment after its sender died: a second's grace.
+        if not (same and killed_at is not None and killed_at - WINDOW_S <= first <= killed_at + 1.0):
+            bad.append(code)
+    return bad
 
 
 def quiet(messages, seconds: float = 4.0) -> None:  # type: ignore[no-untyped-def]
@@ -107,11 +140,12 @@ def test_two_replicas_of_each_service_one_killed_under_load_lose_and_repeat_noth
         wait_until(lambda: sum(agency_mails().values()) >= 8, 90, 0.05, "the first assignments")
         for name in SERVICES:
             replicas[name][0].kill(signal.SIGKILL)  # replica a of every service, mid-batch
-        killed_at = len(codes)
+        killed_at = time.time()  # notification's replica a is dead by now (it is killed last)
+        submitted_at_kill = len(codes)
     finally:
         for t in workers:
             t.join()
-    assert killed_at < len(codes) == 60, "the kill did not land in the middle of the batch"
+    assert submitted_at_kill < len(codes) == 60, "the kill did not land in the middle of the batch"
     for name in SERVICES:  # back, competing again with replica b
         replicas[name][0].start()
     for name in SERVICES:
@@ -120,9 +154,13 @@ def test_two_replicas_of_each_service_one_killed_under_load_lose_and_repeat_noth
     wanted = set(codes.values())
     wait_until(lambda: set(agency_mails()) == wanted, 180, 0.5, "every opinion's agency mail")
     quiet(messages)
-    assert [c for c, n in agency_mails().items() if n != 1] == [], "an agency was told twice"
-    acks = collections.Counter(m["To"] for m in messages() if "Đã tiếp nhận ý kiến" in m["Subject"])
-    assert acks == collections.Counter({f"c{n}@example.vn": 1 for n in codes}), "a citizen got no or two receipts"
+    folder = smtp.folder
+    notices = copies(folder, "Giao xử lý ý kiến")
+    bad = repeats_outside_the_window(notices, killed_at)
+    assert bad == [], ("an agency told twice", killed_at, {c: notices[c] for c in bad})
+    receipts = copies(folder, "Đã tiếp nhận ý kiến")
+    assert set(receipts) == wanted, "a citizen got no receipt"
+    assert repeats_outside_the_window(receipts, killed_at) == [], "a citizen got two receipts"
 
     scheduling = [p.url for p in replicas["scheduling"]]
     for n, code in codes.items():
@@ -141,7 +179,8 @@ def test_two_replicas_of_each_service_one_killed_under_load_lose_and_repeat_noth
 
     wait_until(lambda: set(reminders()) == wanted, 120, 0.5, "every opinion's 7-day reminder")
     quiet(messages)
-    assert [c for c, n in reminders().items() if n != 1] == [], "a reminder fired twice"
+    # Nothing was killed now: both schedulers poll, and each reminder is mailed exactly once.
+    assert repeats_outside_the_window(copies(folder, "còn 7 ngày trả lời ý kiến"), None) == [], "a reminder twice"
 
     # Three urgent conferences concluded at once, through both replicas: the register numbers without gaps.
     starts = (datetime.now(VIETNAM) + timedelta(days=24, hours=2)).strftime("%Y-%m-%dT%H:%M:%S")

@@ -409,3 +409,19 @@ async def test_a_ward_counts_by_conference_date_each_outcome_and_who_came(env, m
         assert (february["attendance"], february["speakers"]) == (85, 9)
         assert february["field_corrections"] == 1
         assert february["by_field"][right] >= 1
+
+        # Any range of days, both ends included: the conference's day counts in it, the day after does not.
+        for period, received in (("2026-01-20..2026-02-03", 4), ("2026-02-04..2026-03-31", 0)):
+            r = await assignment.get("/api/v1/reports", params={"period": period, "format": "json"}, headers=OPERATOR)
+            assert r.status_code == 200 and r.json()["total"]["received"] == received, (period, r.text)
+        r = await assignment.get("/api/v1/reports", params={"period": "2026-01-20..2026-02-03", "format": "csv"},
+                                 headers=OPERATOR)  # fmt: skip
+        rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
+        assert r.status_code == 200 and rows[0]["Tổng số lượt ý kiến"] == "4"
+        pdf = await assignment.get("/api/v1/reports", params={"period": "2026-01-20..2026-02-03", "format": "pdf"},
+                                   headers=OPERATOR)  # fmt: skip
+        printed = " ".join(PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text().split())
+        assert "TỪ NGÀY 20/01/2026 ĐẾN NGÀY 03/02/2026" in printed
+        for bad in ("2026-02-03..2026-01-20", "2026-02-30..2026-03-01"):
+            r = await assignment.get("/api/v1/reports", params={"period": bad}, headers=OPERATOR)
+            assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_period", bad

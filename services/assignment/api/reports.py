@@ -31,7 +31,8 @@ def _period(period: str) -> str:
         raise ApiError(
             422,
             "invalid_period",
-            "Kỳ báo cáo không hợp lệ; dùng YYYY, YYYY-MM, YYYY-Qn, YYYY-6M hoặc YYYY-9M (ví dụ 2026-Q1).",
+            "Kỳ báo cáo không hợp lệ; dùng YYYY, YYYY-MM, YYYY-Qn, YYYY-6M, YYYY-9M (ví dụ 2026-Q1) hoặc một "
+            "khoảng ngày YYYY-MM-DD..YYYY-MM-DD (ví dụ 2026-03-01..2026-05-15).",
             str(exc),
         ) from exc
 
@@ -67,8 +68,16 @@ async def report_summary(
     summaries: Annotated[Summaries, Depends(get_summaries)],
     caller: Annotated[Caller, Depends(require_role("operator"))],
 ) -> SummaryView:
+    code = _period(period)
+    if parse_period(code).is_range:
+        raise ApiError(
+            422,
+            "range_not_sent_up",
+            "Khoảng ngày chỉ dùng cho báo cáo của cấp này; gửi cấp trên theo tháng, quý, 6 tháng, 9 tháng hoặc năm.",
+            "A range of days is for this level's own report; send a month, quarter or year up.",
+        )
     try:
-        result = await summaries.report_up(_period(period), by=caller)
+        result = await summaries.report_up(code, by=caller)
     except NoParentToReport as exc:
         raise ApiError(
             409,
@@ -133,7 +142,8 @@ async def _render(request: Request, table: Table, fmt: str, filename: str, summa
 @router.get(
     "/reports",
     tags=["báo cáo"],
-    summary="Báo cáo kết quả đối thoại theo kỳ (tháng, quý, 6 tháng, 9 tháng, năm), gồm cả cấp dưới",
+    summary="Báo cáo kết quả đối thoại theo kỳ (tháng, quý, 6 tháng, 9 tháng, năm; gồm cả cấp dưới) hoặc theo "
+    "khoảng ngày (của cấp này)",
     responses={401: {}, 403: {}, 422: {}},
 )
 async def period_report(
@@ -144,9 +154,10 @@ async def period_report(
     format: ReportFormat = "json",
 ) -> Response:
     summary = await summaries.summary(_period(period))
+    below = {} if parse_period(summary.period).is_range else {child: child for child in summaries.children}
     return await _render(
         request,
-        period_table(summary, {child: child for child in summaries.children}),
+        period_table(summary, below),
         format,
         f"bao-cao-{summary.instance}-{summary.period}",
         summary,

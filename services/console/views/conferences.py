@@ -484,32 +484,33 @@ def _document_id(value: str) -> str:
     return value
 
 
-@router.get("/van-ban/{document_id}.pdf")
-async def document_pdf(request: Request, document_id: str) -> Response:
+DOWNLOADS = {  # what a document is downloaded as: to print (PDF) or to edit before signing (DOCX)
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+async def _download(request: Request, document_id: str, extension: str) -> Response:
     viewer = require(request, *EVERYONE)
     document_id = _document_id(document_id)
     response = await backend(request).call(
-        "assignment", "GET", f"/api/v1/documents/{document_id}.pdf", person=viewer.person()
+        "assignment", "GET", f"/api/v1/documents/{document_id}.{extension}", person=viewer.person()
     )
     return Response(
         response.content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{document_id}.pdf"'},
+        media_type=DOWNLOADS[extension],
+        headers={"Content-Disposition": f'attachment; filename="{document_id}.{extension}"'},
     )
+
+
+@router.get("/van-ban/{document_id}.pdf")
+async def document_pdf(request: Request, document_id: str) -> Response:
+    return await _download(request, document_id, "pdf")
 
 
 @router.get("/van-ban/{document_id}.docx")
 async def document_docx(request: Request, document_id: str) -> Response:
-    viewer = require(request, *EVERYONE)
-    document_id = _document_id(document_id)
-    response = await backend(request).call(
-        "assignment", "GET", f"/api/v1/documents/{document_id}.docx", person=viewer.person()
-    )
-    return Response(
-        response.content,
-        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={"Content-Disposition": f'attachment; filename="{document_id}.docx"'},
-    )
+    return await _download(request, document_id, "docx")
 
 
 @router.get("/van-ban/{document_id}/noi-dung", response_class=HTMLResponse)

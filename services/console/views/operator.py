@@ -27,7 +27,8 @@ router = APIRouter()
 SERVICES = ("intake", "scheduling", "assignment", "notification")
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 CHANNEL_LABELS = {"email": "Thư điện tử", "webhook": "Webhook (máy nhận của cơ quan)", "sms": "Tin nhắn SMS"}
-PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4]|-6M|-9M)?$")
+# A month, quarter, 6 or 9 months, a year; or a range of days (this level's own figures), as the API takes them.
+PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4]|-6M|-9M)?$|^\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}$")
 REPORT_FORMATS = {"csv": "CSV", "xlsx": "Excel (XLSX)", "pdf": "PDF"}
 
 
@@ -367,7 +368,10 @@ async def reports(request: Request, ky: str = "") -> Response:
     errors: dict[str, str] = {}
     period = ky.strip().upper() or str(today(request).year)
     if not PERIOD.match(period):
-        errors["ky"] = "Kỳ báo cáo theo dạng 2026 (năm), 2026-03 (tháng), 2026-Q1 (quý), 2026-6M hoặc 2026-9M."
+        errors["ky"] = (
+            "Kỳ báo cáo theo dạng 2026 (năm), 2026-03 (tháng), 2026-Q1 (quý), 2026-6M, 2026-9M, hoặc một khoảng ngày "
+            "2026-03-01..2026-05-15."
+        )
         return render(
             request,
             "reports.html.j2",
