@@ -1,6 +1,6 @@
 # The two everyday commands: `make run` starts the local stack, `make test` runs the tests.
 # Both prepare the machine first (deploy/bootstrap.sh: RabbitMQ, plugins, virtualenv).
-.PHONY: bootstrap run test docs bench bench-reports bench-console chaos
+.PHONY: bootstrap run test docs bench bench-reports bench-console bench-province chaos
 
 bootstrap:
 	./deploy/bootstrap.sh
@@ -30,6 +30,12 @@ bench-reports: bootstrap
 # requests straight to the services' APIs, in the same run: var/bench/console.json.
 bench-console: bootstrap
 	.venv/bin/python -m bench.console
+
+# A generated province in hosted mode (one process per service for every instance) at 1, 32 and 127
+# instances: start-up, idle memory and CPU, RabbitMQ's memory and queues, latency at 10 opinions/s with
+# one in five escalated: var/bench/province.json and province.png.
+bench-province: bootstrap
+	.venv/bin/python -m bench.province
 
 # Faults under steady load (SIGKILL of every service, RabbitMQ and database restarts, SMTP and shovel
 # outages), then what was lost and what came twice: var/chaos/chaos.json; exits 1 on a loss.

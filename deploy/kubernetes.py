@@ -12,7 +12,8 @@ see tests/e2e/test_replicas.py), its Service, a PodDisruptionBudget (one replica
 100 MB resident; requests 128 Mi and a tenth of a core, limits 384 Mi and one core). Assignment and
 notification get a KEDA ScaledObject that adds replicas (2 to 6) when their main queue holds more than 100
 messages. Shared: a RabbitMQ cluster of three nodes (the RabbitMQ Cluster Operator's `RabbitmqCluster`, with
-the shovel and prometheus plugins; the services declare quorum queues, replicated on the three nodes), a
+the shovel and prometheus plugins; the services' consumer and link queues are quorum queues, replicated on the
+three nodes; dead-letter queues are classic), a
 MongoDB replica set of three members (the MongoDB Community Operator's `MongoDBCommunity`), and the two link
 jobs of docker-compose.yml (`deploy.links prepare`, then `connect`).
 

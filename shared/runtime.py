@@ -7,10 +7,12 @@ in-flight messages finish and are acknowledged before the database goes away.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -36,6 +38,7 @@ from shared.observability import metrics
 from shared.observability.logging import configure_logging
 from shared.observability.monitor import Monitor
 from shared.settings import ServiceSettings
+from shared.storage import mongo
 from shared.storage.mongo import connect, ping
 from shared.storage.outbox import EventSource, Outbox
 
@@ -128,11 +131,26 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.broker.stop()
-        await self.mongo.close()
+        await mongo.close(self.mongo)
 
     async def readiness(self) -> dict[str, bool]:
         broker_ok, db_ok = await asyncio.gather(self.broker.ping(timeout=1.0), ping(self.mongo, 1.0))
         return {"broker": broker_ok, "database": db_ok}
+
+
+def main(service: str, create_app: Callable[..., FastAPI], settings_cls: type[ServiceSettings]) -> None:
+    """`python -m services.<service>`: one instance, from the DOITHOAI_* settings; with
+    `--hosted FILE`, every instance FILE lists, in this one process (shared/hosting.py)."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{service}")
+    parser.add_argument("--hosted", type=Path, metavar="FILE", help="serve every instance this file lists")
+    args = parser.parse_args()
+    if args.hosted is not None:
+        from shared.hosting import serve_hosted
+
+        serve_hosted(service, create_app, settings_cls, args.hosted)
+        return
+    settings = settings_cls()
+    serve(create_app(settings), settings, service)
 
 
 def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:

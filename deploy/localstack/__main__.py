@@ -27,7 +27,8 @@ log = logging.getLogger("localstack")
 DEFAULT_HIERARCHY = Path(__file__).resolve().parents[1] / "hierarchy.local.yaml"
 
 
-def banner(hierarchy: Hierarchy, ports: Ports, var: Path, mongo_url: str, smtp_port: int, management: str) -> str:
+def banner(stack: LocalStack, mongo_url: str, smtp_port: int, management: str) -> str:
+    hierarchy, var = stack.hierarchy, stack.var
     lines = [
         "",
         "doithoai local stack is running (Ctrl-C stops it)",
@@ -38,13 +39,14 @@ def banner(hierarchy: Hierarchy, ports: Ports, var: Path, mongo_url: str, smtp_p
         f"  Logs             {var / 'log'}",
         "",
     ]
-    for index, inst in enumerate(hierarchy.instances):
+    if stack.hosted:
+        lines.append("  Hosted mode: one process per service serves every instance (files in var/hosted/)")
+    for inst in hierarchy.instances:
         parent = f", parent {inst.parent}" if inst.parent else ""
         lines.append(f"  {inst.name} — instance {inst.id}, level {inst.level}{parent}, vhost /{inst.id}")
-        lines.append(f"    console (web) http://127.0.0.1:{ports.of(index, 'console')}   ← people start here")
+        lines.append(f"    console (web) {stack.console_urls[inst.id]}   ← people start here")
         for service in BACKENDS:
-            port = ports.of(index, service)
-            lines.append(f"    {service:<13} http://127.0.0.1:{port}   (/docs, /metrics, /health/ready)")
+            lines.append(f"    {service:<13} {stack.url(inst.id, service)}   (/docs, /metrics, /health/ready)")
     first = hierarchy.instances[0].id
     accounts = ", ".join(f"{username} ({', '.join(roles)})" for username, _, _, roles, _ in DEV_ACCOUNTS)
     lines += [
@@ -74,6 +76,11 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="delete stored data and mail first")
     parser.add_argument("--hierarchy", type=Path, default=DEFAULT_HIERARCHY, help="instances and their links")
     parser.add_argument("--port-base", type=int, default=8100, help="first instance on base+1…4, next on base+11…")
+    parser.add_argument(
+        "--hosted",
+        action="store_true",
+        help="one process per service for every instance, on base+1…5: /i/<instance>/… and <instance>.localhost",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s localstack: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -87,7 +94,12 @@ def main() -> int:
 
     hierarchy = on_broker(Hierarchy.from_yaml(args.hierarchy), args.amqp, args.management)
     stack = LocalStack(
-        hierarchy, var, smtp_port=args.smtp_port, ports=Ports(args.port_base), mongo_port=args.mongo_port
+        hierarchy,
+        var,
+        smtp_port=args.smtp_port,
+        ports=Ports(args.port_base),
+        mongo_port=args.mongo_port,
+        hosted=args.hosted,
     )
     smtp, _ = mailbox.start(var / "mail", port=args.smtp_port)
     log.info("SMTP mail folder listening on 127.0.0.1:%d", args.smtp_port)
@@ -102,7 +114,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         stack.start()
-        print(banner(hierarchy, stack.ports, var, stack.database.url, args.smtp_port, args.management), flush=True)
+        print(banner(stack, stack.database.url, args.smtp_port, args.management), flush=True)
         while not stopping:
             stack.restart_dead()
             time.sleep(1)

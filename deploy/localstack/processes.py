@@ -98,8 +98,9 @@ class SecantusServer:
 class ServiceProcess:
     """One service of one instance, run as `python -m services.<name>` with its settings in env."""
 
-    def __init__(self, service: str, env: dict[str, str], port: int, log: Path) -> None:
+    def __init__(self, service: str, env: dict[str, str], port: int, log: Path, args: tuple[str, ...] = ()) -> None:
         self.service = service
+        self.args = args
         self.env = {**os.environ, **env, "DOITHOAI_HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1"}
         self.port = port
         self.log = log
@@ -113,7 +114,7 @@ class ServiceProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.service}"],
+            [sys.executable, "-m", f"services.{self.service}", *self.args],
             env=self.env,
             stdout=out,
             stderr=out,

@@ -90,7 +90,7 @@ def instance_env(
     *,
     mongo_url: str,
     smtp_port: int,
-    console_port: int,
+    console_url: str,
     public_key: Path,
 ) -> dict[str, str]:
     return {
@@ -100,7 +100,7 @@ def instance_env(
         "DOITHOAI_API_KEYS": json.dumps(dev_api_keys(inst.id, inst.level)),
         "DOITHOAI_SMTP_HOST": "127.0.0.1",
         "DOITHOAI_SMTP_PORT": str(smtp_port),
-        "DOITHOAI_CONSOLE_URL": f"http://127.0.0.1:{console_port}",
+        "DOITHOAI_CONSOLE_URL": console_url,
         "DOITHOAI_CONSOLE_PUBLIC_KEY_FILE": str(public_key),
         # The console forwards each citizen's address; on this machine it calls from 127.0.0.1.
         "DOITHOAI_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
@@ -108,13 +108,22 @@ def instance_env(
     }
 
 
-def console_env(ports: Ports, index: int, private_key: Path) -> dict[str, str]:
+def console_env(backends: dict[str, str], public_url: str, private_key: Path) -> dict[str, str]:
     return {
-        **{f"DOITHOAI_{s.upper()}_URL": f"http://127.0.0.1:{ports.of(index, s)}" for s in BACKENDS},
+        **{f"DOITHOAI_{s.upper()}_URL": url for s, url in backends.items()},
         "DOITHOAI_SIGNING_KEY_FILE": str(private_key),
-        "DOITHOAI_PUBLIC_URL": f"http://127.0.0.1:{ports.of(index, 'console')}",
+        "DOITHOAI_PUBLIC_URL": public_url,
         "DOITHOAI_DEV_ACCOUNTS": "true",  # README lists them; development only
     }
+
+
+def hosted_entry(env: dict[str, str]) -> dict[str, object]:
+    """One instance's DOITHOAI_* variables as an entry of a hosted instances file (shared/hosting.py)."""
+    entry: dict[str, object] = {}
+    for key, value in env.items():
+        name = key.removeprefix("DOITHOAI_").lower()
+        entry[name] = json.loads(value) if value[:1] in "[{" else value
+    return entry
 
 
 class LocalStack:
@@ -133,38 +142,63 @@ class LocalStack:
         mongo_port: int | None = None,
         extra_env: dict[str, str] | None = None,
         console: bool = True,
+        hosted: bool = False,
     ) -> None:
+        """`hosted`: one process per service serves every instance (shared/hosting.py), on base+1…5;
+        instance `x` answers under `/i/x/` and its console at `http://x.localhost:<base+5>/`."""
         self.hierarchy = hierarchy
         self.creds = dev_credentials(hierarchy)
         self.var = var
         self.ports = ports
         self.smtp_port = smtp_port
         self.database = SecantusServer(var / "db", port=mongo_port, log=var / "log" / "secantus.log")
+        self.hosted = hosted
         self.processes: dict[tuple[str, str], ServiceProcess] = {}
+        services = SERVICES if console else BACKENDS
+        entries: dict[str, list[dict[str, object]]] = {service: [] for service in services}
+        self.console_urls: dict[str, str] = {}
         for index, inst in enumerate(hierarchy.instances):
             private_key, public_key = console_keys(var / "keys" / inst.id)
+            at = 0 if hosted else index
+            host = f"{inst.id}.localhost" if hosted else "127.0.0.1"
+            console_url = self.console_urls[inst.id] = f"http://{host}:{ports.of(at, 'console')}"
             env = instance_env(
                 hierarchy,
                 inst,
                 self.creds,
                 mongo_url=self.database.url,
                 smtp_port=smtp_port,
-                console_port=ports.of(index, "console"),
+                console_url=console_url,
                 public_key=public_key,
             )
-            for service in SERVICES if console else BACKENDS:
-                own = console_env(ports, index, private_key) if service == "console" else {}
+            prefix = f"/i/{inst.id}" if hosted else ""
+            backends = {s: f"http://127.0.0.1:{ports.of(at, s)}{prefix}" for s in BACKENDS}
+            for service in services:
+                own = console_env(backends, console_url, private_key) if service == "console" else {}
+                service_env = {**env, **own, **(extra_env or {})}
+                if hosted:
+                    entries[service].append(hosted_entry(service_env))
+                    continue
                 self.processes[(inst.id, service)] = ServiceProcess(
-                    service,
-                    {**env, **own, **(extra_env or {})},
-                    ports.of(index, service),
-                    var / "log" / f"{inst.id}-{service}.log",
+                    service, service_env, ports.of(index, service), var / "log" / f"{inst.id}-{service}.log"
                 )
+        # The process's own settings (its HTTP server): the console's calls come from 127.0.0.1.
+        process_env = {"DOITHOAI_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]), **(extra_env or {})}
+        for service, listed in entries.items() if hosted else ():
+            path = var / "hosted" / f"{service}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"instances": listed}, ensure_ascii=False, indent=1), encoding="utf-8")
+            log_file = var / "log" / f"hosted-{service}.log"
+            self.processes[("*", service)] = ServiceProcess(
+                service, process_env, ports.of(0, service), log_file, ("--hosted", str(path))
+            )
 
     def url(self, instance: str, service: str) -> str:
+        if self.hosted:
+            return f"{self.processes[('*', service)].url}/i/{instance}"
         return self.processes[(instance, service)].url
 
-    def start(self) -> None:
+    def start(self, ready_timeout: float = 60.0) -> None:
         for sub in ("db", "log"):
             (self.var / sub).mkdir(parents=True, exist_ok=True)
         prepare(self.hierarchy, self.creds)
@@ -175,9 +209,9 @@ class LocalStack:
             proc.start()
         for proc in self.processes.values():
             log.info("waiting for %s on port %d", proc.service, proc.port)
-            proc.wait_ready()
+            proc.wait_ready(ready_timeout)
         shovels = connect(self.hierarchy, self.creds)
-        wait_until(self.links_running, 60, 0.5, "the link shovels")
+        wait_until(self.links_running, ready_timeout, 0.5, "the link shovels")
         log.info("links running: %s", ", ".join(shovels))
 
     def links_running(self) -> bool:

@@ -1,7 +1,6 @@
-"""`python -m services.assignment`: run the assignment service."""
+"""`python -m services.assignment`: run the assignment service (`--hosted FILE`: all it lists)."""
 
 from services.assignment.app import AssignmentSettings, create_app
-from shared.runtime import serve
+from shared.runtime import main
 
-settings = AssignmentSettings()
-serve(create_app(settings), settings, "assignment")
+main("assignment", create_app, AssignmentSettings)

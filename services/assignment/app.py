@@ -16,6 +16,7 @@ from services.assignment.documents import Documents
 from services.assignment.domain import Place
 from services.assignment.handlers import SERVICE, build_router
 from services.assignment.jurisdiction import JurisdictionTable
+from services.assignment.photos import EscalatedPhotos
 from services.assignment.repository import AssignmentRepository
 from services.assignment.service import AssignmentService
 from services.assignment.summaries import Summaries
@@ -24,6 +25,7 @@ from shared.clock import Clock
 from shared.deadlines import DayCount
 from shared.events import Channel
 from shared.http.app import create_service_app
+from shared.media import MediaLimits, MediaStore
 from shared.messaging.links import LinkGuard
 from shared.messaging.topology import link_queue_name
 from shared.runtime import Runtime
@@ -33,7 +35,7 @@ from shared.units import Unit
 CONFIG = Path(__file__).parent / "config"
 
 
-class AssignmentSettings(ServiceSettings):
+class AssignmentSettings(ServiceSettings, MediaLimits):
     http_port: int = 8103
     answer_days: int = Field(default=30, ge=1, le=365, description="Days allowed for a written answer.")
     answer_day_count: DayCount = Field(default=DayCount.CALENDAR, description="calendar or working days.")
@@ -79,6 +81,7 @@ class Assignment:
     directory: Directory
     guard: LinkGuard
     repository: AssignmentRepository
+    photos: EscalatedPhotos | None = None  # photos sent up from below (GridFS; not wired in in-memory tests)
 
 
 def bootstrap(settings: AssignmentSettings, runtime: Runtime) -> Assignment:
@@ -115,7 +118,12 @@ def bootstrap(settings: AssignmentSettings, runtime: Runtime) -> Assignment:
     )  # fmt: skip
     runtime.add_loop(desk.run_retries)  # documents that could not be produced, tried again
     guard = LinkGuard(settings.instance_id, settings.parent_id, settings.child_ids, runtime.audit)
-    return Assignment(service, summaries, desk, directory, guard, repository)
+    store = MediaStore(
+        runtime.db, max_files=settings.media_max_files, max_bytes=settings.media_max_bytes,
+        outbox=runtime.outbox, events=runtime.events,
+    )  # fmt: skip
+    photos = EscalatedPhotos(repository, store, instance=settings.instance_id)
+    return Assignment(service, summaries, desk, directory, guard, repository, photos)
 
 
 def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -131,6 +139,8 @@ def create_app(settings: AssignmentSettings | None = None, *, clock: Clock | Non
 
     async def setup() -> None:
         await parts.repository.create_indexes()
+        if parts.photos is not None:
+            await parts.photos.store.create_indexes()
         await parts.directory.seed(seed)
 
     app = create_service_app(

@@ -222,6 +222,7 @@ class Answer(TypedDict, total=False):
     answered_by: str
     head: str
     document_number: str | None
+    document_media_id: str | None
     answered_at: datetime
     on_time: bool
     days: int
@@ -603,9 +604,13 @@ class Assignment(Aggregate):
         place: Place,
         conference: Conference | None = None,
         head_title: str | None = None,
+        document_media_id: str | None = None,
     ) -> None:
         """This level's answer: on the spot by a head while its conference is in session, or in writing by the
-        agency it was given to; only while the opinion waits for one here."""
+        agency it was given to; only while the opinion waits for one here. A written answer may name the PDF the
+        agency attached to the opinion, only where the opinion was received (that is where the PDF is kept)."""
+        if document_media_id and self.came_from:
+            raise NotReceivedHere(self.origin_instance)
         if kind is AnswerKind.ON_THE_SPOT:
             if self.status not in (Status.TABLED, Status.ASSIGNED):
                 raise TransitionRefused(self.current, Status.ANSWERED)
@@ -624,6 +629,7 @@ class Assignment(Aggregate):
             "answered_by": answered_by,
             "head": head.value,
             "document_number": document_number,
+            "document_media_id": document_media_id,
             "answered_at": now,
             "on_time": self.due_at is None or now <= self.due_at,
             "days": days_between(self.submitted_at, now),
@@ -640,6 +646,7 @@ class Assignment(Aggregate):
                 head=head,
                 agency=agency,
                 document_number=document_number,
+                document_media_id=document_media_id,
                 answered_at=now,
                 origin_instance=self.origin_instance,
                 answering_instance=place.instance,
@@ -756,9 +763,11 @@ class Assignment(Aggregate):
         if answered is None:
             return
         for cosigner in self.cosigners:
+            # Not the answer's PDF: it is attached to this opinion, which a co-signer's citizen may not open.
             copy = answered.payload.model_copy(
-                update={**cosigner, "cosigner_of": self.tracking_code, "origin_instance": self.origin_instance}
-            )
+                update={**cosigner, "cosigner_of": self.tracking_code, "origin_instance": self.origin_instance,
+                        "document_media_id": None}
+            )  # fmt: skip
             self.record(copy, story or self.story)
 
     def reclassify(self, *, field: str, head: Head, reason: str, by: str, now: datetime) -> None:

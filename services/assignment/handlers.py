@@ -15,7 +15,9 @@ from shared.events import (
     EscalationAcknowledgedV1,
     EscalationAnsweredV1,
     EscalationForwardedV1,
+    EscalationMediaAddedV1,
     EscalationRequestedV1,
+    OpinionEscalatedV1,
     OpinionReceivedV1,
     SummaryReportedV1,
 )
@@ -86,6 +88,20 @@ def build_router(parts: Assignment, *, prefetch: int) -> RabbitRouter:
     async def on_escalation_answered(event: Envelope[EscalationAnsweredV1], message: RabbitMessage) -> None:
         await guard.from_parent(event.payload, *_origin(message))
         await service.on_progress(event)
+
+    if parts.photos is not None:
+        photos = parts.photos
+
+        @subscriber(router, SERVICE, EscalationMediaAddedV1, prefetch=prefetch, inbound=True)
+        @consumes()
+        async def on_escalation_media(event: Envelope[EscalationMediaAddedV1], message: RabbitMessage) -> None:
+            await guard.from_child(event.payload, *_origin(message))
+            await photos.receive(event)
+
+        @subscriber(router, SERVICE, OpinionEscalatedV1, prefetch=prefetch)
+        @consumes()
+        async def on_escalated(event: Envelope[OpinionEscalatedV1]) -> None:
+            await photos.went_up(event)
 
     @subscriber(router, SERVICE, SummaryReportedV1, prefetch=prefetch, inbound=True)
     @consumes()

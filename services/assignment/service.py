@@ -194,9 +194,11 @@ class AssignmentService:
         head: Head | None,
         document_number: str | None,
         by: Actor,
+        document_media_id: str | None = None,
     ) -> Assignment:
         """This level's answer; TransitionRefused unless the opinion waits for one here, OnTheSpotRefused for an
-        on-the-spot answer outside its conference's session."""
+        on-the-spot answer outside its conference's session, NotReceivedHere for a PDF named for an opinion a level
+        below sent up."""
         now = self.clock.now()
         conference = await self.conference(assignment.conference_id) if kind is AnswerKind.ON_THE_SPOT else None
         assignment.answer(
@@ -205,6 +207,7 @@ class AssignmentService:
             answered_by=answered_by,
             head=head,
             document_number=document_number,
+            document_media_id=document_media_id,
             recorded_by=_name(by),
             now=now,
             place=self.place,
@@ -212,7 +215,10 @@ class AssignmentService:
             head_title=self.unit.title(head or Head(assignment.head)),
         )
         assignment.note(
-            by, "opinion.answered", assignment.tracking_code, {"kind": kind.value, "document": document_number}
+            by,
+            "opinion.answered",
+            assignment.tracking_code,
+            {"kind": kind.value, "document": document_number, "document_media_id": document_media_id},
         )
         await self._save(assignment, Status.ANSWERED)
         labels = metrics.base()

@@ -1,7 +1,6 @@
-"""`python -m services.console`: run the console of one instance."""
+"""`python -m services.console`: run the console of one instance (`--hosted FILE`: all it lists)."""
 
 from services.console.app import ConsoleSettings, create_app
-from shared.runtime import serve
+from shared.runtime import main
 
-settings = ConsoleSettings()
-serve(create_app(settings), settings, "console")
+main("console", create_app, ConsoleSettings)

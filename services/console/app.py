@@ -38,6 +38,7 @@ from shared.clock import Clock, OffsetFileClock, SystemClock
 from shared.http.limits import RateLimiter
 from shared.observability import metrics
 from shared.settings import ServiceSettings
+from shared.storage.mongo import close as close_client
 from shared.storage.mongo import connect, ping
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ def create_app(settings: ConsoleSettings | None = None, *, clock: Clock | None =
             yield
         finally:
             await backend.close()
-            await mongo.close()
+            await close_client(mongo)
 
     app = FastAPI(
         title=f"doithoai — bảng điều khiển ({settings.instance_name})",

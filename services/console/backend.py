@@ -152,11 +152,13 @@ class Backend:
         thumbnail: bool,
         person: tokens.Person | None,
         forwarded_for: str | None = None,
+        service: str = "intake",
     ) -> tuple[bytes, str, str | None]:
-        """One attachment's bytes, its content type and its Content-Disposition."""
+        """One attachment's bytes, its content type and its Content-Disposition (from intake, or for a photo a
+        level below sent up, from assignment)."""
         path = f"/api/v1/opinions/{code}/media/{media_id}" + ("/thumbnail" if thumbnail else "")
         headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
-        response = await self.call("intake", "GET", path, person=person, headers=headers)
+        response = await self.call(service, "GET", path, person=person, headers=headers)
         return response.content, response.headers.get("content-type", ""), response.headers.get("content-disposition")
 
     def _checked(self, service: str, response: httpx.Response) -> httpx.Response:

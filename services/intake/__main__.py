@@ -1,7 +1,6 @@
-"""`python -m services.intake`: run the intake service."""
+"""`python -m services.intake`: run the intake service (`--hosted FILE`: all it lists)."""
 
 from services.intake.app import IntakeSettings, create_app
-from shared.runtime import serve
+from shared.runtime import main
 
-settings = IntakeSettings()
-serve(create_app(settings), settings, "intake")
+main("intake", create_app, IntakeSettings)

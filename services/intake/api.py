@@ -118,6 +118,10 @@ class AnswerView(BaseModel):
     text: str
     answered_by: str
     document_number: str | None
+    document_media_id: str | None = Field(
+        default=None,
+        description="Văn bản trả lời (PDF) cơ quan đính kèm ý kiến: tải tại /api/v1/opinions/{mã}/media/{id}.",
+    )
     answered_at: AwareDatetime
 
 

@@ -13,12 +13,13 @@ from services.intake.repository import OpinionRepository
 from services.intake.service import IntakeService
 from shared.clock import Clock
 from shared.http.app import create_service_app
+from shared.media import MediaLimits, MediaStore
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
 from shared.units import Unit
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(ServiceSettings, MediaLimits):
     http_port: int = 8101
 
     open311_public_url: str | None = Field(
@@ -39,17 +40,17 @@ class IntakeSettings(ServiceSettings):
     open311_endpoint_type: Literal["production", "test"] = Field(
         default="production", description="Open311 discovery's endpoint type: test for a training instance."
     )
-    media_max_files: int = Field(default=5, ge=1, le=50, description="Photos and documents one opinion may carry.")
-    media_max_bytes: int = Field(
-        default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest photo or PDF, in bytes."
-    )
 
 
 def bootstrap(settings: IntakeSettings, runtime: Runtime) -> IntakeService:
-    """One place that wires the real adapters (MongoDB, the outbox, the clock) to the use cases."""
+    """One place that wires the real adapters (MongoDB, GridFS, the outbox, the clock) to the use cases."""
     repository = OpinionRepository(runtime.db, runtime.outbox, runtime.events)
+    media = MediaStore(
+        runtime.db, max_files=settings.media_max_files, max_bytes=settings.media_max_bytes,
+        outbox=runtime.outbox, events=runtime.events,
+    )  # fmt: skip
     unit = Unit(settings.level, settings.instance_name)
-    return IntakeService(repository, clock=runtime.clock, instance=settings.instance_id, unit=unit)
+    return IntakeService(repository, media, clock=runtime.clock, instance=settings.instance_id, unit=unit)
 
 
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -62,6 +63,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
 
     async def setup() -> None:
         await repository.create_indexes()
+        await service.media.create_indexes()
         await repository.add_search_keys()
         await repository.add_similarity_keys()
 
@@ -76,7 +78,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
         routers=[api.router, open311.router, open311.discovery_router],
     )
     app.state.intake = service
-    media_api.install(app, max_files=settings.media_max_files, max_bytes=settings.media_max_bytes)
+    media_api.install(app, service.media)
 
     @app.exception_handler(open311.Open311Error)
     async def _open311_error(request: Request, exc: open311.Open311Error):  # type: ignore[no-untyped-def]

@@ -208,6 +208,7 @@ def change_for(payload: EventPayload, unit: Unit | None = None) -> Change:
                         "text": payload.text,
                         "answered_by": by,
                         "document_number": payload.document_number,
+                        "document_media_id": payload.document_media_id,
                         "answered_at": payload.answered_at,
                     },
                     "overdue": False,

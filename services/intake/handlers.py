@@ -44,7 +44,7 @@ def build_router(service: IntakeService, *, prefetch: int) -> RabbitRouter:
     @subscriber(router, SERVICE, OpinionAnsweredV1, prefetch=prefetch)
     @consumes()
     async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
-        await service.record(event)
+        await service.record_answer(event)
 
     @subscriber(router, SERVICE, OpinionDueSoonV1, prefetch=prefetch)
     @consumes()
@@ -60,6 +60,7 @@ def build_router(service: IntakeService, *, prefetch: int) -> RabbitRouter:
     @consumes()
     async def on_escalated(event: Envelope[OpinionEscalatedV1]) -> None:
         await service.record(event)
+        await service.send_photos_up(event)
 
     @subscriber(router, SERVICE, OpinionEscalationUpdatedV1, prefetch=prefetch)
     @consumes()

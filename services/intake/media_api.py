@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
@@ -22,11 +21,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.intake.api import get_service
 from services.intake.domain import normalize_tracking_code
-from services.intake.media import Checked, MediaRefused, MediaStore, TooManyFiles, check, too_large
 from shared.http.app import BodyLimitMiddleware
 from shared.http.auth import READERS, STAFF, Caller, check_agency, optional_caller, require_role
 from shared.http.errors import ApiError
 from shared.http.limits import public_rate_limit
+from shared.http.media import (
+    FILE_RESPONSES,
+    THUMBNAIL_RESPONSES,
+    MediaView,
+    file_response,
+    media_list,
+    media_view,
+)
+from shared.media import Checked, MediaRefused, MediaStore, TooManyFiles, check, too_large
 
 router = APIRouter(prefix="/api/v1", tags=["ảnh và tệp đính kèm"])
 
@@ -36,53 +43,6 @@ PORTAL_UPLOAD_WINDOW = timedelta(minutes=30)
 FORM_OVERHEAD = 1024 * 1024  # the multipart framing and the text fields around the files
 READ_CHUNK = 256 * 1024
 UPLOAD_PATHS = re.compile(r"^/api/v1/opinions/[^/]+/media$|^/open311/v2/requests\.[A-Za-z]+$")
-# Served files never run as a page, never leave the browser's private cache.
-FILE_HEADERS = {
-    "Cache-Control": "private, no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
-    "Cross-Origin-Resource-Policy": "same-site",
-}
-
-
-class MediaView(BaseModel):
-    media_id: str
-    kind: str = Field(description="photo (ảnh) hoặc document (văn bản PDF).")
-    purpose: str = Field(description="evidence (ảnh, tài liệu kèm ý kiến) hoặc answer (văn bản trả lời của cơ quan).")
-    content_type: str
-    size: int = Field(description="Số byte của tệp đã lưu (ảnh đã mã hóa lại, không còn EXIF).")
-    width: int | None
-    height: int | None
-    filename: str | None = Field(description="Tên tệp người gửi đặt, chỉ để hiển thị.")
-    added_by: str = Field(description="citizen, staff hoặc agency.")
-    added_at: AwareDatetime
-    url: str
-    thumbnail_url: str | None
-    suggested_location: dict[str, float] | None = Field(
-        description="Vị trí đọc từ GPS trong EXIF của ảnh (lat, lon), để cán bộ xác nhận; chỉ cán bộ thấy."
-    )
-
-
-def media_path(code: str, media_id: str, *, thumbnail: bool = False) -> str:
-    return f"/api/v1/opinions/{code}/media/{media_id}" + ("/thumbnail" if thumbnail else "")
-
-
-def media_view(record: dict[str, Any], code: str, base: str, *, staff: bool) -> MediaView:
-    return MediaView(
-        media_id=record["_id"],
-        kind=record["kind"],
-        purpose=record["purpose"],
-        content_type=record["content_type"],
-        size=record["size"],
-        width=record.get("width"),
-        height=record.get("height"),
-        filename=record.get("filename"),
-        added_by=record["added_by"].get("source", "staff"),
-        added_at=record["added_at"],
-        url=base + media_path(code, record["_id"]),
-        thumbnail_url=base + media_path(code, record["_id"], thumbnail=True) if record.get("thumbnail_id") else None,
-        suggested_location=record.get("suggested_location") if staff else None,
-    )
 
 
 def get_store(request: Request) -> MediaStore:
@@ -171,6 +131,7 @@ async def store_uploads(
             f"Ý kiến đã đủ {store.max_files} tệp đính kèm (vừa có người gửi cùng lúc); không nhận thêm.",
             f"The opinion already has its {store.max_files} attachments (someone sent at the same moment).",
         ) from None
+    await store.send_pending(opinion_id)  # an opinion already sent up: its new photos follow it
     return stored
 
 
@@ -358,44 +319,20 @@ async def list_media(
 ) -> Response:
     code = normalize_tracking_code(tracking_code)
     doc, staff = await _readable(request, code, caller)
-    views = [media_view(r, code, _base(request), staff=staff) for r in await store.list(doc["_id"])]
-    body = "[" + ",".join(v.model_dump_json() for v in views) + "]"
-    return Response(body, media_type="application/json", headers={"Cache-Control": "private, no-store"})
+    return media_list([media_view(r, code, _base(request), staff=staff) for r in await store.list(doc["_id"])])
 
 
 async def _serve(request: Request, code: str, media_id: str, caller: Caller | None, *, thumbnail: bool) -> Response:
     code = normalize_tracking_code(code)
     doc, _ = await _readable(request, code, caller)
-    store = get_store(request)
-    record = await store.record(doc["_id"], media_id)  # another opinion's media id is simply not here
-    data = await store.read(record, thumbnail=thumbnail) if record else None
-    if record is None or data is None:
-        raise ApiError(
-            404,
-            "media_not_found",
-            f"Ý kiến {code} không có tệp đính kèm {media_id[:40]}" + (" có ảnh thu nhỏ." if thumbnail else "."),
-            f"Opinion {code} has no attachment {media_id[:40]}" + (" with a thumbnail." if thumbnail else "."),
-        )
-    headers = dict(FILE_HEADERS)
-    if record["kind"] == "document" and not thumbnail:
-        headers["Content-Disposition"] = f'attachment; filename="{code}-{media_id[:8]}.pdf"'
-    else:
-        headers["Content-Disposition"] = "inline"
-    return Response(data, media_type="image/jpeg" if thumbnail else record["content_type"], headers=headers)
-
-
-_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}, "application/pdf": {}}},
-    404: {},
-    429: {},
-}
+    return await file_response(get_store(request), doc["_id"], code, media_id, thumbnail=thumbnail)
 
 
 @router.get(
     "/opinions/{tracking_code}/media/{media_id}",
     summary="Tải tệp đính kèm (ảnh đã mã hóa lại, hoặc PDF)",
     response_class=Response,
-    responses=_FILE_RESPONSES,
+    responses=FILE_RESPONSES,
 )
 async def get_media_file(tracking_code: str, media_id: str, request: Request, caller: Reader) -> Response:
     return await _serve(request, tracking_code, media_id, caller, thumbnail=False)
@@ -405,7 +342,7 @@ async def get_media_file(tracking_code: str, media_id: str, request: Request, ca
     "/opinions/{tracking_code}/media/{media_id}/thumbnail",
     summary="Ảnh thu nhỏ (JPEG, tối đa 320 điểm ảnh mỗi chiều)",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}, 404: {}, 429: {}},
+    responses=THUMBNAIL_RESPONSES,
 )
 async def get_media_thumbnail(tracking_code: str, media_id: str, request: Request, caller: Reader) -> Response:
     return await _serve(request, tracking_code, media_id, caller, thumbnail=True)
@@ -475,12 +412,11 @@ class UploadBodyLimit(BodyLimitMiddleware):
             await self._upload_too_large(scope)(scope, receive, send)
 
 
-def install(app: FastAPI, *, max_files: int, max_bytes: int) -> None:
+def install(app: FastAPI, store: MediaStore) -> None:
     """Mount the routes, the store, and the larger streaming limit for uploads (in place of the shared one)."""
-    store = MediaStore(app.state.runtime.db, max_files=max_files, max_bytes=max_bytes)
     app.state.media = store
     app.include_router(router)
-    upload_bytes = max_files * max_bytes + FORM_OVERHEAD
+    upload_bytes = store.max_files * store.max_bytes + FORM_OVERHEAD
     app.user_middleware[:] = [
         Middleware(UploadBodyLimit, upload_bytes=upload_bytes) if m.cls is BodyLimitMiddleware else m
         for m in app.user_middleware

@@ -23,15 +23,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from services.intake.api import get_service
 from services.intake.domain import Stage, is_open, normalize_tracking_code
-from services.intake.media import MediaRefused
-from services.intake.media_api import (
-    check_uploads,
-    get_store,
-    media_path,
-    read_form,
-    store_uploads,
-    uploaded_files,
-)
+from services.intake.media_api import check_uploads, get_store, read_form, store_uploads, uploaded_files
 from services.intake.open311_format import FORMATS, MIME_TYPES, documented, error_response, render, requested_format
 from services.intake.service import ConferenceRefused
 from shared.clock import VIETNAM, sane_moment
@@ -39,6 +31,8 @@ from shared.events import FIELDS, Channel, CitizenContact, Head, Location
 from shared.http.auth import STAFF, Caller, authorize, identify
 from shared.http.errors import ApiError
 from shared.http.limits import client_address, retry_after
+from shared.http.media import media_path
+from shared.media import MediaRefused
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 discovery_router = APIRouter(prefix="/open311", tags=["Open311 GeoReport v2"])

@@ -25,9 +25,12 @@ from shared.events import (
     EventPayload,
     Head,
     Location,
+    OpinionAnsweredV1,
+    OpinionEscalatedV1,
     OpinionReceivedV1,
 )
 from shared.http.auth import Caller
+from shared.media import MediaStore, Upward
 from shared.observability import metrics
 from shared.similarity import Idf, Signature, blocking_keys, idf_from, likely_duplicates, signature
 from shared.units import Unit
@@ -80,8 +83,17 @@ class IntakeService:
     IDF_OPINIONS = 5000  # word weights counted over the latest opinions…
     IDF_EVERY = timedelta(minutes=10)  # …again when older than this
 
-    def __init__(self, repository: OpinionRepository, *, clock: Clock, instance: str, unit: Unit | None = None) -> None:
+    def __init__(
+        self,
+        repository: OpinionRepository,
+        media: MediaStore | None = None,
+        *,
+        clock: Clock,
+        instance: str,
+        unit: Unit | None = None,
+    ) -> None:
         self.repository = repository
+        self.media = media
         self.clock = clock
         self.instance = instance
         self.unit = unit
@@ -247,6 +259,30 @@ class IntakeService:
             if stage < Stage.REDIRECTED:
                 metrics.OPEN_OPINIONS.labels(**labels, status=stage.name.lower()).set(counts.get(int(stage), 0))
         metrics.OVERDUE_NOW.labels(**labels).set(await self.repository.overdue_now())
+
+    async def send_photos_up(self, event: Envelope[OpinionEscalatedV1]) -> None:
+        """An opinion received here went up: its photos follow it, each once, and so does any added later (the
+        citizen's identity, its file names and the position read from the photos stay here)."""
+        p = event.payload
+        if self.media is None or p.origin_instance != self.instance:
+            return  # one a level below sent up: its photos are with assignment's copy
+        await self.media.went_up(
+            Upward(
+                opinion_id=p.opinion_id, tracking_code=p.tracking_code, origin_instance=p.origin_instance,
+                from_instance=self.instance, to_instance=p.to_instance, correlation_id=event.correlation_id,
+            )
+        )  # fmt: skip
+
+    async def record_answer(self, event: Envelope[OpinionAnsweredV1]) -> None:
+        """The answer, with the PDF it names only if that is a document attached to this opinion (the agency
+        attaches it before answering); a reference that does not resolve is left out, not shown broken."""
+        p = event.payload
+        if p.document_media_id and self.media is not None:
+            record = await self.media.record(p.opinion_id, p.document_media_id)
+            if record is None or record["kind"] != "document":
+                log.warning("answer to %s names %s, not a PDF of it; left out", p.tracking_code, p.document_media_id)
+                event = event.model_copy(update={"payload": p.model_copy(update={"document_media_id": None})})
+        await self.record(event)
 
     async def record(self, event: Envelope[EventPayload]) -> None:
         """Fold a downstream event into the status read model, once."""

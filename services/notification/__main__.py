@@ -1,7 +1,6 @@
-"""`python -m services.notification`: run the notification service."""
+"""`python -m services.notification`: run the notification service (`--hosted FILE`: all it lists)."""
 
 from services.notification.app import NotificationSettings, create_app
-from shared.runtime import serve
+from shared.runtime import main
 
-settings = NotificationSettings()
-serve(create_app(settings), settings, "notification")
+main("notification", create_app, NotificationSettings)

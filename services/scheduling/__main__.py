@@ -1,7 +1,6 @@
-"""`python -m services.scheduling`: run the scheduling service."""
+"""`python -m services.scheduling`: run the scheduling service (`--hosted FILE`: all it lists)."""
 
 from services.scheduling.app import SchedulingSettings, create_app
-from shared.runtime import serve
+from shared.runtime import main
 
-settings = SchedulingSettings()
-serve(create_app(settings), settings, "scheduling")
+main("scheduling", create_app, SchedulingSettings)

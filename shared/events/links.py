@@ -6,15 +6,18 @@ name, email or phone, which stay at the instance that received the opinion.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, computed_field, field_validator, model_validator
+from pydantic import AwareDatetime, Base64Bytes, Field, computed_field, field_validator, model_validator
 
 from shared.events.envelope import EventPayload
 from shared.events.opinions import AnswerKind, Contract, known_field
 from shared.events.vocabulary import Channel, Head, Level
 
 HOP_LIMIT = 4
+# The largest photo one link message carries (a stored photo is at most 2560 px a side: a phone's JPEG of that
+# size is 1–2.5 MB; a bigger one is sent as a smaller JPEG). Base64 in JSON makes the message a third larger.
+PHOTO_UP_MAX_BYTES = 3 * 1024 * 1024
 
 
 class LinkEvent(EventPayload):
@@ -55,6 +58,32 @@ class EscalationRequestedV1(LinkEvent):
         if len(set(self.chain)) != len(self.chain) or self.to_instance in self.chain:
             raise ValueError(f"chain {self.chain} + {self.to_instance!r} would be a loop")
         return self
+
+
+class EscalationMediaAddedV1(LinkEvent):
+    """A photo of an escalated opinion, for the level above: one message per photo, sent when the opinion goes up
+    and for each photo added after that, and on again if that level sends the opinion further up.
+
+    Only the picture crosses: re-encoded without EXIF where it was received, without the file name or the position
+    read from it, never who sent it. The receiver checks it again, keeps it once (by `media_id`) with its copy of
+    the opinion and makes its own thumbnail."""
+
+    event_type = "escalation.media_added.v1"
+
+    opinion_id: str
+    tracking_code: str
+    origin_instance: str
+    media_id: str = Field(
+        pattern=r"^[0-9a-f]{32}$",
+        description="The photo's id where it was received: the same photo sent twice is kept once.",
+    )
+    data: Annotated[Base64Bytes, Field(min_length=1, max_length=PHOTO_UP_MAX_BYTES)] = Field(
+        description=f"The photo (JPEG, PNG or WebP), base64; at most {PHOTO_UP_MAX_BYTES} bytes decoded."
+    )
+    added_by: Literal["citizen", "staff", "agency", "open311"] = Field(
+        description="Who attached it, as a kind (never a name): the citizen, staff, an agency or an Open311 client."
+    )
+    added_at: AwareDatetime
 
 
 class EscalationProgress(LinkEvent):

@@ -129,6 +129,11 @@ class OpinionAnsweredV1(OpinionEvent):
     head: Head | None = None
     agency: AgencyRef | None = None
     document_number: str | None = Field(default=None, description="Number of the written answer, if any.")
+    document_media_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="The written answer as a PDF the agency attached to the opinion (intake's media id), if any.",
+    )
     answered_at: AwareDatetime
     origin_instance: str | None = Field(
         default=None, description="Instance that received the opinion; only it tells the citizen."

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiormq
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
 
 EVENTS_EXCHANGE = RabbitExchange("doithoai.events", type=ExchangeType.TOPIC, durable=True)
@@ -50,6 +51,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
     "assignment": (
         "opinion.received.v1",
+        "opinion.escalated.v1",
         "agency.updated.v1",
         "conference.updated.v1",
         "conference.dossier_due.v1",
@@ -86,6 +88,7 @@ INBOUND_SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "escalation.acknowledged.v1",
         "escalation.forwarded.v1",
         "escalation.answered.v1",
+        "escalation.media_added.v1",
         "summary.reported.v1",
     ),
 }
@@ -137,11 +140,17 @@ def event_queue(service: str, event_type: str, *, inbound: bool = False) -> Rabb
 
 
 def dead_letter_queue(queue: str) -> RabbitQueue:
+    """A classic durable queue: dead letters wait here, rarely, for an operator; they need no delivery
+    limit and no poison handling, which are what the consumer queues are quorum queues for. A quorum
+    queue is a Raft member with its own log and memory: at 127 instances on one broker, 37 dead-letter
+    queues each made half of 9,600 quorum queues (README, "Scaling"). An instance created before this
+    keeps its quorum dead-letter queues (`declare_topology` leaves them as they are)."""
     return RabbitQueue(
         dead_letter_queue_name(queue),
-        queue_type=QueueType.QUORUM,
+        queue_type=QueueType.CLASSIC,
         durable=True,
         routing_key=queue,
+        arguments={"x-queue-type": "classic"},
     )
 
 
@@ -184,7 +193,15 @@ async def declare_topology(broker: RabbitBroker, neighbours: list[str] = ()) -> 
         }
 
         async def declare(queue: RabbitQueue, exchange: str, *routing_keys: str) -> None:
-            declared = await channel.declare_queue(queue.name, durable=True, arguments=queue.arguments)
+            nonlocal channel
+            try:
+                declared = await channel.declare_queue(queue.name, durable=True, arguments=queue.arguments)
+            except aiormq.exceptions.ChannelPreconditionFailed:
+                if (queue.arguments or {}).get("x-queue-type") != "classic":
+                    raise
+                # A dead-letter queue of an older instance, still a quorum queue: kept as it is.
+                channel = await connection.channel()
+                declared = await channel.declare_queue(queue.name, passive=True)
             for key in (queue.routing_key, *routing_keys):
                 await declared.bind(exchanges[exchange], routing_key=key)
 

@@ -55,6 +55,11 @@ class TextFormatter(logging.Formatter):
         return text
 
 
+def bind_instance(instance: str) -> None:
+    """Every line written in this task (and the tasks it starts) names the instance: hosted mode."""
+    _context.set({**_context.get(), "instance": instance})
+
+
 def configure_logging(service: str, instance: str, *, json_lines: bool, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ContextFilter())

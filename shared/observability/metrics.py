@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar, Token
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 BASE_LABELS = ("instance", "level", "service")
 _base: dict[str, str] = {"instance": "", "level": "", "service": ""}
+# A process hosting many instances (shared/hosting.py) runs each in a task of its own: the labels of
+# that instance are set in the task's context, and every task it starts (consumers, loops) inherits them.
+_context_base: ContextVar[dict[str, str] | None] = ContextVar("metric_labels", default=None)
 
 
 def configure(*, instance: str, level: str, service: str) -> None:
-    _base.update(instance=instance, level=level, service=service)
+    labels = {"instance": instance, "level": level, "service": service}
+    _base.update(labels)
+    _context_base.set(labels)
+
+
+def bind(labels: dict[str, str]) -> Token[dict[str, str] | None]:
+    """The labels of one hosted instance for what this task does next (an HTTP request to it)."""
+    return _context_base.set(labels)
+
+
+def unbind(token: Token[dict[str, str] | None]) -> None:
+    _context_base.reset(token)
 
 
 def base() -> dict[str, str]:
-    return dict(_base)
+    return dict(_context_base.get() or _base)
 
 
 def render(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:

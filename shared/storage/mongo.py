@@ -8,8 +8,37 @@ from typing import Any
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
+_shared: dict[str, AsyncMongoClient] | None = None
+
+
+def share_clients() -> None:
+    """From now on, one client (one pool) per URL for the whole process: a process hosting many
+    instances (shared/hosting.py) would otherwise hold a pool and its monitor threads per instance."""
+    global _shared
+    if _shared is None:
+        _shared = {}
+
 
 def connect(url: str) -> AsyncMongoClient:
+    if _shared is not None:
+        if url not in _shared:
+            _shared[url] = _client(url)
+        return _shared[url]
+    return _client(url)
+
+
+async def close(client: AsyncMongoClient) -> None:
+    """Close a client of one instance; a shared one stays open for the others (closed at exit)."""
+    if _shared is None or client not in _shared.values():
+        await client.close()
+
+
+async def close_shared() -> None:
+    for client in (_shared or {}).values():
+        await client.close()
+
+
+def _client(url: str) -> AsyncMongoClient:
     """tz_aware: every datetime read back is aware; the services compare them with aware UTC times.
 
     journal: a write is acknowledged only once it is in the server's journal. Every write here is

@@ -3,6 +3,7 @@ would send them, through real shovels and vhosts: refused, dead-lettered, audite
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -17,6 +18,7 @@ from aiormq.exceptions import ChannelAccessRefused
 from openpyxl import load_workbook
 
 from shared.clock import VIETNAM
+from shared.events import PHOTO_UP_MAX_BYTES
 from shared.messaging.links import shovel_name
 from tests.conftest import AMQP_HOST
 from tests.integration.amqp import message_count, publish_raw
@@ -231,3 +233,75 @@ async def test_a_ward_cannot_overwrite_a_siblings_statistics(rabbit_admin, secan
 
 def fake_at(now: datetime) -> datetime:
     return now.replace(year=2099)
+
+
+async def test_photos_come_only_from_the_child_that_sent_the_opinion_and_are_real(rabbit_admin, secantus, smtp) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_media import ELF, jpeg_with_gps, pdf
+
+    shape = {"w1": ("ward", "d"), "w2": ("ward", "d"), "d": ("district", None)}
+    async with linked(rabbit_admin, secantus.url, smtp.port, shape) as chain:
+        intake = await chain.start("w1", "intake")
+        await chain.start("w1", "assignment")
+        await chain.start("w2", "assignment")
+        district = await chain.start("d", "assignment")
+        chain.connect()
+        ids = chain.ids
+        r = await intake.post(
+            "/api/v1/opinions", json={"text": LAND, "channel": "direct"}, headers=headers("front-key")
+        )
+        code = r.json()["tracking_code"]
+
+        async def at_district():  # type: ignore[no-untyped-def]
+            r = await district.get(f"/api/v1/opinions/{code}", headers=headers("operator-key"))
+            return r.json() if r.status_code == 200 else None
+
+        held = await eventually(at_district, what="the escalation at the district")
+
+        def photo(sender: str, data: bytes | str, **changes: Any) -> dict[str, Any]:
+            payload = {
+                "from_instance": ids[sender],
+                "to_instance": ids["d"],
+                "opinion_id": held["opinion_id"],
+                "tracking_code": code,
+                "origin_instance": ids["w1"],
+                "media_id": uuid.uuid4().hex,
+                "data": data if isinstance(data, str) else base64.b64encode(data).decode(),
+                "added_by": "citizen",
+                "added_at": datetime.now(UTC).isoformat(),
+                **changes,
+            }
+            return envelope("escalation.media_added.v1", payload, instance=ids[sender])
+
+        w1_user, w2_user = chain.env("w1")["DOITHOAI_BROKER_URL"], chain.env("w2")["DOITHOAI_BROKER_URL"]
+        good = jpeg_with_gps((300, 200))
+        attacks = {  # sent through the link of the first
+            "another ward's opinion": (w2_user, photo("w2", good)),
+            "posing as the ward that sent it": (w2_user, photo("w1", good)),
+            "a stranger": (w1_user, photo("w1", good, from_instance="phuong-khac")),
+            "a program": (w1_user, photo("w1", ELF)),
+            "a document, not a photo": (w1_user, photo("w1", pdf())),
+            "not base64": (w1_user, photo("w1", "day-khong-phai-base64!")),
+            "a made-up media id": (w1_user, photo("w1", good, media_id="../../etc/passwd")),
+            "too large": (w1_user, photo("w1", b"\xff\xd8\xff" + bytes(PHOTO_UP_MAX_BYTES))),
+        }
+        for url, body in attacks.values():
+            await send(url, "doithoai.links", f"{ids['d']}.escalation.media_added.v1", body)
+        d_user = chain.env("d")["DOITHOAI_BROKER_URL"]
+        dead = "assignment.inbound.escalation.media_added.v1.dead"
+        await eventually(lambda: _is(message_count(d_user, dead), len(attacks)), what="every bad photo refused")
+        db = chain.apps[("d", "assignment")].state.runtime.db
+        assert await db["media"].count_documents({}) == 0
+        assert await db["media.files"].count_documents({}) == 0
+        assert (await district.get(f"/api/v1/opinions/{code}/media", headers=headers("operator-key"))).json() == []
+        reasons = sorted(e["details"]["reason"] for e in await audit(district, "link.refused"))
+        assert reasons == ["sender_mismatch", "unknown_child"]
+
+        # The real ward's real photo is kept.
+        await send(w1_user, "doithoai.links", f"{ids['d']}.escalation.media_added.v1", photo("w1", good))
+
+        async def kept():  # type: ignore[no-untyped-def]
+            r = await district.get(f"/api/v1/opinions/{code}/media", headers=headers("operator-key"))
+            return r.json()
+
+        [item] = await eventually(kept, what="the real photo at the district")
+        assert item["added_by"] == "citizen" and item["kind"] == "photo"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from shared.clock import VIETNAM
-from shared.events import Envelope, EscalationAcknowledgedV1, EscalationRequestedV1, Source
+from shared.events import Envelope, EscalationAcknowledgedV1, EscalationMediaAddedV1, EscalationRequestedV1, Source
 from tests.conftest import agency_key
 from tests.integration.amqp import message_count, publish_raw
 from tests.integration.harness import eventually, headers
@@ -37,6 +39,18 @@ async def wait_status(client, code: str, wanted: str, timeout: float = 30) -> di
         return view if view["status"] == wanted else None
 
     return await eventually(reached, timeout=timeout, what=f"{code} to be {wanted}")
+
+
+async def through_link(url: str, to: str, envelope: Envelope) -> None:  # type: ignore[type-arg]
+    """Publish an event into the link towards `to`, as the sending instance's services would."""
+    await publish_raw(
+        url,
+        f"{to}.{envelope.event_type}",
+        envelope.model_dump_json().encode(),
+        exchange_name="doithoai.links",
+        message_id=str(envelope.event_id),
+        content_type="application/json",
+    )
 
 
 async def test_three_levels_up_and_the_answer_back_to_the_citizen(
@@ -265,14 +279,7 @@ async def test_link_and_parent_down_then_back_every_escalation_arrives_once(rabb
             Source(level="district", instance=chain.ids["d"], service="assignment"),
             event_id=uuid.UUID(ack_id),
         )
-        await publish_raw(
-            d_url,
-            f"{chain.ids['w1']}.escalation.acknowledged.v1",
-            duplicate.model_dump_json().encode(),
-            exchange_name="doithoai.links",
-            message_id=ack_id,
-            content_type="application/json",
-        )
+        await through_link(d_url, chain.ids["w1"], duplicate)
         # And a second request for an opinion the district already has adds nothing either.
         request = EscalationRequestedV1(
             from_instance=chain.ids["w1"],
@@ -290,14 +297,7 @@ async def test_link_and_parent_down_then_back_every_escalation_arrives_once(rabb
             requested_at=doc["submitted_at"],
         )
         again = Envelope.new(request, Source(level="ward", instance=chain.ids["w1"], service="assignment"))
-        await publish_raw(
-            w1_vhost_url,
-            f"{chain.ids['d']}.escalation.requested.v1",
-            again.model_dump_json().encode(),
-            exchange_name="doithoai.links",
-            message_id=str(again.event_id),
-            content_type="application/json",
-        )
+        await through_link(w1_vhost_url, chain.ids["d"], again)
 
         async def both_consumed() -> bool:
             stored = await ward_repo.find_one({"_id": doc["_id"]})
@@ -501,3 +501,157 @@ async def test_period_summaries_roll_up_to_the_city(rabbit_admin, secantus, smtp
         assert r.status_code == 409 and r.json()["error"]["code"] == "no_parent"
         r = await assign["c"].get("/api/v1/summary?period=2026-Q5", headers=headers("operator-key"))
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_period"
+
+
+async def test_photos_follow_an_escalated_opinion_up_without_the_citizen(
+    rabbit_admin, secantus, smtp, city_jurisdiction
+) -> None:  # type: ignore[no-untyped-def]
+    """A photo taken before the opinion went up and one added after both reach the district and, when it sends
+    the opinion on, the city: re-encoded, without EXIF, file name, GPS or the citizen; each kept once, shown to
+    staff and the agency given the opinion, never to a caller without a key."""
+    from PIL import Image
+
+    from tests.integration.test_media import jpeg_with_gps
+
+    shape = {"w": ("ward", "d"), "d": ("district", "c"), "c": ("city", None)}
+    async with linked(rabbit_admin, secantus.url, smtp.port, shape) as chain:
+        rules = {"DOITHOAI_JURISDICTION_RULES": city_jurisdiction}
+        intake = await chain.start("w", "intake")
+        await chain.start("w", "assignment", **rules)
+        district = await chain.start("d", "assignment", **rules)
+        city = await chain.start("c", "assignment", **rules)
+        chain.connect()
+
+        citizen = {"name": "Phạm Thị Lan", "email": "lan@example.vn", "phone": "0912345678"}
+        front = headers("front-key")
+        r = await intake.post(
+            "/api/v1/opinions", json={"text": LAND, "channel": "direct", "citizen": citizen}, headers=front
+        )
+        code = r.json()["tracking_code"]
+        photo = ("pham-thi-lan-nha-so-5.jpg", jpeg_with_gps(), "image/jpeg")
+        first = await intake.post(f"/api/v1/opinions/{code}/media", files=[("file", photo)], headers=front)
+        assert first.status_code == 201, first.text
+        await wait_status(intake, code, "accepted")  # at the city by now
+        second = await intake.post(f"/api/v1/opinions/{code}/media", files=[("file", photo)], headers=front)
+        assert second.status_code == 201, second.text  # added after the opinion went up
+        sent = {first.json()[0]["media_id"], second.json()[0]["media_id"]}
+
+        department = headers(agency_key("so-nong-nghiep-moi-truong"))
+
+        async def at(client, hdrs) -> list | None:  # type: ignore[no-untyped-def, type-arg]
+            r = await client.get(f"/api/v1/opinions/{code}/media", headers=hdrs)
+            assert r.status_code == 200, r.text
+            return r.json() if len(r.json()) == 2 else None
+
+        listed = await eventually(lambda: at(city, department), what="both photos at the city", timeout=30)
+        assert {m["media_id"] for m in listed} == sent
+        assert {m["media_id"] for m in await at(district, headers("operator-key")) or []} == sent
+        for item in listed:
+            assert item["kind"] == "photo" and item["added_by"] == "staff"
+            assert item["filename"] is None and item["suggested_location"] is None
+            got = await city.get(item["url"].removeprefix("http://testserver"), headers=department)
+            assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+            assert got.headers["cache-control"] == "private, no-store"
+            assert "sandbox" in got.headers["content-security-policy"]
+            image = Image.open(io.BytesIO(got.content))
+            assert image.size == (1600, 1200) and not image.getexif() and b"MayAnhThu" not in got.content
+            thumb = await city.get(item["thumbnail_url"].removeprefix("http://testserver"), headers=department)
+            assert thumb.status_code == 200 and max(Image.open(io.BytesIO(thumb.content)).size) == 320
+
+        # Only with a key: never public, not to another agency.
+        url = f"/api/v1/opinions/{code}/media/{listed[0]['media_id']}"
+        assert (await city.get(url)).status_code == 401
+        assert (await city.get(f"/api/v1/opinions/{code}/media")).status_code == 401
+        assert (await city.get(url, headers=headers(agency_key("so-y-te")))).status_code == 403
+
+        # The same photo again (as a resend after a lost confirm would bring it): kept once, not sent on again.
+        ward_db = chain.apps[("w", "intake")].state.runtime.db
+        record = await ward_db["media"].find_one({"_id": listed[0]["media_id"]})
+        assert record["sent_up"] == [chain.ids["d"]] and not record.get("outbox")
+        again = EscalationMediaAddedV1(
+            from_instance=chain.ids["w"],
+            to_instance=chain.ids["d"],
+            opinion_id=record["opinion_id"],
+            tracking_code=code,
+            origin_instance=chain.ids["w"],
+            media_id=record["_id"],
+            data=base64.b64encode(jpeg_with_gps((300, 200))),
+            added_by="staff",
+            added_at=record["added_at"],
+        )
+        envelope = Envelope.new(again, Source(level="ward", instance=chain.ids["w"], service="intake"))
+        w_url, d_url = chain.env("w")["DOITHOAI_BROKER_URL"], chain.env("d")["DOITHOAI_BROKER_URL"]
+        await through_link(w_url, chain.ids["d"], envelope)
+
+        async def consumed() -> bool:
+            return await message_count(d_url, "assignment.inbound.escalation.media_added.v1") == 0
+
+        await eventually(consumed, what="the repeated photo consumed")
+        await asyncio.sleep(1.5)
+        for short in ("d", "c"):
+            db = chain.apps[(short, "assignment")].state.runtime.db
+            assert await db["media"].count_documents({}) == 2
+            assert await db["media.files"].count_documents({}) == 4  # each photo and its thumbnail, once
+            kept = json.dumps(await db["media"].find().to_list(None), default=str, ensure_ascii=False)
+            kept += json.dumps(await db["media.files"].find().to_list(None), default=str, ensure_ascii=False)
+            assert not any(word in kept for word in ("Phạm Thị Lan", "lan@example.vn", "0912345678", "pham-thi-lan"))
+        assert await message_count(d_url, "assignment.inbound.escalation.media_added.v1.dead") == 0
+
+
+async def test_the_city_staff_see_the_photos_of_an_opinion_from_below_in_the_console(
+    rabbit_admin, secantus, smtp, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from services.console.accounts import Account
+    from services.console.app import ConsoleSettings
+    from services.console.app import create_app as console_app
+    from shared.http import tokens
+    from tests.integration.harness import CONSOLE_URLS, SERVICES, in_process, running
+    from tests.integration.linked import patched_env
+    from tests.integration.test_console_core import PASSWORD, sign_in
+    from tests.integration.test_media import jpeg_with_gps
+
+    private, public = tokens.new_key_pair()
+    (tmp_path / "console.pem").write_text(private)
+    shape = {"w": ("ward", "c"), "c": ("city", None)}
+    async with linked(rabbit_admin, secantus.url, smtp.port, shape) as chain:
+        intake = await chain.start("w", "intake")
+        await chain.start("w", "assignment")
+        for service in SERVICES:
+            await chain.start("c", service, DOITHOAI_CONSOLE_PUBLIC_KEY=public)
+        chain.connect()
+        r = await intake.post(
+            "/api/v1/opinions", json={"text": LAND, "channel": "online"}, headers=headers("front-key")
+        )
+        code = r.json()["tracking_code"]
+        photo = ("anh.jpg", jpeg_with_gps((640, 480)), "image/jpeg")
+        r = await intake.post(f"/api/v1/opinions/{code}/media", files=[("file", photo)], headers=headers("front-key"))
+        media_id = r.json()[0]["media_id"]
+        city = chain.clients[("c", "assignment")]
+
+        async def at_city():  # type: ignore[no-untyped-def]
+            r = await city.get(f"/api/v1/opinions/{code}/media", headers=headers("operator-key"))
+            return r.json() if r.status_code == 200 and r.json() else None
+
+        await eventually(at_city, what="the photo at the city", timeout=30)
+
+        with patched_env(chain.env("c", DOITHOAI_SIGNING_KEY_FILE=str(tmp_path / "console.pem"), **CONSOLE_URLS)):
+            settings = ConsoleSettings()
+        app = console_app(settings)
+        in_process(app, {s: chain.apps[("c", s)] for s in SERVICES})
+        async with running(app) as (console,):
+            await app.state.accounts.add(
+                Account("thu-ky", "Nguyễn Thị Thư", "Thư ký", ["secretary"]), PASSWORD, app.state.clock.now()
+            )
+            thumbnail = f"/y-kien/{code}/tep/{media_id}/anh-nho"
+            assert (await console.get(thumbnail)).status_code == 303  # signed in only
+            assert (await sign_in(console, "thu-ky", PASSWORD)).status_code == 303
+            page = await console.get(f"/y-kien/{code}")
+            assert page.status_code == 200, page.text
+            assert "Cấp dưới chuyển lên" in page.text and f'src="{thumbnail}"' in page.text
+            got = await console.get(thumbnail)
+            assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+            assert got.headers["cache-control"] == "private, no-store"
+            assert (await console.get(f"/y-kien/{code}/tep/{media_id}")).status_code == 200
+            # The city's public side knows no such opinion, photos included.
+            console.cookies.clear()
+            assert (await console.get(f"/theo-doi/{code}/tep/{media_id}")).status_code == 404

@@ -16,6 +16,7 @@ from PIL import ExifTags, Image
 
 from services.intake.app import create_app as intake_app
 from shared.http import tokens
+from shared.media import fit_for_link
 from tests.conftest import agency_key
 from tests.integration.harness import headers, running
 
@@ -403,3 +404,137 @@ async def test_open311_bad_media_refuses_the_whole_request_in_its_own_format(int
     assert await intake.app.state.runtime.db["opinions"].count_documents({}) == 0
     await stored_nothing(intake)
     assert json.loads((await intake.get("/open311/v2/services.json")).text)  # the service still answers
+
+
+def test_a_photo_too_large_for_one_link_message_goes_up_as_a_smaller_jpeg() -> None:
+    small = jpeg_with_gps((300, 200))
+    assert fit_for_link(small, limit=len(small)) == small  # re-encoded already: sent as it is
+    big = noise_png(600)
+    sent = fit_for_link(big, limit=200_000)
+    assert len(big) > 200_000 >= len(sent)
+    image = Image.open(io.BytesIO(sent))
+    assert image.format == "JPEG" and max(image.size) <= 600
+
+
+# ---- the agency's written answer as a PDF ---------------------------------------------------------------------
+
+
+async def test_the_written_answer_names_the_agencys_pdf_and_the_citizen_opens_it(env) -> None:  # type: ignore[no-untyped-def]
+    from services.assignment.app import create_app as assignment_app
+    from tests.integration.harness import eventually
+
+    agency = headers("agency-key")  # the ward's Phòng Kinh tế: environment is its field
+    async with running(intake_app(), assignment_app()) as (intake, assignment):
+        opinions = []
+        for text in ("Rác thải ở ngõ 3 chưa được thu gom", "Rác thải ở ngõ 9 chưa được thu gom"):
+            body = {"text": text, "channel": "online", "citizen": {"email": "dan@example.vn"}}
+            r = await intake.post("/api/v1/opinions", json=body, headers=FRONT)
+            opinions.append(r.json()["tracking_code"])
+        code, other = opinions
+
+        async def assigned(code: str):  # type: ignore[no-untyped-def]
+            view = (await intake.get(f"/api/v1/opinions/{code}")).json()
+            return view if view["status"] == "assigned" else None
+
+        for c in opinions:
+            await eventually(lambda c=c: assigned(c), what=f"{c} assigned")
+        document = pdf()
+        r = await upload(intake, code, ("tra-loi-125.pdf", document, "application/pdf"), hdrs=agency)
+        assert r.status_code == 201, r.text
+        media_id = r.json()[0]["media_id"]
+        [photo] = (await upload(intake, other, ("anh.jpg", jpeg_with_gps((300, 200)), "image/jpeg"))).json()
+
+        url = f"/api/v1/opinions/{code}/answer"
+        written = {"kind": "written", "text": "Đã bố trí xe thu gom hằng ngày.", "document_number": "125/UBND"}
+        # Refused, and nothing changes: not a media id; a PDF with an answer given on the spot.
+        r = await assignment.post(url, json={**written, "document_media_id": "../tra-loi.pdf"}, headers=agency)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"].endswith("document_media_id")
+        spot = {"kind": "on_the_spot", "head": "committee_chair", "text": "x", "document_media_id": media_id}
+        r = await assignment.post(url, json=spot, headers=FRONT)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "document_media_id"
+        assert (await assignment.get(f"/api/v1/opinions/{code}", headers=agency)).json()["status"] == "assigned"
+
+        r = await assignment.post(url, json={**written, "document_media_id": media_id}, headers=agency)
+        assert r.status_code == 200, r.text
+        assert r.json()["answer"]["document_media_id"] == media_id
+        # Another opinion's answer naming a photo, not a PDF of its own: answered, the reference left out.
+        r = await assignment.post(
+            f"/api/v1/opinions/{other}/answer", json={**written, "document_media_id": photo["media_id"]}, headers=agency
+        )
+        assert r.status_code == 200, r.text
+
+        async def closed(code: str):  # type: ignore[no-untyped-def]
+            view = (await intake.get(f"/api/v1/opinions/{code}")).json()
+            return view if view["status"] == "closed" else None
+
+        view = await eventually(lambda: closed(code), what="the answer at intake")
+        assert view["answer"]["document_media_id"] == media_id
+        got = await intake.get(f"/api/v1/opinions/{code}/media/{media_id}")  # the citizen, with the code
+        assert got.status_code == 200 and got.content == document
+        assert got.headers["content-disposition"].startswith("attachment")
+        assert (await eventually(lambda: closed(other), what="the other answer"))["answer"]["document_media_id"] is None
+
+
+async def test_an_agency_answers_with_its_pdf_in_the_console(env, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from services.assignment.app import create_app as assignment_app
+    from services.console.accounts import Account
+    from services.console.app import ConsoleSettings
+    from services.console.app import create_app as console_app
+    from services.notification.app import create_app as notification_app
+    from services.scheduling.app import create_app as scheduling_app
+    from tests.integration.harness import CONSOLE_URLS, eventually, in_process
+    from tests.integration.test_console_core import PASSWORD, csrf, sign_in
+
+    private, public = tokens.new_key_pair()
+    (tmp_path / "console.pem").write_text(private)
+    keys = {"DOITHOAI_CONSOLE_PUBLIC_KEY": public, "DOITHOAI_SIGNING_KEY_FILE": str(tmp_path / "console.pem")}
+    for name, value in {**keys, **CONSOLE_URLS}.items():
+        monkeypatch.setenv(name, value)
+    services = {"intake": intake_app(), "assignment": assignment_app(), "scheduling": scheduling_app(),
+                "notification": notification_app()}  # fmt: skip
+    console = console_app(ConsoleSettings())
+    in_process(console, services)
+    async with running(*services.values(), console) as (intake, *_, client):
+        await console.state.accounts.add(
+            Account("phong-kinh-te", "Cán bộ Phòng Kinh tế", "Phòng Kinh tế", ["agency"], agency_id="phong-kinh-te"),
+            PASSWORD,
+            console.state.clock.now(),
+        )
+        r = await intake.post("/api/v1/opinions", json={"text": "Rác thải ở ngõ 3", "channel": "online"}, headers=FRONT)
+        code = r.json()["tracking_code"]
+
+        async def assigned():  # type: ignore[no-untyped-def]
+            return (await intake.get(f"/api/v1/opinions/{code}")).json()["status"] == "assigned"
+
+        await eventually(assigned, what="the opinion assigned")
+        assert (await sign_in(client, "phong-kinh-te", PASSWORD)).status_code == 303
+        page = (await client.get(f"/hop-thu/{code}")).text
+        assert 'enctype="multipart/form-data"' in page and 'name="document"' in page
+        form = {"csrf_token": csrf(page), "text": "Đã bố trí xe thu gom.", "document_number": "125/UBND"}
+
+        # A file that is not a PDF: refused beside its field, nothing recorded or attached.
+        r = await client.post(
+            f"/hop-thu/{code}/tra-loi", data=form, files={"document": ("a.pdf", ELF, "application/pdf")}
+        )
+        assert r.status_code == 422 and "không phải văn bản PDF" in r.text
+        assert (await intake.get(f"/api/v1/opinions/{code}/media", headers=FRONT)).json() == []
+        assert await assigned()
+
+        document = pdf()
+        r = await client.post(
+            f"/hop-thu/{code}/tra-loi", data=form, files={"document": ("tra-loi.pdf", document, "application/pdf")}
+        )
+        assert r.status_code == 303, r.text
+
+        async def closed():  # type: ignore[no-untyped-def]
+            r = await client.get(f"/theo-doi/{code}")
+            return r.text if "Văn bản trả lời (PDF)" in r.text else None
+
+        public_page = await eventually(closed, what="the answer with its PDF on the tracking page")
+        link = re.search(rf'href="(/theo-doi/{code}/tep/[0-9a-f]{{32}})"', public_page).group(1)  # type: ignore[union-attr]
+        got = await client.get(link)
+        assert got.status_code == 200 and got.content == document
+        assert got.headers["content-disposition"].startswith("attachment")
+        assert link in (await client.get(f"/hop-thu/{code}")).text  # the agency's page links it too

@@ -19,7 +19,7 @@ from services.intake.app import create_app as intake_app
 from services.notification.app import create_app as notification_app
 from services.scheduling.app import create_app as scheduling_app
 from shared.messaging.links import shovel_name
-from shared.messaging.middleware import MAX_MESSAGE_BYTES
+from shared.messaging.middleware import size_limit
 from shared.messaging.topology import INBOUND_SUBSCRIPTIONS, SUBSCRIPTIONS, all_queues
 from tests.integration.amqp import message_count, publish_raw
 from tests.integration.harness import eventually, headers, running
@@ -54,7 +54,12 @@ def battery(event_type: str) -> list[tuple[str, bytes, dict[str, Any]]]:
         ("JSON, not an object", b"[1, 2, 3]", json_props),
         ("an unknown version", json.dumps(envelope(wrong_version, {})).encode(), json_props),
         ("a naive time, no payload", json.dumps(envelope(event_type, {}, occurred_at="2026-01-01T08:00")).encode(), {}),
-        ("huge", json.dumps(envelope(event_type, {"text": "x" * (MAX_MESSAGE_BYTES + 1)})).encode(), json_props),
+        # Over the limit of its queue (routing keys end with the event type; photos sent up may be larger).
+        (
+            "huge",
+            json.dumps(envelope(event_type, {"text": "x" * (size_limit(f"x.{event_type}") + 1)})).encode(),
+            json_props,
+        ),
         ("no properties, nothing but a type", json.dumps({"event_type": event_type}).encode(), {}),
     ]
 

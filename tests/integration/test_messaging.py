@@ -184,3 +184,31 @@ async def test_an_event_the_broker_refused_stays_in_the_outbox_and_goes_out_late
 
         await eventually(assigned, timeout=30, what="the relay to publish and the opinion to be assigned")
         assert (await opinions.find_one({"tracking_code": code}))["outbox"] == []
+
+
+async def test_dead_letter_queues_are_classic_and_an_older_quorum_one_is_kept(broker_url: str, vhost: str) -> None:
+    """Consumer and link queues stay quorum queues (delivery limit, no loss); dead-letter queues are classic
+    (README "Scaling": half the quorum queues of a province). An instance made before keeps its quorum
+    dead-letter queues: the topology is declared over them without an error."""
+    import httpx
+
+    from tests.conftest import RABBIT_MANAGEMENT
+
+    older = "scheduling.opinion.answered.v1.dead"
+    broker = RabbitBroker(broker_url)
+    await broker.connect()
+    try:
+        channel = await broker._connection.channel()  # noqa: SLF001
+        await channel.declare_queue(older, durable=True, arguments={"x-queue-type": "quorum"})
+        await channel.close()
+        await declare_topology(broker, ["ha-noi"])
+        await declare_topology(broker, ["ha-noi"])  # and again, as every service does at every start
+    finally:
+        await broker.stop()
+    with httpx.Client(base_url=RABBIT_MANAGEMENT, auth=("guest", "guest")) as http:
+        types = {q["name"]: q["type"] for q in http.get(f"/api/queues/{vhost}").raise_for_status().json()}
+    assert types[older] == "quorum"
+    assert types["intake.opinion.classified.v1.dead"] == "classic"
+    assert types["intake.opinion.classified.v1"] == "quorum"
+    assert types["link.to.ha-noi"] == "quorum"
+    assert {t for name, t in types.items() if name.endswith(".dead") and name != older} == {"classic"}

@@ -68,6 +68,10 @@ POLICY: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("GET", "/api/v1/opinions/{tracking_code}"): EVERYONE,
         # A written answer (the body below) is the agency's own; staff record on-the-spot answers at the conference.
         ("POST", "/api/v1/opinions/{tracking_code}/answer"): frozenset({"agency"}),
+        # Photos of an opinion a level below sent up: staff's and the agency's it is given to, never public.
+        ("GET", "/api/v1/opinions/{tracking_code}/media"): EVERYONE,
+        ("GET", "/api/v1/opinions/{tracking_code}/media/{media_id}"): EVERYONE,
+        ("GET", "/api/v1/opinions/{tracking_code}/media/{media_id}/thumbnail"): EVERYONE,
         ("POST", "/api/v1/opinions/{tracking_code}/answer/correction"): frozenset({"secretary", "agency", "operator"}),
         ("POST", "/api/v1/opinions/{tracking_code}/agenda"): STAFF,
         ("POST", "/api/v1/opinions/{tracking_code}/classification"): STAFF,
@@ -121,6 +125,9 @@ OBJECT_SCOPED = {
     ("assignment", "GET", "/api/v1/opinions/{tracking_code}"),
     ("assignment", "POST", "/api/v1/opinions/{tracking_code}/answer"),
     ("assignment", "POST", "/api/v1/opinions/{tracking_code}/answer/correction"),
+    ("assignment", "GET", "/api/v1/opinions/{tracking_code}/media"),
+    ("assignment", "GET", "/api/v1/opinions/{tracking_code}/media/{media_id}"),
+    ("assignment", "GET", "/api/v1/opinions/{tracking_code}/media/{media_id}/thumbnail"),
     ("assignment", "GET", "/api/v1/documents/{document_id}"),
     ("assignment", "GET", "/api/v1/documents/{document_id}.pdf"),
     ("assignment", "GET", "/api/v1/documents/{document_id}.docx"),
@@ -135,6 +142,12 @@ OPTIONAL_KEY = {
     ("intake", "GET", "/api/v1/opinions/{tracking_code}/media/{media_id}/thumbnail"),
     ("scheduling", "GET", "/api/v1/conferences"),
     ("scheduling", "GET", "/api/v1/conferences/{conference_id}"),
+}
+# Reached but empty in this world (no opinion from below, so no photo there): the caller gets past the checks
+# to a 404 naming the missing photo, not a refusal.
+NOTHING_THERE = {
+    ("assignment", "GET", "/api/v1/opinions/{tracking_code}/media/{media_id}"),
+    ("assignment", "GET", "/api/v1/opinions/{tracking_code}/media/{media_id}/thumbnail"),
 }
 DEAD = {  # one internal queue of each service, whose dead letters the replay route names
     "intake": "opinion.classified.v1",
@@ -297,6 +310,8 @@ async def test_every_endpoint_answers_each_caller_as_the_policy_says(world) -> N
                 want = expected(service, method, path, allowed, caller)
                 got = r.status_code
                 ok = got in ALLOWED_STATUS[method] if want == "in" else str(got) == want
+                if want == "in" and (service, method, path) in NOTHING_THERE:
+                    ok = got == 404 and r.json()["error"]["code"] == "media_not_found"
                 if not ok:
                     failures.append(f"{service} {method} {path} as {caller}: {got}, expected {want}: {r.text[:200]}")
     assert not failures, "\n".join(failures)

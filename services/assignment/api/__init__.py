@@ -1,4 +1,4 @@
-"""Assignment's HTTP API, one router per topic: opinions, conferences, figures."""
+"""Assignment's HTTP API, one router per topic: opinions, photos sent up with them, conferences, figures."""
 
 from __future__ import annotations
 
@@ -6,6 +6,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from services.assignment.api import conferences, opinions, reports
+    from services.assignment.api import conferences, media, opinions, reports
 
-    return [opinions.router, conferences.router, reports.router]
+    return [opinions.router, media.router, conferences.router, reports.router]

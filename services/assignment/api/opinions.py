@@ -49,6 +49,15 @@ class AnswerIn(BaseModel):
         default=None, description="Người đứng đầu đã trả lời (bắt buộc khi trả lời tại hội nghị)."
     )
     document_number: str | None = Field(default=None, max_length=100, description="Số văn bản trả lời.")
+    document_media_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{32}$",
+        description=(
+            "Văn bản trả lời dạng PDF cơ quan đã đính kèm vào ý kiến (media_id do dịch vụ tiếp nhận trả về khi tải "
+            "lên POST /api/v1/opinions/{mã}/media); chỉ với trả lời bằng văn bản, cho ý kiến tiếp nhận tại cấp này. "
+            "Người dân và cán bộ mở được tệp từ câu trả lời."
+        ),
+    )
 
 
 class CorrectionIn(BaseModel):
@@ -91,6 +100,7 @@ class AnswerView(BaseModel):
     text: str
     answered_by: str
     document_number: str | None
+    document_media_id: str | None = Field(default=None, description="The answer's PDF attached to the opinion.")
     answered_at: AwareDatetime
 
 
@@ -219,7 +229,7 @@ def get_service(request: Request) -> AssignmentService:
 Service = Annotated[AssignmentService, Depends(get_service)]
 
 
-async def _load(service: AssignmentService, tracking_code: str, caller: Caller) -> Assignment:
+async def load_opinion(service: AssignmentService, tracking_code: str, caller: Caller) -> Assignment:
     """The opinion, if the caller may reach it: an agency reaches only what is assigned to it."""
     code = tracking_code.strip().upper()
     try:
@@ -294,7 +304,7 @@ async def get_assignment(
     service: Service,
     caller: Annotated[Caller, Depends(require_role(*EVERYONE))],
 ) -> AssignmentView:
-    return _view(await _load(service, tracking_code, caller))
+    return _view(await load_opinion(service, tracking_code, caller))
 
 
 @router.post(
@@ -310,7 +320,7 @@ async def record_answer(
     service: Service,
     caller: Annotated[Caller, Depends(require_role("front", "secretary", "agency", "operator"))],
 ) -> AssignmentView:
-    assignment = await _load(service, tracking_code, caller)
+    assignment = await load_opinion(service, tracking_code, caller)
     code = assignment.tracking_code
     if body.kind is AnswerKind.WRITTEN and "agency" not in caller.roles:
         raise ApiError(
@@ -322,6 +332,12 @@ async def record_answer(
     if body.kind is AnswerKind.ON_THE_SPOT and body.head is None:
         vi, en = "Ghi người đứng đầu đã trả lời tại hội nghị.", "Name the head who answered at the conference."
         raise ApiError(422, "validation_failed", vi, en, [{"field": "head", "message_vi": vi, "message_en": en}])
+    if body.kind is AnswerKind.ON_THE_SPOT and body.document_media_id:
+        vi = "Trả lời tại hội nghị không kèm văn bản PDF; văn bản trả lời đi cùng câu trả lời bằng văn bản."
+        en = "An on-the-spot answer has no PDF; the answer's document goes with a written answer."
+        raise ApiError(
+            422, "validation_failed", vi, en, [{"field": "document_media_id", "message_vi": vi, "message_en": en}]
+        )
     try:
         await service.answer(
             assignment,
@@ -330,8 +346,18 @@ async def record_answer(
             answered_by=body.answered_by,
             head=body.head,
             document_number=body.document_number,
+            document_media_id=body.document_media_id,
             by=caller,
         )
+    except NotReceivedHere as exc:
+        raise ApiError(
+            409,
+            "answer_document_elsewhere",
+            f"Ý kiến {code} do cấp dưới chuyển lên: tệp văn bản trả lời chỉ đính kèm được ở nơi tiếp nhận ý kiến; "
+            "ghi câu trả lời kèm số văn bản, không kèm tệp.",
+            f"Opinion {code} came from below: the answer's file can be attached only where the opinion was "
+            "received; record the answer with its document number, without the file.",
+        ) from exc
     except TransitionRefused as exc:
         raise ApiError(
             409,
@@ -386,7 +412,7 @@ async def correct_answer(
     service: Service,
     caller: Annotated[Caller, Depends(require_role("secretary", "agency", "operator"))],
 ) -> AssignmentView:
-    assignment = await _load(service, tracking_code, caller)
+    assignment = await load_opinion(service, tracking_code, caller)
     try:
         await service.correct_answer(
             assignment, text=body.text, document_number=body.document_number, reason=body.reason, by=caller
@@ -411,7 +437,7 @@ async def correct_answer(
 async def reclassify(
     tracking_code: str, body: ReclassifyIn, service: Service, caller: Annotated[Caller, Depends(require_role(*STAFF))]
 ) -> AssignmentView:
-    assignment = await _load(service, tracking_code, caller)
+    assignment = await load_opinion(service, tracking_code, caller)
     try:
         await service.reclassify(assignment, field=body.field, head=body.head, reason=body.reason, by=caller)
     except TransitionRefused as exc:
@@ -461,8 +487,8 @@ async def merge(
     service: Service,
     caller: Annotated[Caller, Depends(require_role("front", "secretary"))],
 ) -> AssignmentView:
-    assignment = await _load(service, tracking_code, caller)
-    into = await _load(service, body.into, caller)
+    assignment = await load_opinion(service, tracking_code, caller)
+    into = await load_opinion(service, body.into, caller)
     try:
         await service.merge(assignment, into, reason=body.reason, by=caller)
     except (MergeRefused, TransitionRefused) as exc:
@@ -482,7 +508,7 @@ async def merge(
 async def put_on_agenda(
     tracking_code: str, body: AgendaIn, service: Service, caller: Annotated[Caller, Depends(require_role(*STAFF))]
 ) -> AssignmentView:
-    assignment = await _load(service, tracking_code, caller)
+    assignment = await load_opinion(service, tracking_code, caller)
     try:
         await service.put_on_agenda(assignment, conference_id=body.conference_id, by=caller)
     except TransitionRefused as exc:
@@ -510,7 +536,7 @@ async def escalate(
     service: Service,
     caller: Annotated[Caller, Depends(require_role(*STAFF))],
 ) -> AssignmentView:
-    assignment = await _load(service, tracking_code, caller)
+    assignment = await load_opinion(service, tracking_code, caller)
     code, passed = assignment.tracking_code, len(assignment.chain)
     try:
         await service.escalate_by_hand(assignment, reason=body.reason, by=caller)
@@ -561,7 +587,7 @@ async def promise(
     service: Service,
     caller: Annotated[Caller, Depends(require_role(*STAFF))],
 ) -> AssignmentView:
-    assignment = await _load(service, tracking_code, caller)
+    assignment = await load_opinion(service, tracking_code, caller)
     due = datetime.combine(body.due_date, END_OF_DAY, tzinfo=VIETNAM) if body.due_date else None
     try:
         await service.promise(assignment, due=due, off_topic=body.off_topic, agency_id=body.agency_id, by=caller)
@@ -598,7 +624,7 @@ async def reassign(
     service: Service,
     caller: Annotated[Caller, Depends(require_role(*STAFF))],
 ) -> AssignmentView:
-    assignment = await _load(service, tracking_code, caller)
+    assignment = await load_opinion(service, tracking_code, caller)
     try:
         await service.reassign(assignment, agency_id=body.agency_id, reason=body.reason, by=caller)
     except TransitionRefused as exc:
@@ -628,7 +654,7 @@ async def redirect(
     service: Service,
     caller: Annotated[Caller, Depends(require_role(*STAFF))],
 ) -> AssignmentView:
-    assignment = await _load(service, tracking_code, caller)
+    assignment = await load_opinion(service, tracking_code, caller)
     try:
         await service.redirect(assignment, kind=body.kind, reason=body.reason, by=caller)
     except TransitionRefused as exc:

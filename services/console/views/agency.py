@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from services.console.backend import ServiceError
 from services.console.views.opinions import (
@@ -26,6 +27,7 @@ from services.console.views.opinions import (
     posted,
     record_outcome,
 )
+from services.console.views.public import MAX_PHOTO_BYTES
 from services.console.web import Viewer, check_csrf, redirect, render, require
 
 router = APIRouter()
@@ -174,6 +176,33 @@ async def acknowledge_notice(request: Request, notification_id: str) -> Response
     return redirect("/hop-thu?da-xac-nhan=1")
 
 
+async def _attach_document(request: Request, viewer: Viewer, code: str, form: dict[str, str]) -> dict[str, str]:
+    """The answer's PDF, if one was chosen: attached to the opinion through intake (which checks it) so that the
+    answer can name it (`form["document_media_id"]`). Not while the answer itself lacks its text or number: a
+    refused answer leaves no file behind."""
+    upload = (await request.form()).get("document")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return {}
+    if not (form.get("text", "").strip() and form.get("document_number", "").strip()):
+        return {}  # record_outcome names what is missing
+    field = f"{code}-van-ban-document"
+    if upload.size is not None and upload.size > MAX_PHOTO_BYTES:
+        return {field: f"Tệp {upload.filename} quá lớn; hãy chọn tệp PDF nhỏ hơn."}
+    data = await upload.read()
+    if not data.startswith(b"%PDF-"):
+        return {field: f"Tệp {upload.filename} không phải văn bản PDF; hãy chọn tệp PDF của văn bản trả lời."}
+    try:
+        [stored] = await backend(request).upload_media(
+            code, [(upload.filename, data, "application/pdf")], person=viewer.person()
+        )
+    except ServiceError as exc:
+        if exc.status == 403:
+            raise
+        return {field: exc.message_vi}
+    form["document_media_id"] = stored["media_id"]
+    return {}
+
+
 @router.post("/hop-thu/{code}/tra-loi", response_class=HTMLResponse)
 async def answer(request: Request, code: str) -> Response:
     viewer = _agency_viewer(request)
@@ -183,7 +212,8 @@ async def answer(request: Request, code: str) -> Response:
     if not CODE.match(code):
         return render(request, "error.html.j2", 404, title="Không tìm thấy", message=f"Mã {code} không đúng dạng.")
     try:
-        errors = await record_outcome(request, viewer, code, "van-ban", form)
+        errors = await _attach_document(request, viewer, code, form)
+        errors = errors or await record_outcome(request, viewer, code, "van-ban", form)
     except ServiceError as exc:
         if exc.status == 403:
             return _forbidden_page(request, exc)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -20,9 +20,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.console.backend import Backend, ServiceError
+from services.console.views.public import media_response
 from services.console.web import Viewer, check_csrf, redirect, render, require
 from shared.clock import VIETNAM
-from shared.events import FIELDS, Head
+from shared.events import FIELDS, AnswerKind, Head
 
 router = APIRouter()
 
@@ -157,6 +158,8 @@ async def record_outcome(
         body = {"kind": "written", "text": text, "document_number": number}
         if signer := form.get("answered_by", "").strip():
             body["answered_by"] = signer
+        if document := form.get("document_media_id"):  # the PDF just attached (agency pages)
+            body["document_media_id"] = document
         path = "answer"
     elif action == "gop":  # the same matter as another open opinion: one item to answer
         into = need("into", "Chọn ý kiến cùng nội dung để gộp vào.").upper()
@@ -393,8 +396,41 @@ async def opinion_parts(request: Request, viewer: Viewer, code: str) -> dict[str
         else asyncio.sleep(0, []),
         _optional(b.media(code, person=person)),
     )
+    media_href = f"/theo-doi/{code}/tep/"
+    if opinion is None and assignment and assignment.get("came_from"):
+        # Sent up from a level below: intake here never received it; this level keeps its copy and its photos.
+        opinion = from_below(assignment, request.app.state.clock.now())
+        media = await _optional(b.get("assignment", f"/api/v1/opinions/{code}/media", person=person))
+        media_href = f"/y-kien/{code}/tep/"
     return {"opinion": opinion, "assignment": assignment, "timers": timers, "notifications": notifications,
-            "similar": similar or [], "media": media or []}  # fmt: skip
+            "similar": similar or [], "media": media or [], "media_href": media_href}  # fmt: skip
+
+
+def from_below(assignment: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The staff page's view of an opinion a level below sent up, from assignment's copy (the citizen and the
+    history of its receipt stay where it was received)."""
+    a, answer = assignment, assignment.get("answer")
+    return {
+        "tracking_code": a["tracking_code"], "status": a["status"], "status_label": a["status_label"],
+        "overdue": a["status"] == "assigned" and bool(a["due_at"]) and datetime.fromisoformat(a["due_at"]) < now,
+        "channel_label": f"Cấp dưới chuyển lên (từ {a['came_from']})", "field_name": a["field_name"],
+        "head_label": a["head_label"], "agency": a["agency_name"], "holder": None, "due_at": a["due_at"],
+        "submitted_at": a["submitted_at"], "text": a["text"], "history": [],
+        "answer": {**answer, "kind_label": AnswerKind(answer["kind"]).label} if answer else None,
+    }  # fmt: skip
+
+
+@router.get("/y-kien/{code}/tep/{media_id}")
+async def staff_media_file(request: Request, code: str, media_id: str) -> Response:
+    """A photo a level below sent up, to the people of this level who may see its opinion."""
+    viewer = require(request, *READERS, "agency")
+    return await media_response(request, code, media_id, thumbnail=False, person=viewer.person(), service="assignment")
+
+
+@router.get("/y-kien/{code}/tep/{media_id}/anh-nho")
+async def staff_media_thumbnail(request: Request, code: str, media_id: str) -> Response:
+    viewer = require(request, *READERS, "agency")
+    return await media_response(request, code, media_id, thumbnail=True, person=viewer.person(), service="assignment")
 
 
 async def _opinion_page(

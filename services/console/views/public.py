@@ -185,22 +185,31 @@ async def _media(request: Request, code: str) -> list[dict[str, Any]]:
 
 @router.get("/theo-doi/{code}/tep/{media_id}")
 async def media_file(request: Request, code: str, media_id: str) -> Response:
-    return await _media_response(request, code, media_id, thumbnail=False)
+    return await media_response(request, code, media_id, thumbnail=False)
 
 
 @router.get("/theo-doi/{code}/tep/{media_id}/anh-nho")
 async def media_thumbnail(request: Request, code: str, media_id: str) -> Response:
-    return await _media_response(request, code, media_id, thumbnail=True)
+    return await media_response(request, code, media_id, thumbnail=True)
 
 
-async def _media_response(request: Request, code: str, media_id: str, *, thumbnail: bool) -> Response:
-    """An attachment passed on from intake to the holder of the code; never kept by a shared cache."""
+async def media_response(
+    request: Request,
+    code: str,
+    media_id: str,
+    *,
+    thumbnail: bool,
+    person: tokens.Person | None = None,
+    service: str = "intake",
+) -> Response:
+    """An attachment passed on to the holder of the code (from intake), or to a person signed in (from the service
+    that keeps it); never kept by a shared cache."""
     code = code.strip().upper()
     if not CODE.match(code) or not MEDIA_ID.match(media_id):
         return Response("Không tìm thấy tệp.", status_code=404, media_type="text/plain; charset=utf-8")
     try:
         data, content_type, disposition = await request.app.state.backend.media_file(
-            code, media_id, thumbnail=thumbnail, person=None, forwarded_for=address(request)
+            code, media_id, thumbnail=thumbnail, person=person, forwarded_for=address(request), service=service
         )
     except ServiceError as exc:
         return Response(exc.message_vi, status_code=exc.status, media_type="text/plain; charset=utf-8")

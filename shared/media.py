@@ -1,26 +1,40 @@
 """Photos and documents attached to an opinion: checked by their content (never their name or declared type),
-images re-encoded without EXIF (its GPS kept as a suggested location) with a thumbnail, stored in GridFS.
+images re-encoded without EXIF (its GPS kept as a suggested location) with a thumbnail, stored in GridFS, and
+photos sent up with an escalated opinion.
 
 `check` is pure (bytes in, a `Checked` or a `MediaRefused` out); `MediaStore` keeps what passed, at most
-`max_files` per opinion, each attachment a record in `media` and its bytes in the `media` GridFS bucket.
+`max_files` per opinion, each attachment a record in `media` and its bytes in the `media` GridFS bucket. Intake
+keeps what was attached where the opinion was received; assignment keeps the photos a level below sent up.
+
+When an opinion goes up (`went_up`), each of its photos follows as one `escalation.media_added.v1`, and so does
+every photo stored after that (`send_pending`, called after each store): the message is written into the
+photo's record with the mark that it was sent there, in one write, and published by the outbox (again after a
+crash). Escalation marks the opinion before it lists the photos, and storing a photo stores it before it looks
+for the mark, so whichever comes second sees the other: no photo is left behind, none is sent twice.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import uuid
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from shared.domain import Recorded, Story
+from shared.events import PHOTO_UP_MAX_BYTES, EscalationMediaAddedV1
+from shared.storage.outbox import OUTBOX, EventSource, Outbox
 
 # A photo of a lane is a few megapixels; 40 MP covers any phone. Bigger declared dimensions are refused
 # from the header, before a single pixel is decoded (a "zip bomb" PNG declares 50000×50000 in a few KiB).
@@ -38,6 +52,16 @@ THUMBNAIL_TYPE = "image/jpeg"
 _ACTIVE_PDF_NAMES = {b"JavaScript", b"JS", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"RichMedia", b"XFA"}
 _PDF_NAME = re.compile(rb"/([A-Za-z0-9#]{1,40})")
 _PDF_HEADER = re.compile(rb"^%PDF-(1\.[0-7]|2\.0)\s")
+
+
+class MediaLimits(BaseModel):
+    """How many attachments an opinion may carry and how large each may be (`DOITHOAI_MEDIA_MAX_*`), for the
+    services that keep them."""
+
+    media_max_files: int = Field(default=5, ge=1, le=50, description="Photos and documents one opinion may carry.")
+    media_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest photo or PDF, in bytes."
+    )
 
 
 class MediaRefused(Exception):
@@ -202,15 +226,33 @@ def _check_photo(data: bytes, kind: str) -> Checked:
 
 
 def thumbnail_of(image: Image.Image) -> bytes:
+    return _jpeg(image, THUMBNAIL_SIDE, quality=80)
+
+
+def _jpeg(image: Image.Image, side: int, *, quality: int) -> bytes:
     small = image.copy()
-    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    small.thumbnail((side, side))
     if small.mode == "RGBA":  # transparent parts on white, as a page shows them
         flat = Image.new("RGB", small.size, (255, 255, 255))
         flat.paste(small, mask=small.getchannel("A"))
         small = flat
     out = io.BytesIO()
-    small.convert("RGB").save(out, "JPEG", quality=80)
+    small.convert("RGB").save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+def fit_for_link(data: bytes, limit: int = PHOTO_UP_MAX_BYTES) -> bytes:
+    """A stored photo as it is sent up: unchanged when it fits one link message (it is re-encoded already),
+    otherwise a smaller JPEG that does."""
+    if len(data) <= limit:
+        return data
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    for side in (1920, 1280, 960, 640, THUMBNAIL_SIDE):
+        smaller = _jpeg(image, side, quality=JPEG_QUALITY)
+        if len(smaller) <= limit:
+            break
+    return smaller
 
 
 def _degrees(value: Any) -> float:
@@ -274,22 +316,54 @@ class TooManyFiles(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Upward:
+    """An opinion that went up from this instance: where to, and what every photo message about it says."""
+
+    opinion_id: str
+    tracking_code: str
+    origin_instance: str
+    from_instance: str
+    to_instance: str
+    correlation_id: str
+
+
+# A photo sent to one instance keeps one event id however often it is queued: the receiver drops repeats.
+_PHOTO_EVENTS = uuid.UUID("0b6c4a8e-51d2-4f7a-9c3e-2d8f1a6b7e90")
+
+
 class MediaStore:
     """Attachments of opinions: a record each in `media` (what and whose), the bytes in the GridFS bucket
     `media` (the file and its thumbnail). The count limit holds under concurrent uploads: every record takes
-    a numbered slot of its opinion, unique by index, and slots stop at `max_files`."""
+    a numbered slot of its opinion, unique by index, and slots stop at `max_files`. With an outbox, it also
+    sends photos up with escalated opinions (`went_up`, `send_pending`; `media_up` marks the opinions that went
+    up)."""
 
-    def __init__(self, db: AsyncDatabase, *, max_files: int, max_bytes: int) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        *,
+        max_files: int,
+        max_bytes: int,
+        outbox: Outbox | None = None,
+        events: EventSource | None = None,
+    ) -> None:
         self._records = db["media"]
+        self._upward = db["media_up"]
         self._bucket = AsyncGridFSBucket(db, bucket_name="media")
+        self._outbox = outbox
+        self._events = events
         self.max_files = max_files
         self.max_bytes = max_bytes
         self._indexed = False
 
     async def create_indexes(self) -> None:
-        """The slot index the count limit rests on; made once per process, before the first attachment."""
+        """The slot index the count limit rests on, and the outbox relay's watch over the photos sent up; made
+        once per process, at start (or before the first attachment)."""
         if not self._indexed:
             await self._records.create_index([("opinion_id", ASCENDING), ("slot", ASCENDING)], unique=True)
+            if self._outbox is not None:
+                await self._outbox.track(self._records)
             self._indexed = True
 
     async def count(self, opinion_id: str) -> int:
@@ -304,10 +378,14 @@ class MediaStore:
         purpose: str,
         by: dict[str, Any],
         at: datetime,
+        media_id: str | None = None,
     ) -> dict[str, Any]:
-        """Store one checked attachment; TooManyFiles (and nothing stored) once the opinion has `max_files`."""
+        """Store one checked attachment; TooManyFiles (and nothing stored) once the opinion has `max_files`.
+        With a `media_id` (a photo sent from below) it is stored once: again, the stored record is returned."""
         await self.create_indexes()
-        media_id = uuid.uuid4().hex
+        if media_id is not None and (kept := await self._kept(opinion_id, media_id)) is not None:
+            return kept
+        media_id = media_id or uuid.uuid4().hex
         meta = {"opinion_id": opinion_id, "media_id": media_id}
         file_id = await self._bucket.upload_from_stream(
             media_id, checked.data, metadata={**meta, "variant": "file", "content_type": checked.content_type}
@@ -342,12 +420,67 @@ class MediaStore:
                     await self._records.insert_one({**record, "slot": slot})
                     return record
                 except DuplicateKeyError:
+                    if (kept := await self._kept(opinion_id, media_id)) is not None:
+                        await self._discard(file_id, thumb_id)  # the same photo, stored at the same moment
+                        return kept
                     slot += 1  # another upload took this slot at the same moment
         except BaseException:
             await self._discard(file_id, thumb_id)
             raise
         await self._discard(file_id, thumb_id)
         raise TooManyFiles(opinion_id)
+
+    async def _kept(self, opinion_id: str, media_id: str) -> dict[str, Any] | None:
+        """The record stored under `media_id`; MediaRefused if that id belongs to another opinion's file."""
+        kept = await self._records.find_one({"_id": media_id}, {OUTBOX: 0})
+        if kept is not None and kept["opinion_id"] != opinion_id:
+            raise MediaRefused(
+                409,
+                "media_id_taken",
+                f"Mã tệp {media_id} đã thuộc một ý kiến khác; tệp này không được lưu.",
+                f"Media id {media_id} belongs to another opinion; this file is not stored.",
+            )
+        return kept
+
+    # ---- photos sent up with an escalated opinion ------------------------------------------------------------
+
+    async def went_up(self, upward: Upward) -> int:
+        """The opinion went up: mark it, then queue each of its photos for the level above (once each)."""
+        await self._upward.update_one({"_id": upward.opinion_id}, {"$set": asdict(upward)}, upsert=True)
+        return await self.send_pending(upward.opinion_id)
+
+    async def send_pending(self, opinion_id: str) -> int:
+        """Queue the opinion's photos not yet sent to where it went up, if it did; returns how many."""
+        assert self._outbox is not None and self._events is not None, "a store that sends nothing up"
+        mark = await self._upward.find_one({"_id": opinion_id}, {"_id": 0})
+        if mark is None:
+            return 0
+        upward = Upward(**mark)
+        to = upward.to_instance
+        query = {"opinion_id": opinion_id, "kind": "photo", "sent_up": {"$ne": to}}
+        sent = 0
+        for record in await self._records.find(query, {OUTBOX: 0}).sort("slot", ASCENDING).to_list(None):
+            photo = EscalationMediaAddedV1(
+                from_instance=upward.from_instance,
+                to_instance=to,
+                opinion_id=opinion_id,
+                tracking_code=upward.tracking_code,
+                origin_instance=upward.origin_instance,
+                media_id=record["_id"],
+                data=base64.b64encode(fit_for_link(await self.read(record) or b"")),  # the field takes base64
+                added_by=record["added_by"].get("source", "staff"),
+                added_at=record["added_at"],
+            )
+            event_id = uuid.uuid5(_PHOTO_EVENTS, f"{record['_id']}>{to}")
+            entries = self._events.entries([Recorded(photo, Story(upward.correlation_id), to=to, event_id=event_id)])
+            result = await self._records.update_one(
+                {"_id": record["_id"], "sent_up": {"$ne": to}},
+                {"$addToSet": {"sent_up": to}, "$push": {OUTBOX: {"$each": entries}}},
+            )
+            if result.modified_count == 1:
+                await self._outbox.flush(self._records, record["_id"], entries)
+                sent += 1
+        return sent
 
     async def _discard(self, *ids: Any) -> None:
         for file_id in ids:
@@ -362,18 +495,19 @@ class MediaStore:
         await self._discard(record["file_id"], record["thumbnail_id"])
 
     async def list(self, opinion_id: str) -> list[dict[str, Any]]:
-        return await self._records.find({"opinion_id": opinion_id}).sort("slot", ASCENDING).to_list(None)
+        cursor = self._records.find({"opinion_id": opinion_id}, {OUTBOX: 0})
+        return await cursor.sort("slot", ASCENDING).to_list(None)
 
     async def lists(self, opinion_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Attachments of several opinions at once (Open311 lists), by opinion id."""
         found: dict[str, list[dict[str, Any]]] = {}
-        cursor = self._records.find({"opinion_id": {"$in": opinion_ids}}).sort("slot", ASCENDING)
+        cursor = self._records.find({"opinion_id": {"$in": opinion_ids}}, {OUTBOX: 0}).sort("slot", ASCENDING)
         async for record in cursor:
             found.setdefault(record["opinion_id"], []).append(record)
         return found
 
     async def record(self, opinion_id: str, media_id: str) -> dict[str, Any] | None:
-        return await self._records.find_one({"_id": media_id, "opinion_id": opinion_id})
+        return await self._records.find_one({"_id": media_id, "opinion_id": opinion_id}, {OUTBOX: 0})
 
     async def read(self, record: dict[str, Any], *, thumbnail: bool = False) -> bytes | None:
         file_id = record["thumbnail_id"] if thumbnail else record["file_id"]

@@ -1,0 +1,340 @@
+"""`make bench-province`: a whole province on this machine, in hosted mode, at 1, 32 and 127 instances.
+
+For each size, a generated province (one city-level instance and its communes and wards, linked by
+shovels) runs on four processes, one per service, each hosting every instance (shared/hosting.py),
+on this machine's RabbitMQ and one SecantusDB:
+  1. start-up of the whole province: vhosts, users and shovels, the database, the four processes,
+     every instance ready and every link running;
+  2. idle: resident memory and CPU of the four service processes over a quiet minute, RabbitMQ's
+     memory and its queue count;
+  3. load: opinions at a fixed rate (10/s) spread over random communes, one in five a land matter
+     that goes up to the province on receipt: receipt → agency notified (its mail at the SMTP server)
+     p50/p95/p99, and the escalation round trip (submitted at the commune → the province's agency
+     notified, + answered there → closed at the commune); nothing may be lost;
+  4. memory again after the load.
+The cost per added instance is the slope between sizes. Results: var/bench/province.json and
+var/bench/province.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+
+from bench import delete_vhosts, fresh_run, start_logging, write_json
+from bench.pipeline import LAND, TEXTS, MailSink, Poster, cpu_seconds, key, percentiles
+from deploy.links import Hierarchy, InstanceSpec
+from deploy.localstack.processes import free_port
+from deploy.localstack.stack import BACKENDS, LocalStack, Ports
+from shared.messaging.admin import RabbitAdmin
+
+log = logging.getLogger("bench")
+
+PROVINCE = "bp-tinh"
+TARGETS = {"service_rss_mb": 3 * 1024, "rabbitmq_mb": 2 * 1024, "idle_cpu_pct": 10, "startup_s": 180}
+
+
+def province(size: int) -> Hierarchy:
+    """The province and size − 1 communes and wards under it."""
+    units = [
+        InstanceSpec(
+            id=f"bp-xa-{k:03d}" if k % 3 else f"bp-phuong-{k:03d}",
+            name=f"Xã Thử Tải {k}" if k % 3 else f"Phường Thử Tải {k}",
+            level="commune" if k % 3 else "ward",
+            parent=PROVINCE,
+        )
+        for k in range(1, size)
+    ]
+    return Hierarchy(instances=[*units, InstanceSpec(id=PROVINCE, name="Tỉnh Thử Tải", level="city")])
+
+
+def rss_mb(stack: LocalStack) -> dict[str, float]:
+    out = {}
+    for (_, service), proc in stack.processes.items():
+        assert proc.process is not None
+        status = Path(f"/proc/{proc.process.pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        out[service] = round(int(fields["VmRSS"].split()[0]) / 1024, 1)
+    return out
+
+
+def broker_figures(management: str) -> dict[str, Any]:
+    with httpx.Client(base_url=management, auth=("guest", "guest"), timeout=60) as http:
+        node = http.get("/api/nodes").raise_for_status().json()[0]
+        totals = http.get("/api/overview").raise_for_status().json()["object_totals"]
+        queues = http.get("/api/queues", params={"columns": "type"}).raise_for_status().json()
+    types: dict[str, int] = {}
+    for queue in queues:
+        types[queue["type"]] = types.get(queue["type"], 0) + 1
+    return {
+        "memory_mb": round(node["mem_used"] / 2**20, 1),
+        "queues": totals["queues"],
+        "queues_by_type": types,
+        "connections": totals["connections"],
+    }
+
+
+class Load:
+    """Opinions at a fixed rate over random communes; escalated ones answered at the province."""
+
+    def __init__(self, stack: LocalStack, sink: MailSink, units: list[str]) -> None:
+        self.stack, self.sink, self.units = stack, sink, units
+        self.poster = Poster()
+        self.http = httpx.AsyncClient(timeout=30)
+        self.submitted: dict[str, tuple[str, float, bool]] = {}  # code → (instance, at, escalated)
+        self.trips: list[float] = []
+        self.unfinished: list[str] = []
+
+    async def submit(self, i: int, rng: random.Random) -> None:
+        unit = rng.choice(self.units)
+        escalated = unit != PROVINCE and i % 5 == 0
+        text = LAND.format(i=i) if escalated else TEXTS[i % len(TEXTS)].format(i=i)
+        started = time.time()
+        status, body = await self.poster.post(
+            f"{self.stack.url(unit, 'intake')}/api/v1/opinions", {"text": text, "channel": "online"}, key(unit, "front")
+        )
+        if status != 201:
+            raise RuntimeError(f"submission refused at {unit}: HTTP {status} {body}")
+        code = str(body["tracking_code"])
+        self.submitted[code] = (unit, started, escalated)
+        if escalated:
+            await self.round_trip(code, unit, started)
+
+    async def round_trip(self, code: str, unit: str, started: float) -> None:
+        deadline = time.time() + 120
+        while code not in self.sink.arrived:  # the province's agency told of it
+            if time.time() > deadline:
+                self.unfinished.append(code)
+                return
+            await asyncio.sleep(0.05)
+        there = f"{self.stack.url(PROVINCE, 'assignment')}/api/v1/opinions/{code}"
+        agency_id = (
+            (await self.http.get(there, headers=key(PROVINCE, "operator"))).raise_for_status().json()["agency_id"]
+        )
+        answered = time.time()
+        answer = {"kind": "written", "text": "Tỉnh đã chỉ đạo giải quyết.", "document_number": f"{code[-4:]}/UBND"}
+        (
+            await self.http.post(f"{there}/answer", json=answer, headers=key(PROVINCE, "agency", agency_id))
+        ).raise_for_status()
+        status_url = f"{self.stack.url(unit, 'intake')}/api/v1/opinions/{code}"
+        while (await self.http.get(status_url)).json()["status"] != "closed":
+            if time.time() > deadline:
+                self.unfinished.append(code)
+                return
+            await asyncio.sleep(0.1)
+        self.trips.append((self.sink.arrived[code] - started) + (time.time() - answered))
+
+    async def run(self, rate: float, seconds: float) -> dict[str, Any]:
+        rng = random.Random(7)
+        n = int(rate * seconds)
+        start = time.time()
+        tasks = []
+        for i in range(n):
+            await asyncio.sleep(max(0.0, start + i / rate - time.time()))
+            tasks.append(asyncio.create_task(self.submit(i, rng)))
+            if (i + 1) % 100 == 0:
+                log.info("  %d/%d submitted", i + 1, n)
+        await asyncio.gather(*tasks)
+        deadline = time.time() + 120
+        while len(missing := [c for c in self.submitted if c not in self.sink.arrived]) and time.time() < deadline:
+            await asyncio.sleep(0.2)
+        notified = [self.sink.arrived[c] - at for c, (_, at, _) in self.submitted.items() if c in self.sink.arrived]
+        escalated = sum(1 for _, _, up in self.submitted.values() if up)
+        return {
+            "rate_per_s": rate,
+            "submitted": len(self.submitted),
+            "escalated": escalated,
+            "receipt_to_agency_notified_ms": percentiles(notified),
+            "escalation_round_trip_ms": percentiles(self.trips),
+            "lost": len(missing),
+            "escalations_not_closed": len(self.unfinished),
+        }
+
+    async def close(self) -> None:
+        self.poster.close()
+        await self.http.aclose()
+
+
+async def measure(size: int, args: argparse.Namespace, admin: RabbitAdmin) -> dict[str, Any]:
+    hierarchy = province(size)
+    var, rules = fresh_run(args.out / f"province-{size}", land="city")
+    vhosts = [i.id for i in hierarchy.instances]
+    delete_vhosts(admin, vhosts)
+    sink = MailSink()
+    smtp_port = free_port()
+    smtp = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    stack = LocalStack(
+        hierarchy,
+        var,
+        smtp_port=smtp_port,
+        ports=Ports(args.port_base),
+        console=False,
+        hosted=True,
+        extra_env={"DOITHOAI_JURISDICTION_RULES": str(rules), "DOITHOAI_PUBLIC_RATE_PER_MINUTE": "0"},
+    )
+    result: dict[str, Any] = {"instances": size}
+    log.info("%d instance(s): starting the province", size)
+    started = time.time()
+    try:
+        stack.start(ready_timeout=args.start_timeout)
+        result["startup_s"] = round(time.time() - started, 1)
+        log.info("  started in %.0f s; quiet for %d s", result["startup_s"], args.idle)
+        await asyncio.sleep(20)  # the first passes of every loop and the broker's settling are not idle
+        pids = {svc: p.process.pid for (_, svc), p in stack.processes.items() if p.process}
+        before, t0 = cpu_seconds(pids), time.time()
+        await asyncio.sleep(args.idle)
+        after, spent = cpu_seconds(pids), time.time() - t0
+        result["idle_cpu_pct"] = {
+            name: round(100 * (after[name] - before.get(name, 0)) / spent, 1) for name in (*BACKENDS, "rabbitmq")
+        }
+        result["idle_cpu_pct"]["services"] = round(sum(result["idle_cpu_pct"][s] for s in BACKENDS), 1)
+        result["idle_rss_mb"] = {**rss_mb(stack)}
+        result["idle_rss_mb"]["services"] = round(sum(result["idle_rss_mb"][s] for s in BACKENDS), 1)
+        result["broker_idle"] = broker_figures(args.management)
+        log.info(
+            "  idle: services %.0f MB, %.1f%% of a core; RabbitMQ %.0f MB, %d queues",
+            result["idle_rss_mb"]["services"],
+            result["idle_cpu_pct"]["services"],
+            result["broker_idle"]["memory_mb"],
+            result["broker_idle"]["queues"],
+        )
+        load = Load(stack, sink, vhosts)
+        try:
+            log.info("  %s opinions/s for %d s", args.rate, args.seconds)
+            result["load"] = await load.run(args.rate, args.seconds)
+        finally:
+            await load.close()
+        result["rss_mb_after_load"] = rss_mb(stack)
+        result["rss_mb_after_load"]["services"] = round(sum(result["rss_mb_after_load"][s] for s in BACKENDS), 1)
+        result["broker_after_load"] = broker_figures(args.management)
+        notified, trip = result["load"]["receipt_to_agency_notified_ms"], result["load"]["escalation_round_trip_ms"]
+        log.info(
+            "  receipt → agency notified p99 %s ms; escalation round trip p99 %s ms; lost %d",
+            notified.get("p99"),
+            trip.get("p99", "—"),
+            result["load"]["lost"],
+        )
+    finally:
+        stack.stop()
+        smtp.stop()
+        log.info("  removing the %d vhosts", len(vhosts))
+        delete_vhosts(admin, vhosts)
+    return result
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = results["runs"]
+    sizes = [r["instances"] for r in runs]
+    fig, ((a, b), (c, d)) = plt.subplots(2, 2, figsize=(12, 8))
+    fig.suptitle("doithoai — một tỉnh trên một máy (chế độ dùng chung tiến trình)")
+    a.plot(sizes, [r["idle_rss_mb"]["services"] for r in runs], marker="o", label="4 tiến trình dịch vụ")
+    a.plot(sizes, [r["broker_idle"]["memory_mb"] for r in runs], marker="s", label="RabbitMQ")
+    a.axhline(TARGETS["service_rss_mb"], color="C0", linestyle="--", linewidth=1)
+    a.axhline(TARGETS["rabbitmq_mb"], color="C1", linestyle="--", linewidth=1)
+    a.set_title("Bộ nhớ khi nghỉ (MB)")
+    a.legend()
+    b.plot(sizes, [r["idle_cpu_pct"]["services"] for r in runs], marker="o", label="4 tiến trình dịch vụ")
+    b.plot(sizes, [r["idle_cpu_pct"]["rabbitmq"] for r in runs], marker="s", label="RabbitMQ")
+    b.axhline(TARGETS["idle_cpu_pct"], color="red", linestyle="--", linewidth=1)
+    b.set_title("CPU khi nghỉ (% một lõi)")
+    b.legend()
+    c.plot(sizes, [r["startup_s"] for r in runs], marker="o")
+    c.axhline(TARGETS["startup_s"], color="red", linestyle="--", linewidth=1)
+    c.set_title("Khởi động cả tỉnh (giây)")
+    d.plot(
+        sizes, [r["load"]["receipt_to_agency_notified_ms"]["p99"] for r in runs], marker="o", label="nhận → báo cơ quan"
+    )
+    trips = [(r["instances"], r["load"]["escalation_round_trip_ms"].get("p99")) for r in runs]
+    d.plot([s for s, p in trips if p], [p for _, p in trips if p], marker="s", label="vòng chuyển lên – trả lời")
+    d.axhline(500, color="C0", linestyle="--", linewidth=1)
+    d.axhline(2000, color="C1", linestyle="--", linewidth=1)
+    d.set_title(f"p99 (ms) ở {runs[0]['load']['rate_per_s']} ý kiến/giây")
+    d.legend()
+    for ax in (a, b, c, d):
+        ax.set_xlabel("số đơn vị")
+        ax.set_ylim(bottom=0)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = [
+        "",
+        "instances  startup  services idle (MB, %core)  RabbitMQ idle (MB, queues)  p99 notified  p99 trip  lost",
+    ]
+    for r in results["runs"]:
+        load, rss, cpu = r["load"], r["idle_rss_mb"]["services"], r["idle_cpu_pct"]["services"]
+        lines.append(
+            f"{r['instances']:>9}  {r['startup_s']:>6.0f}s  {rss:>10.0f} MB {cpu:>5.1f}%"
+            f"  {r['broker_idle']['memory_mb']:>12.0f} MB {r['broker_idle']['queues']:>6}"
+            f"  {load['receipt_to_agency_notified_ms'].get('p99', '—'):>10} ms"
+            f"  {load['escalation_round_trip_ms'].get('p99', '—'):>7} ms  {load['lost']:>4}"
+        )
+    if len(results["runs"]) > 1:
+        first, last = results["runs"][0], results["runs"][-1]
+        added = last["instances"] - first["instances"]
+        per = results["per_added_instance"]
+        lines.append(
+            f"per added instance ({first['instances']} → {last['instances']}, {added} added): services "
+            f"{per['service_rss_mb']} MB, RabbitMQ {per['rabbitmq_mb']} MB, idle CPU {per['idle_cpu_pct']}% of a core"
+        )
+    return "\n".join(lines)
+
+
+def per_added(runs: list[dict[str, Any]]) -> dict[str, float]:
+    first, last = runs[0], runs[-1]
+    added = max(1, last["instances"] - first["instances"])
+    return {
+        "service_rss_mb": round((last["idle_rss_mb"]["services"] - first["idle_rss_mb"]["services"]) / added, 2),
+        "rabbitmq_mb": round((last["broker_idle"]["memory_mb"] - first["broker_idle"]["memory_mb"]) / added, 2),
+        "idle_cpu_pct": round((last["idle_cpu_pct"]["services"] - first["idle_cpu_pct"]["services"]) / added, 3),
+        "queues": round((last["broker_idle"]["queues"] - first["broker_idle"]["queues"]) / added, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1,32,127", help="instances per run (the province included)")
+    parser.add_argument("--rate", type=float, default=10.0, help="opinions a second during the load")
+    parser.add_argument("--seconds", type=int, default=60, help="length of the load")
+    parser.add_argument("--idle", type=int, default=60, help="seconds of quiet measured")
+    parser.add_argument("--start-timeout", type=float, default=600.0, help="seconds allowed for start-up")
+    parser.add_argument("--out", type=Path, default=Path("var/bench"))
+    parser.add_argument("--management", default="http://127.0.0.1:15672")
+    parser.add_argument("--port-base", type=int, default=8700)
+    args = parser.parse_args()
+    start_logging()
+    admin = RabbitAdmin(args.management)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    log.info("removing what an earlier run may have left on the broker")
+    delete_vhosts(admin, [i.id for i in province(max(sizes)).instances])
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "targets": TARGETS,
+        "runs": [asyncio.run(measure(size, args, admin)) for size in sizes],
+    }
+    results["per_added_instance"] = per_added(results["runs"])
+    write_json(args.out / "province.json", results)
+    chart(results, args.out / "province.png")
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
