@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from shared.observability import metrics
-from shared.observability.logging import bind_instance, configure_logging
+from shared.observability.logging import bind_instance, configure_logging, log_context
 from shared.settings import INSTANCE_ID_PATTERN, ServiceSettings
 from shared.storage import mongo
 
@@ -235,12 +235,13 @@ class Host:
         if hosted is None:
             await self._own(scope, receive, send)
             return
-        token = metrics.bind(hosted.labels)
+        if by_prefix:  # the app sees its prefix as root path: the links it makes (url_for) keep it
+            root = scope.get("root_path", "") + hosted.prefix
+            scope = {**scope, "root_path": root, "app_root_path": root}
+        token = metrics.bind(hosted.labels)  # its metrics and log lines name the instance
         try:
-            if by_prefix:  # the app sees its prefix as root path: the links it makes (url_for) keep it
-                root = scope.get("root_path", "") + hosted.prefix
-                scope = {**scope, "root_path": root, "app_root_path": root}
-            await hosted.app(scope, receive, send)
+            with log_context(instance=hosted.labels["instance"]):
+                await hosted.app(scope, receive, send)
         finally:
             metrics.unbind(token)
 

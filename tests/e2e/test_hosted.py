@@ -116,6 +116,10 @@ def test_one_process_per_service_serves_each_instance_apart_and_escalates(provin
     assert received.format(commune, "commune", "2.0") in metrics.splitlines()
     assert received.format(ward, "ward", "1.0") in metrics.splitlines()
 
+    # Its log lines name the instance, in requests as in consumers.
+    lines = (province.var / "log" / "hosted-intake.log").read_text(encoding="utf-8").splitlines()
+    assert any(f"received opinion {code}" in line and f"instance={commune}" in line for line in lines)
+
     # An instance taken out of the file stops; the others go on in the same process; put back, it returns.
     listing = province.var / "hosted" / "intake.json"
     original = listing.read_text(encoding="utf-8")
