@@ -40,3 +40,10 @@ def delete_vhosts(admin: RabbitAdmin, vhosts: Iterable[str]) -> None:
     for vhost in vhosts:
         with contextlib.suppress(Exception):
             admin.delete_vhost(vhost)
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """A process's resident memory now (VmRSS) and at its peak (VmHWM), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {k: round(int(fields[k].split()[0]) / 1024, 1) for k in ("VmRSS", "VmHWM")}

@@ -46,7 +46,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from pymongo import AsyncMongoClient
 
-from bench import delete_vhosts, fresh_run, start_logging, write_json
+from bench import delete_vhosts, fresh_run, memory_mb, start_logging, write_json
 from bench.floor import Floor
 from deploy.links import Hierarchy, InstanceSpec
 from deploy.localstack.processes import free_port
@@ -272,9 +272,7 @@ class System:
         for service in SERVICES:
             proc = self.stack.processes[(WARD, service)].process
             assert proc is not None
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            out[service] = {k: round(int(fields[k].split()[0]) / 1024, 1) for k in ("VmRSS", "VmHWM")}
+            out[service] = memory_mb(proc.pid)
         return out
 
     async def stored(self) -> int:

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 
-from bench import delete_vhosts, fresh_run, start_logging, write_json
+from bench import delete_vhosts, fresh_run, memory_mb, start_logging, write_json
 from bench.pipeline import LAND, TEXTS, MailSink, Poster, cpu_seconds, key, percentiles
 from deploy.links import Hierarchy, InstanceSpec
 from deploy.localstack.processes import free_port
@@ -62,9 +62,7 @@ def rss_mb(stack: LocalStack) -> dict[str, float]:
     out = {}
     for (_, service), proc in stack.processes.items():
         assert proc.process is not None
-        status = Path(f"/proc/{proc.process.pid}/status").read_text()
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        out[service] = round(int(fields["VmRSS"].split()[0]) / 1024, 1)
+        out[service] = memory_mb(proc.process.pid)["VmRSS"]
     return out
 
 

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 import yaml
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -43,6 +42,7 @@ from starlette.types import Receive, Scope, Send
 
 from shared.observability import metrics
 from shared.observability.logging import bind_instance, configure_logging, log_context
+from shared.runtime import run_http
 from shared.settings import INSTANCE_ID_PATTERN, ServiceSettings
 from shared.storage import mongo
 
@@ -298,13 +298,4 @@ def serve_hosted(
     process = settings_cls(instance_id="hosted")
     configure_logging(service, "hosted", json_lines=process.log_json, level=process.log_level)
     mongo.share_clients()
-    uvicorn.run(
-        Host(service, create_app, settings_cls, path),
-        host=process.http_host,
-        port=process.http_port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=bool(process.trusted_proxies),
-        forwarded_allow_ips=",".join(process.trusted_proxies) or None,
-        timeout_graceful_shutdown=20,
-    )
+    run_http(Host(service, create_app, settings_cls, path), process)

@@ -158,6 +158,11 @@ def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
     configure_logging(service, settings.instance_id, json_lines=settings.log_json, level=settings.log_level)
     global _serving
     _serving = True
+    run_http(app, settings)
+
+
+def run_http(app: Any, settings: ServiceSettings) -> None:
+    """uvicorn on the settings' address; SIGTERM = graceful stop (one instance's app, or a host of many)."""
     uvicorn.run(
         app,
         host=settings.http_host,
