@@ -33,7 +33,8 @@ bench-console: bootstrap
 
 # A generated province in hosted mode (one process per service for every instance) at 1, 32 and 127
 # instances: start-up, idle memory and CPU, RabbitMQ's memory and queues, latency at 10 opinions/s with
-# one in five escalated: var/bench/province.json and province.png.
+# one in five escalated, each on a fresh RabbitMQ node of its own with the province settings
+# (deploy/rabbitmq/province.conf), then 127 on RabbitMQ's defaults for comparison: var/bench/province.json, .png.
 bench-province: bootstrap
 	.venv/bin/python -m bench.province
 

@@ -2,7 +2,8 @@
 
 For each size, a generated province (one city-level instance and its communes and wards, linked by
 shovels) runs on four processes, one per service, each hosting every instance (shared/hosting.py),
-on this machine's RabbitMQ and one SecantusDB:
+on a RabbitMQ node of its own, started fresh for the run with a province broker's settings
+(deploy/rabbitmq/province.conf; bench/broker.py), and one SecantusDB:
   1. start-up of the whole province: vhosts, users and shovels, the database, the four processes,
      every instance ready and every link running;
   2. idle: resident memory and CPU of the four service processes over a quiet minute, RabbitMQ's
@@ -10,10 +11,11 @@ on this machine's RabbitMQ and one SecantusDB:
   3. load: opinions at a fixed rate (10/s) spread over random communes, one in five a land matter
      that goes up to the province on receipt: receipt → agency notified (its mail at the SMTP server)
      p50/p95/p99, and the escalation round trip (submitted at the commune → the province's agency
-     notified, + answered there → closed at the commune); nothing may be lost;
+     notified, + answered there → closed at the commune, looked at every 0.25 s); nothing may be lost;
   4. memory again after the load.
-The cost per added instance is the slope between sizes. Results: var/bench/province.json and
-var/bench/province.png.
+The cost per added instance is the slope between sizes. Then the largest size once more on a node with
+RabbitMQ's default settings: the baseline the province settings are compared with, in the same run.
+Results: var/bench/province.json and var/bench/province.png.
 """
 
 from __future__ import annotations
@@ -31,31 +33,34 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 
-from bench import delete_vhosts, fresh_run, memory_mb, start_logging, write_json
+from bench import fresh_run, memory_mb, start_logging, write_json
+from bench.broker import RabbitNode
 from bench.pipeline import LAND, TEXTS, MailSink, Poster, cpu_seconds, key, percentiles
 from deploy.links import Hierarchy, InstanceSpec
 from deploy.localstack.processes import free_port
 from deploy.localstack.stack import BACKENDS, LocalStack, Ports
-from shared.messaging.admin import RabbitAdmin
 
 log = logging.getLogger("bench")
 
 PROVINCE = "bp-tinh"
+TRIP_POLL_S = 0.25  # how often the driver asks the commune whether an answer came down (more would load it)
 TARGETS = {"service_rss_mb": 3 * 1024, "rabbitmq_mb": 2 * 1024, "idle_cpu_pct": 10, "startup_s": 180}
 
 
-def province(size: int) -> Hierarchy:
-    """The province and size − 1 communes and wards under it."""
+def province(size: int, broker: RabbitNode) -> Hierarchy:
+    """The province and size − 1 communes and wards under it, on `broker`."""
+    where = {"amqp": broker.amqp, "management": broker.management}
     units = [
         InstanceSpec(
             id=f"bp-xa-{k:03d}" if k % 3 else f"bp-phuong-{k:03d}",
             name=f"Xã Thử Tải {k}" if k % 3 else f"Phường Thử Tải {k}",
             level="commune" if k % 3 else "ward",
             parent=PROVINCE,
+            **where,
         )
         for k in range(1, size)
     ]
-    return Hierarchy(instances=[*units, InstanceSpec(id=PROVINCE, name="Tỉnh Thử Tải", level="city")])
+    return Hierarchy(instances=[*units, InstanceSpec(id=PROVINCE, name="Tỉnh Thử Tải", level="city", **where)])
 
 
 def rss_mb(stack: LocalStack) -> dict[str, float]:
@@ -66,16 +71,26 @@ def rss_mb(stack: LocalStack) -> dict[str, float]:
     return out
 
 
-def broker_figures(management: str) -> dict[str, Any]:
-    with httpx.Client(base_url=management, auth=("guest", "guest"), timeout=60) as http:
-        node = http.get("/api/nodes").raise_for_status().json()[0]
+def broker_figures(broker: RabbitNode) -> dict[str, Any]:
+    """The node's own account of its memory (with what takes most of it), its resident memory, its objects."""
+    with httpx.Client(base_url=broker.management, auth=("guest", "guest"), timeout=60) as http:
+        node: dict[str, Any] = {}
+        for _ in range(60):  # the node reports its figures once per statistics interval
+            node = http.get("/api/nodes").raise_for_status().json()[0]
+            if "mem_used" in node:
+                break
+            time.sleep(1)
+        breakdown = http.get(f"/api/nodes/{broker.name}/memory").raise_for_status().json()["memory"]
         totals = http.get("/api/overview").raise_for_status().json()["object_totals"]
         queues = http.get("/api/queues", params={"columns": "type"}).raise_for_status().json()
     types: dict[str, int] = {}
     for queue in queues:
         types[queue["type"]] = types.get(queue["type"], 0) + 1
+    parts = {k: round(v / 2**20, 1) for k, v in breakdown.items() if isinstance(v, int) and k != "total"}
     return {
         "memory_mb": round(node["mem_used"] / 2**20, 1),
+        "rss_mb": memory_mb(broker.pid)["VmRSS"],
+        "largest_parts_mb": dict(sorted(parts.items(), key=lambda kv: -kv[1])[:6]),
         "queues": totals["queues"],
         "queues_by_type": types,
         "connections": totals["connections"],
@@ -88,7 +103,7 @@ class Load:
     def __init__(self, stack: LocalStack, sink: MailSink, units: list[str]) -> None:
         self.stack, self.sink, self.units = stack, sink, units
         self.poster = Poster()
-        self.http = httpx.AsyncClient(timeout=30)
+        self.http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(keepalive_expiry=Poster.KEEP_IDLE_S))
         self.submitted: dict[str, tuple[str, float, bool]] = {}  # code → (instance, at, escalated)
         self.trips: list[float] = []
         self.unfinished: list[str] = []
@@ -96,21 +111,26 @@ class Load:
     async def submit(self, i: int, rng: random.Random) -> None:
         unit = rng.choice(self.units)
         escalated = unit != PROVINCE and i % 5 == 0
-        text = LAND.format(i=i) if escalated else TEXTS[i % len(TEXTS)].format(i=i)
+        body = {"text": LAND.format(i=i) if escalated else TEXTS[i % len(TEXTS)].format(i=i), "channel": "online"}
         started = time.time()
-        status, body = await self.poster.post(
-            f"{self.stack.url(unit, 'intake')}/api/v1/opinions", {"text": text, "channel": "online"}, key(unit, "front")
+        status, answer = await self.poster.post(
+            f"{self.stack.url(unit, 'intake')}/api/v1/opinions", body, key(unit, "front")
         )
         if status != 201:
-            raise RuntimeError(f"submission refused at {unit}: HTTP {status} {body}")
-        code = str(body["tracking_code"])
+            raise RuntimeError(f"submission refused at {unit}: HTTP {status} {answer}")
+        code = str(answer["tracking_code"])
         self.submitted[code] = (unit, started, escalated)
         if escalated:
-            await self.round_trip(code, unit, started)
+            try:
+                await self.round_trip(code, unit, started)
+            except httpx.HTTPError as exc:
+                log.warning("  %s: the province did not answer in time (%r)", code, exc)
+                self.unfinished.append(code)
 
     async def round_trip(self, code: str, unit: str, started: float) -> None:
+        """Submitted at the commune → the province's agency told; answered there → closed at the commune."""
         deadline = time.time() + 120
-        while code not in self.sink.arrived:  # the province's agency told of it
+        while code not in self.sink.arrived:
             if time.time() > deadline:
                 self.unfinished.append(code)
                 return
@@ -125,11 +145,11 @@ class Load:
             await self.http.post(f"{there}/answer", json=answer, headers=key(PROVINCE, "agency", agency_id))
         ).raise_for_status()
         status_url = f"{self.stack.url(unit, 'intake')}/api/v1/opinions/{code}"
-        while (await self.http.get(status_url)).json()["status"] != "closed":
+        while (await self.http.get(status_url)).json()["status"] != "closed":  # back down at the commune
             if time.time() > deadline:
                 self.unfinished.append(code)
                 return
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(TRIP_POLL_S)
         self.trips.append((self.sink.arrived[code] - started) + (time.time() - answered))
 
     async def run(self, rate: float, seconds: float) -> dict[str, Any]:
@@ -163,11 +183,20 @@ class Load:
         await self.http.aclose()
 
 
-async def measure(size: int, args: argparse.Namespace, admin: RabbitAdmin) -> dict[str, Any]:
-    hierarchy = province(size)
+async def measure(size: int, args: argparse.Namespace, tuned: bool = True) -> dict[str, Any]:
+    broker = RabbitNode(args.out / "broker", tuned=tuned, port=args.broker_port)
+    log.info("%d instance(s): a fresh RabbitMQ node (%s settings)", size, "province" if tuned else "default")
+    broker.start()
+    try:
+        return await measure_on(broker, size, args) | {"broker_settings": "province" if tuned else "default"}
+    finally:
+        broker.stop()
+
+
+async def measure_on(broker: RabbitNode, size: int, args: argparse.Namespace) -> dict[str, Any]:
+    hierarchy = province(size, broker)
     var, rules = fresh_run(args.out / f"province-{size}", land="city")
     vhosts = [i.id for i in hierarchy.instances]
-    delete_vhosts(admin, vhosts)
     sink = MailSink()
     smtp_port = free_port()
     smtp = Controller(sink, hostname="127.0.0.1", port=smtp_port)
@@ -190,16 +219,16 @@ async def measure(size: int, args: argparse.Namespace, admin: RabbitAdmin) -> di
         log.info("  started in %.0f s; quiet for %d s", result["startup_s"], args.idle)
         await asyncio.sleep(20)  # the first passes of every loop and the broker's settling are not idle
         pids = {svc: p.process.pid for (_, svc), p in stack.processes.items() if p.process}
-        before, t0 = cpu_seconds(pids), time.time()
+        before, t0 = cpu_seconds(pids, broker.pid), time.time()
         await asyncio.sleep(args.idle)
-        after, spent = cpu_seconds(pids), time.time() - t0
+        after, spent = cpu_seconds(pids, broker.pid), time.time() - t0
         result["idle_cpu_pct"] = {
             name: round(100 * (after[name] - before.get(name, 0)) / spent, 1) for name in (*BACKENDS, "rabbitmq")
         }
         result["idle_cpu_pct"]["services"] = round(sum(result["idle_cpu_pct"][s] for s in BACKENDS), 1)
         result["idle_rss_mb"] = {**rss_mb(stack)}
         result["idle_rss_mb"]["services"] = round(sum(result["idle_rss_mb"][s] for s in BACKENDS), 1)
-        result["broker_idle"] = broker_figures(args.management)
+        result["broker_idle"] = broker_figures(broker)
         log.info(
             "  idle: services %.0f MB, %.1f%% of a core; RabbitMQ %.0f MB, %d queues",
             result["idle_rss_mb"]["services"],
@@ -215,7 +244,7 @@ async def measure(size: int, args: argparse.Namespace, admin: RabbitAdmin) -> di
             await load.close()
         result["rss_mb_after_load"] = rss_mb(stack)
         result["rss_mb_after_load"]["services"] = round(sum(result["rss_mb_after_load"][s] for s in BACKENDS), 1)
-        result["broker_after_load"] = broker_figures(args.management)
+        result["broker_after_load"] = broker_figures(broker)
         notified, trip = result["load"]["receipt_to_agency_notified_ms"], result["load"]["escalation_round_trip_ms"]
         log.info(
             "  receipt → agency notified p99 %s ms; escalation round trip p99 %s ms; lost %d",
@@ -226,8 +255,6 @@ async def measure(size: int, args: argparse.Namespace, admin: RabbitAdmin) -> di
     finally:
         stack.stop()
         smtp.stop()
-        log.info("  removing the %d vhosts", len(vhosts))
-        delete_vhosts(admin, vhosts)
     return result
 
 
@@ -276,13 +303,26 @@ def report(results: dict[str, Any]) -> str:
         "",
         "instances  startup  services idle (MB, %core)  RabbitMQ idle (MB, queues)  p99 notified  p99 trip  lost",
     ]
-    for r in results["runs"]:
+    baseline = results.get("baseline_default_broker_settings")
+    for r in [*results["runs"], *([baseline] if baseline else [])]:
         load, rss, cpu = r["load"], r["idle_rss_mb"]["services"], r["idle_cpu_pct"]["services"]
         lines.append(
-            f"{r['instances']:>9}  {r['startup_s']:>6.0f}s  {rss:>10.0f} MB {cpu:>5.1f}%"
+            f"{r['instances']:>9}{'*' if r is baseline else ' '} {r['startup_s']:>6.0f}s  {rss:>10.0f} MB {cpu:>5.1f}%"
             f"  {r['broker_idle']['memory_mb']:>12.0f} MB {r['broker_idle']['queues']:>6}"
             f"  {load['receipt_to_agency_notified_ms'].get('p99', '—'):>10} ms"
             f"  {load['escalation_round_trip_ms'].get('p99', '—'):>7} ms  {load['lost']:>4}"
+        )
+    if baseline:
+        tuned = results["runs"][-1]
+        ratios = {
+            "memory": tuned["broker_idle"]["memory_mb"] / baseline["broker_idle"]["memory_mb"],
+            "idle CPU": tuned["idle_cpu_pct"]["rabbitmq"] / max(0.1, baseline["idle_cpu_pct"]["rabbitmq"]),
+            "p99 notified": tuned["load"]["receipt_to_agency_notified_ms"]["p99"]
+            / baseline["load"]["receipt_to_agency_notified_ms"]["p99"],
+        }
+        lines.append(
+            "* RabbitMQ on its default settings; province settings against it: "
+            + ", ".join(f"{name} × {ratio:.2f}" for name, ratio in ratios.items())
         )
     if len(results["runs"]) > 1:
         first, last = results["runs"][0], results["runs"][-1]
@@ -314,18 +354,19 @@ def main() -> int:
     parser.add_argument("--idle", type=int, default=60, help="seconds of quiet measured")
     parser.add_argument("--start-timeout", type=float, default=600.0, help="seconds allowed for start-up")
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
-    parser.add_argument("--management", default="http://127.0.0.1:15672")
+    parser.add_argument("--broker-port", type=int, default=5682, help="the bench's own RabbitMQ node (AMQP)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the largest size on default settings")
     parser.add_argument("--port-base", type=int, default=8700)
     args = parser.parse_args()
     start_logging()
-    admin = RabbitAdmin(args.management)
     sizes = [int(size) for size in args.sizes.split(",")]
-    log.info("removing what an earlier run may have left on the broker")
-    delete_vhosts(admin, [i.id for i in province(max(sizes)).instances])
+    runs = [asyncio.run(measure(size, args)) for size in sizes]
+    baseline = None if args.no_baseline else asyncio.run(measure(max(sizes), args, tuned=False))
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "targets": TARGETS,
-        "runs": [asyncio.run(measure(size, args, admin)) for size in sizes],
+        "runs": runs,
+        "baseline_default_broker_settings": baseline,
     }
     results["per_added_instance"] = per_added(results["runs"])
     write_json(args.out / "province.json", results)

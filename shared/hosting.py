@@ -91,6 +91,15 @@ class HostedFile(BaseModel):
         return entries
 
 
+def entry_from_env(env: dict[str, str]) -> dict[str, object]:
+    """One instance's DOITHOAI_* variables as an entry of an instances file (JSON lists and objects decoded)."""
+    entry: dict[str, object] = {}
+    for key, value in env.items():
+        name = key.removeprefix("DOITHOAI_").lower()
+        entry[name] = json.loads(value) if value[:1] in "[{" else value
+    return entry
+
+
 @dataclass
 class Hosted:
     """One instance running inside the process: its app, and the task that holds its lifespan open."""
@@ -261,6 +270,17 @@ class Host:
         elif path == "/metrics":
             body_bytes, content_type = metrics.render()
             response = Response(body_bytes, media_type=content_type)
+        elif path.startswith(PREFIX) and path[len(PREFIX) :].split("/", 1)[0] in self.failed:
+            response = JSONResponse(
+                {
+                    "error": "instance_unavailable",
+                    "message_vi": "Hệ thống của đơn vị này đang tạm ngừng; xin thử lại sau ít phút.",
+                    "message_en": "This instance is listed but not running (its start failed; see the log); "
+                    "it is tried again every few seconds.",
+                },
+                status_code=503,
+                headers={"Retry-After": "30"},
+            )
         else:
             response = JSONResponse(
                 {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +90,10 @@ class ServiceSettings(BaseSettings):
     broker_url: str = Field(
         default="amqp://guest:guest@127.0.0.1:5672/phuong-bo-de",
         description="AMQP URL including this instance's vhost.",
+    )
+    broker_password_file: Path | None = Field(
+        default=None,
+        description="File holding the password of the broker URL's user (it replaces one in the URL); preferred.",
     )
     mongo_url: str = Field(default="mongodb://127.0.0.1:27017", description="MongoDB URL.")
 
@@ -194,6 +199,19 @@ class ServiceSettings(BaseSettings):
     def neighbours(self) -> list[str]:
         """The instances this one has links with."""
         return ([self.parent_id] if self.parent_id else []) + list(self.child_ids)
+
+    @model_validator(mode="after")
+    def _load_broker_password_file(self) -> ServiceSettings:
+        if self.broker_password_file is not None:
+            try:
+                password = quote(self.broker_password_file.read_text(encoding="utf-8").strip(), safe="")
+            except OSError as exc:
+                raise ValueError(f"the broker password file cannot be read: {exc}") from exc
+            url = urlsplit(self.broker_url)
+            userinfo, _, host = url.netloc.rpartition("@")
+            user = userinfo.partition(":")[0]
+            self.broker_url = urlunsplit(url._replace(netloc=f"{user}:{password}@{host}"))
+        return self
 
     @model_validator(mode="after")
     def _load_api_keys_file(self) -> ServiceSettings:

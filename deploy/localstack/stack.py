@@ -14,6 +14,7 @@ from pathlib import Path
 from deploy.links import Credentials, Hierarchy, InstanceSpec, connect, link_states, prepare
 from deploy.localstack.processes import SecantusServer, ServiceProcess, wait_until
 from shared.agencies import load_seed, seed_for
+from shared.hosting import entry_from_env
 from shared.http import tokens
 
 log = logging.getLogger("localstack")
@@ -117,15 +118,6 @@ def console_env(backends: dict[str, str], public_url: str, private_key: Path) ->
     }
 
 
-def hosted_entry(env: dict[str, str]) -> dict[str, object]:
-    """One instance's DOITHOAI_* variables as an entry of a hosted instances file (shared/hosting.py)."""
-    entry: dict[str, object] = {}
-    for key, value in env.items():
-        name = key.removeprefix("DOITHOAI_").lower()
-        entry[name] = json.loads(value) if value[:1] in "[{" else value
-    return entry
-
-
 class LocalStack:
     """Start with `start()`, stop with `stop()`; `processes[(instance, service)]` are the services.
 
@@ -177,7 +169,7 @@ class LocalStack:
                 own = console_env(backends, console_url, private_key) if service == "console" else {}
                 service_env = {**env, **own, **(extra_env or {})}
                 if hosted:
-                    entries[service].append(hosted_entry(service_env))
+                    entries[service].append(entry_from_env(service_env))
                     continue
                 self.processes[(inst.id, service)] = ServiceProcess(
                     service, service_env, ports.of(index, service), var / "log" / f"{inst.id}-{service}.log"

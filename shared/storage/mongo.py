@@ -34,7 +34,10 @@ async def close(client: AsyncMongoClient) -> None:
 
 
 async def close_shared() -> None:
-    for client in (_shared or {}).values():
+    """Close the shared clients; from now on each instance has its own again."""
+    global _shared
+    shared, _shared = _shared or {}, None
+    for client in shared.values():
         await client.close()
 
 

@@ -131,4 +131,18 @@ def test_one_process_per_service_serves_each_instance_apart_and_escalates(provin
     assert http.get(created.json()["status_url"]).status_code == 200
     listing.write_text(original, encoding="utf-8")
     wait_until(lambda: http.get(ward_status).status_code == 200, 60, 0.5, "the ward to come back")
+
+    # A wrong entry (its broker password file is missing) fails alone: the process names it, a request for it
+    # gets 503 rather than "no such instance", the others go on; mended, the process is ready again.
+    root = province.processes[("*", "intake")].url
+    entry = next(e for e in hosted["instances"] if e["instance_id"] == commune)
+    broken = {**entry, "instance_id": f"{commune}-2", "broker_password_file": "/nowhere/broker"}
+    listing.write_text(json.dumps({"instances": [*json.loads(original)["instances"], broken]}), encoding="utf-8")
+    wait_until(lambda: http.get(f"{root}/health/ready").status_code == 503, 30, 0.5, "the wrong entry to be seen")
+    assert http.get(f"{root}/health/ready").json()["failed"] == [broken["instance_id"]]
+    refused = http.get(f"{root}/i/{broken['instance_id']}/health/live")
+    assert refused.status_code == 503 and refused.json()["error"] == "instance_unavailable"
+    assert http.get(created.json()["status_url"]).status_code == 200
+    listing.write_text(original, encoding="utf-8")
+    wait_until(lambda: http.get(f"{root}/health/ready").status_code == 200, 30, 0.5, "the process to be ready")
     assert {s: p.process.pid for (_, s), p in province.processes.items() if p.process} == pids

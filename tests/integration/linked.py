@@ -26,6 +26,7 @@ from services.scheduling.app import create_app as scheduling_app
 from shared.clock import Clock
 from shared.messaging.admin import RabbitAdmin
 from shared.messaging.links import link_user
+from shared.storage import mongo
 from tests.conftest import AMQP_HOST, API_KEYS
 
 APPS = {
@@ -146,8 +147,10 @@ class Linked:
 async def linked(admin: RabbitAdmin, mongo_url: str, smtp_port: int, shape: dict[str, Any]) -> AsyncIterator[Linked]:
     chain = Linked(admin, mongo_url, smtp_port, shape)
     prepare(chain.hierarchy, chain.creds)
+    mongo.share_clients()  # as a hosted process does: one pool for all, not a pool and monitors per service
     try:
         yield chain
     finally:
         await chain.stop_all()
+        await mongo.close_shared()
         chain.cleanup()

@@ -4,12 +4,19 @@ probes, the queues the services declare — and the committed files against a fr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 import deploy.kubernetes as k8s
+from services.assignment.app import AssignmentSettings
+from services.console.app import ConsoleSettings
+from services.intake.app import IntakeSettings
+from services.notification.app import NotificationSettings
+from services.scheduling.app import SchedulingSettings
+from shared.hosting import HostedFile
 from shared.messaging.topology import SUBSCRIPTIONS, queue_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,3 +104,119 @@ def test_replicas_probes_budgets_services_and_scalers_fit_together() -> None:
         assert trigger["metadata"]["vhostName"] == instance
     assert by_kind["RabbitmqCluster"]["rabbitmq"]["spec"]["replicas"] == 3
     assert by_kind["MongoDBCommunity"]["mongo"]["spec"]["members"] == 3
+
+
+# ---- hosted: one Deployment per process serves every instance (deploy/kubernetes-hosted/) -----------------
+
+SETTINGS = {"intake": IntakeSettings, "scheduling": SchedulingSettings, "assignment": AssignmentSettings,
+            "notification": NotificationSettings, "console": ConsoleSettings}  # fmt: skip
+SECRET_SETTINGS = {"DOITHOAI_BROKER_PASSWORD": "DOITHOAI_BROKER_PASSWORD_FILE"}
+
+
+def hosted_manifests(hierarchy: Path = ROOT / HIERARCHY) -> dict[str, dict[str, dict[str, Any]]]:
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, text in k8s.generate(hierarchy, hosted=True).items():
+        for d in yaml.safe_load_all(text) if name != "kustomization.yaml" else ():
+            if d:
+                by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    return by_kind
+
+
+def secret_paths(text: str, instance: str) -> list[str]:
+    """The paths under /run/secrets an instance's entry names."""
+    entry = next(e for e in yaml.safe_load(text)["instances"] if e["instance_id"] == instance)
+    return [v for v in entry.values() if isinstance(v, str) and v.startswith("/run/secrets/")]
+
+
+def test_the_committed_hosted_manifests_are_what_the_generator_writes() -> None:
+    generated = k8s.generate(ROOT / HIERARCHY, hosted=True)
+    committed = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "deploy/kubernetes-hosted").iterdir()}
+    assert committed == generated, "run `python -m deploy.kubernetes --hosted --out deploy/kubernetes-hosted`"
+
+
+def test_each_hosted_process_gives_every_instance_what_its_own_deployment_would(tmp_path: Path) -> None:
+    """The instances files load with the services' own settings classes; each instance gets the settings the
+    per-instance base gives it (secrets by file), its broker user and vhost, and the console its own services."""
+    hosted = hosted_manifests()
+    own = {d["metadata"]["name"]: d for d in manifests() if d["kind"] in ("ConfigMap", "Deployment")}
+    files = hosted["ConfigMap"]["doithoai-hosted"]["data"]
+    secrets = tmp_path / "secrets"
+    for instance in COMPOSE_INSTANCE.values():
+        (secrets / "broker").mkdir(parents=True, exist_ok=True)
+        (secrets / "broker" / instance).write_text("mật-khẩu", encoding="utf-8")
+        (secrets / "keys").mkdir(exist_ok=True)
+        (secrets / "keys" / f"{instance}.api_keys").write_text(f'{{"khoa-{instance}": "front"}}', encoding="utf-8")
+    for process, settings_cls in SETTINGS.items():
+        container = hosted["Deployment"][f"doithoai-{process}"]["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"][-2:] == ["--hosted", f"/etc/doithoai/hosted/{process}.yaml"]
+        mounted = {m["mountPath"] for m in container["volumeMounts"]}
+        process_env = {e["name"] for e in container["env"]}
+        path = tmp_path / f"{process}.yaml"
+        path.write_text(files[f"{process}.yaml"].replace("/run/secrets", str(secrets)), encoding="utf-8")
+        entries = HostedFile.read(path).entries(settings_cls)
+        assert sorted(entries) == sorted(COMPOSE_INSTANCE.values())
+        for instance, entry in entries.items():
+            for value in secret_paths(files[f"{process}.yaml"], instance):  # each secret file lies where it is mounted
+                assert any(value.startswith(f"{m}/") for m in mounted), (process, value)
+            given = {f"DOITHOAI_{key.upper()}" for key in entry} | process_env
+            per_instance = own[f"{instance}-{process}"]["spec"]["template"]["spec"]["containers"][0]
+            wanted = {e["name"] for e in per_instance["env"]} | set(own[f"{instance}-settings"]["data"])
+            wanted = {SECRET_SETTINGS.get(key, key) for key in wanted}
+            assert not wanted - given, (process, instance, wanted - given)
+            settings = settings_cls(**entry)
+            for key in IDENTITY:
+                name = key.removeprefix("DOITHOAI_").lower()
+                value = getattr(settings, name)
+                assert (json.dumps(value) if isinstance(value, list) else value or None) == (
+                    own[f"{instance}-settings"]["data"].get(key)
+                ), (process, instance, key)
+            if process == "console":
+                for service in ("intake", "scheduling", "assignment", "notification"):
+                    url = getattr(settings, f"{service}_url")
+                    assert url == f"http://doithoai-{service}:{k8s.PORTS[service]}/i/{instance}"
+                    assert f"doithoai-{service}" in hosted["Service"]
+            else:
+                assert (
+                    settings.broker_url
+                    == f"amqp://doithoai-{instance}:m%E1%BA%ADt-kh%E1%BA%A9u@rabbitmq:5672/{instance}"
+                )
+                assert set(settings.api_keys) == {f"khoa-{instance}"}
+
+
+def test_hosted_deployments_probes_budgets_services_and_autoscalers_fit_together() -> None:
+    by_kind = hosted_manifests()
+    assert sorted(by_kind["Deployment"]) == sorted(f"doithoai-{p}" for p in SETTINGS)
+    for name, deployment in by_kind["Deployment"].items():
+        spec = deployment["spec"]
+        labels = spec["template"]["metadata"]["labels"]
+        container = spec["template"]["spec"]["containers"][0]
+        assert spec["replicas"] >= 2 and spec["selector"]["matchLabels"] == labels, name
+        # Ready once serving: one failed instance must not take the others out of the Service.
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 60
+        memory = container["resources"]["requests"]["memory"]
+        assert memory.endswith("Mi") and int(memory[:-2]) >= 128
+        assert by_kind["PodDisruptionBudget"][name]["spec"]["selector"]["matchLabels"] == labels
+        assert by_kind["Service"][name]["spec"]["selector"] == labels
+        assert by_kind["HorizontalPodAutoscaler"][name]["spec"]["scaleTargetRef"]["name"] == name
+        for volume in spec["template"]["spec"]["volumes"]:
+            if "secret" in volume:
+                assert f"`{volume['secret']['secretName']}`" in (k8s.__doc__ or ""), volume
+    console = by_kind["Deployment"]["doithoai-console"]["spec"]["template"]["spec"]["volumes"]
+    others = by_kind["Deployment"]["doithoai-intake"]["spec"]["template"]["spec"]["volumes"]
+    assert any(v.get("secret", {}).get("secretName") == "doithoai-console-keys" for v in console)
+    assert not any(v.get("secret", {}).get("secretName") == "doithoai-console-keys" for v in others)
+
+
+def test_hosted_resources_grow_with_the_province(tmp_path: Path) -> None:
+    def assignment_memory(size: int) -> int:
+        instances = [{"id": "tinh-thu", "name": "Tỉnh Thử", "level": "city"}]
+        instances += [
+            {"id": f"xa-{n}", "name": f"Xã {n}", "level": "commune", "parent": "tinh-thu"} for n in range(size)
+        ]
+        path = tmp_path / f"hierarchy-{size}.yaml"
+        path.write_text(yaml.safe_dump({"instances": instances}, allow_unicode=True), encoding="utf-8")
+        container = hosted_manifests(path)["Deployment"]["doithoai-assignment"]["spec"]["template"]["spec"]
+        return int(container["containers"][0]["resources"]["requests"]["memory"].removesuffix("Mi"))
+
+    assert assignment_memory(126) > 2 * assignment_memory(2)

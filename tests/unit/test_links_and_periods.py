@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -48,6 +49,16 @@ def test_settings_refuse_neighbours_that_make_no_sense() -> None:
         ServiceSettings(instance_id="d1", level="district", parent_id="w1", parent_level="ward")
     with pytest.raises(ValidationError, match="own parent"):
         ServiceSettings(instance_id="w1", level="ward", child_ids=["w1"])
+
+
+def test_the_broker_password_comes_from_its_file(tmp_path: Path) -> None:
+    secret = tmp_path / "broker"
+    secret.write_text("m@t khẩu/1\n", encoding="utf-8")
+    for url in ("amqp://doithoai-w1@rabbitmq:5672/w1", "amqp://doithoai-w1:old@rabbitmq:5672/w1"):
+        settings = ServiceSettings(instance_id="w1", broker_url=url, broker_password_file=secret)
+        assert settings.broker_url == "amqp://doithoai-w1:m%40t%20kh%E1%BA%A9u%2F1@rabbitmq:5672/w1"
+    with pytest.raises(ValidationError):
+        ServiceSettings(instance_id="w1", broker_password_file=tmp_path / "missing")
 
 
 def test_jurisdiction_compares_level_ranks() -> None:
