@@ -13,10 +13,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
+
+from deploy.localstack.processes import wait_until
 
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "rabbitmq"
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
@@ -64,16 +65,16 @@ class RabbitNode:
         self.process = subprocess.Popen(  # noqa: S603 (a fixed command)
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_many_files
         )
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"RabbitMQ node {self.name} exited; see {self.folder / 'console.log'}")
-            try:
-                httpx.get(f"{self.management}/api/overview", auth=("guest", "guest"), timeout=2).raise_for_status()
-                return
-            except httpx.HTTPError:
-                time.sleep(1)
-        raise RuntimeError(f"RabbitMQ node {self.name} did not answer within {timeout:.0f} s")
+        wait_until(self._answers, timeout, 1.0, f"RabbitMQ node {self.name} to answer")
+
+    def _answers(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"RabbitMQ node {self.name} exited; see {self.folder / 'console.log'}")
+        try:
+            httpx.get(f"{self.management}/api/overview", auth=("guest", "guest"), timeout=2).raise_for_status()
+        except httpx.HTTPError:
+            return False
+        return True
 
     @property
     def pid(self) -> int:
@@ -94,21 +95,19 @@ class RabbitNode:
 
     def _wait_until_gone(self, timeout: float = 60) -> None:
         """Until no node of this name is registered and its distribution port is free."""
-        short = self.name.split("@")[0]
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            names = subprocess.run(["epmd", "-names"], capture_output=True, text=True).stdout
-            with socket.socket() as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the node will
-                try:
-                    probe.bind(("127.0.0.1", self.port + 20000))
-                except OSError:
-                    time.sleep(1)
-                    continue
-            if f"name {short} at" not in names:
-                return
-            time.sleep(1)
-        raise RuntimeError(f"an earlier RabbitMQ node {self.name} is still there after {timeout:.0f} s")
+        wait_until(self._gone, timeout, 1.0, f"an earlier RabbitMQ node {self.name} to be gone")
+
+    def _gone(self) -> bool:
+        names = subprocess.run(["epmd", "-names"], capture_output=True, text=True).stdout
+        if f"name {self.name.split('@')[0]} at" in names:
+            return False
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the node will
+            try:
+                probe.bind(("127.0.0.1", self.port + 20000))
+            except OSError:
+                return False
+        return True
 
 
 def _many_files() -> None:

@@ -413,6 +413,18 @@ def _hosted(hierarchy: Hierarchy, public_domain: str) -> list[dict[str, Any]]:
     return docs
 
 
+def _instance(hierarchy: Hierarchy, instance: str, public_domain: str) -> list[dict[str, Any]]:
+    """One instance's own processes: settings, and per process a Deployment, Service, budget (and scaler)."""
+    public = f"https://{instance}.{public_domain}"
+    docs: list[dict[str, Any]] = [_settings(hierarchy, instance), _trigger_auth(instance)]
+    for process in (*SERVICES, "console"):
+        docs += [_deployment(instance, process, _env(hierarchy, instance, process, public)),
+                 _service(instance, process), _budget(instance, process)]  # fmt: skip
+        if process in SCALED_QUEUES:
+            docs.append(_scaler(instance, process))
+    return docs
+
+
 def generate(hierarchy_file: Path, public_domain: str = "doithoai.example.vn", hosted: bool = False) -> dict[str, str]:
     """File name → YAML text of the Kustomize base: per instance, or hosted (one Deployment per process)."""
     hierarchy = Hierarchy.from_yaml(hierarchy_file)
@@ -426,15 +438,8 @@ def generate(hierarchy_file: Path, public_domain: str = "doithoai.example.vn", h
     })  # fmt: skip
     if hosted:
         files["hosted.yaml"] = _hosted(hierarchy, public_domain)
-    for inst in hierarchy.instances if not hosted else ():
-        public = f"https://{inst.id}.{public_domain}"
-        docs: list[dict[str, Any]] = [_settings(hierarchy, inst.id), _trigger_auth(inst.id)]
-        for process in (*SERVICES, "console"):
-            docs += [_deployment(inst.id, process, _env(hierarchy, inst.id, process, public)),
-                     _service(inst.id, process), _budget(inst.id, process)]  # fmt: skip
-            if process in SCALED_QUEUES:
-                docs.append(_scaler(inst.id, process))
-        files[f"{inst.id}.yaml"] = docs
+    else:
+        files |= {f"{inst.id}.yaml": _instance(hierarchy, inst.id, public_domain) for inst in hierarchy.instances}
     out = {name: header + yaml.dump_all(docs, Dumper=_Plain, sort_keys=False, allow_unicode=True)
            for name, docs in files.items()}  # fmt: skip
     kustomization = {

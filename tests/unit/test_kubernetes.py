@@ -28,12 +28,20 @@ IDENTITY = ("DOITHOAI_INSTANCE_ID", "DOITHOAI_INSTANCE_NAME", "DOITHOAI_LEVEL", 
 # gives each instance its own block of ports).
 
 
-def manifests() -> list[dict[str, Any]]:
+def manifests(hierarchy: Path = ROOT / HIERARCHY, hosted: bool = False) -> list[dict[str, Any]]:
     docs = []
-    for name, text in k8s.generate(ROOT / HIERARCHY).items():
+    for name, text in k8s.generate(hierarchy, hosted=hosted).items():
         if name != "kustomization.yaml":
             docs += [d for d in yaml.safe_load_all(text) if d]
     return docs
+
+
+def by_kind(docs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Kind → name → manifest."""
+    kinds: dict[str, dict[str, dict[str, Any]]] = {}
+    for d in docs:
+        kinds.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    return kinds
 
 
 def test_the_committed_manifests_are_what_the_generator_writes() -> None:
@@ -74,11 +82,8 @@ def test_every_process_of_the_compose_file_runs_with_the_same_command_and_identi
 
 
 def test_replicas_probes_budgets_services_and_scalers_fit_together() -> None:
-    docs = manifests()
-    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
-    for d in docs:
-        by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
-    for name, deployment in by_kind["Deployment"].items():
+    kinds = by_kind(manifests())
+    for name, deployment in kinds["Deployment"].items():
         spec = deployment["spec"]
         labels = spec["template"]["metadata"]["labels"]
         container = spec["template"]["spec"]["containers"][0]
@@ -86,24 +91,24 @@ def test_replicas_probes_budgets_services_and_scalers_fit_together() -> None:
         assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
         assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
         assert container["resources"]["requests"]["memory"] and container["resources"]["limits"]["memory"]
-        assert by_kind["PodDisruptionBudget"][name]["spec"]["selector"]["matchLabels"] == labels
-        assert by_kind["PodDisruptionBudget"][name]["spec"]["minAvailable"] == 1
-        assert by_kind["Service"][name]["spec"]["selector"] == labels
+        assert kinds["PodDisruptionBudget"][name]["spec"]["selector"]["matchLabels"] == labels
+        assert kinds["PodDisruptionBudget"][name]["spec"]["minAvailable"] == 1
+        assert kinds["Service"][name]["spec"]["selector"] == labels
         instance = deployment["metadata"]["labels"]["app.kubernetes.io/instance"]
         secrets = [v["secret"]["secretName"] for v in spec["template"]["spec"]["volumes"] if "secret" in v]
         secrets += [e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e]
         for secret in secrets:  # the secrets to create before applying are all named in the module's notes
             assert f"`{secret.replace(instance, '<instance>')}`" in (k8s.__doc__ or ""), secret
-    for name, scaler in by_kind["ScaledObject"].items():
+    for name, scaler in kinds["ScaledObject"].items():
         instance, process = name.rsplit("-", 1)
         trigger = scaler["spec"]["triggers"][0]
-        assert scaler["spec"]["scaleTargetRef"]["name"] in by_kind["Deployment"]
-        assert trigger["authenticationRef"]["name"] in by_kind["TriggerAuthentication"]
+        assert scaler["spec"]["scaleTargetRef"]["name"] in kinds["Deployment"]
+        assert trigger["authenticationRef"]["name"] in kinds["TriggerAuthentication"]
         event = trigger["metadata"]["queueName"].removeprefix(f"{process}.")
         assert event in SUBSCRIPTIONS[process] and trigger["metadata"]["queueName"] == queue_name(process, event)
         assert trigger["metadata"]["vhostName"] == instance
-    assert by_kind["RabbitmqCluster"]["rabbitmq"]["spec"]["replicas"] == 3
-    assert by_kind["MongoDBCommunity"]["mongo"]["spec"]["members"] == 3
+    assert kinds["RabbitmqCluster"]["rabbitmq"]["spec"]["replicas"] == 3
+    assert kinds["MongoDBCommunity"]["mongo"]["spec"]["members"] == 3
 
 
 # ---- hosted: one Deployment per process serves every instance (deploy/kubernetes-hosted/) -----------------
@@ -114,12 +119,7 @@ SECRET_SETTINGS = {"DOITHOAI_BROKER_PASSWORD": "DOITHOAI_BROKER_PASSWORD_FILE"}
 
 
 def hosted_manifests(hierarchy: Path = ROOT / HIERARCHY) -> dict[str, dict[str, dict[str, Any]]]:
-    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
-    for name, text in k8s.generate(hierarchy, hosted=True).items():
-        for d in yaml.safe_load_all(text) if name != "kustomization.yaml" else ():
-            if d:
-                by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
-    return by_kind
+    return by_kind(manifests(hierarchy, hosted=True))
 
 
 def secret_paths(text: str, instance: str) -> list[str]:
@@ -184,9 +184,9 @@ def test_each_hosted_process_gives_every_instance_what_its_own_deployment_would(
 
 
 def test_hosted_deployments_probes_budgets_services_and_autoscalers_fit_together() -> None:
-    by_kind = hosted_manifests()
-    assert sorted(by_kind["Deployment"]) == sorted(f"doithoai-{p}" for p in SETTINGS)
-    for name, deployment in by_kind["Deployment"].items():
+    kinds = hosted_manifests()
+    assert sorted(kinds["Deployment"]) == sorted(f"doithoai-{p}" for p in SETTINGS)
+    for name, deployment in kinds["Deployment"].items():
         spec = deployment["spec"]
         labels = spec["template"]["metadata"]["labels"]
         container = spec["template"]["spec"]["containers"][0]
@@ -196,14 +196,14 @@ def test_hosted_deployments_probes_budgets_services_and_autoscalers_fit_together
         assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 60
         memory = container["resources"]["requests"]["memory"]
         assert memory.endswith("Mi") and int(memory[:-2]) >= 128
-        assert by_kind["PodDisruptionBudget"][name]["spec"]["selector"]["matchLabels"] == labels
-        assert by_kind["Service"][name]["spec"]["selector"] == labels
-        assert by_kind["HorizontalPodAutoscaler"][name]["spec"]["scaleTargetRef"]["name"] == name
+        assert kinds["PodDisruptionBudget"][name]["spec"]["selector"]["matchLabels"] == labels
+        assert kinds["Service"][name]["spec"]["selector"] == labels
+        assert kinds["HorizontalPodAutoscaler"][name]["spec"]["scaleTargetRef"]["name"] == name
         for volume in spec["template"]["spec"]["volumes"]:
             if "secret" in volume:
                 assert f"`{volume['secret']['secretName']}`" in (k8s.__doc__ or ""), volume
-    console = by_kind["Deployment"]["doithoai-console"]["spec"]["template"]["spec"]["volumes"]
-    others = by_kind["Deployment"]["doithoai-intake"]["spec"]["template"]["spec"]["volumes"]
+    console = kinds["Deployment"]["doithoai-console"]["spec"]["template"]["spec"]["volumes"]
+    others = kinds["Deployment"]["doithoai-intake"]["spec"]["template"]["spec"]["volumes"]
     assert any(v.get("secret", {}).get("secretName") == "doithoai-console-keys" for v in console)
     assert not any(v.get("secret", {}).get("secretName") == "doithoai-console-keys" for v in others)
 
