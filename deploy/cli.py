@@ -26,7 +26,7 @@ EXAMPLES = """\b
 Ví dụ / examples:
   doithoai status
   doithoai dead-letters list --vhost phuong-bo-de
-  doithoai dead-letters replay assignment.opinion.received.v1.dead --amqp amqp://…/phuong-bo-de
+  doithoai dead-letters replay assignment.events.dead --amqp amqp://…/phuong-bo-de
   doithoai links --hierarchy deploy/hierarchy.local.yaml --credentials creds.json
   doithoai demo load --count 200
   doithoai report --period 2026-Q4 [--format csv|xlsx|pdf --output file]

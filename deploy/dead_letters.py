@@ -13,11 +13,16 @@ from typing import Any
 import aio_pika
 
 from shared.messaging.links import REPLAYED_USER_ID
+from shared.messaging.migration import per_event_queues
 
 
 def _origin(message: aio_pika.abc.AbstractIncomingMessage) -> str | None:
+    """The queue the message died in, or the one that replaced it (a per-event queue of an older instance)."""
     deaths = (message.headers or {}).get("x-death") or []
-    return deaths[0].get("queue") if deaths else None
+    if not deaths:
+        return None
+    queue = str(deaths[0].get("queue"))
+    return per_event_queues().get(queue, (queue,))[0]
 
 
 async def peek(amqp: str, queue: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ again updates the shovels to match the file and removes link shovels no longer i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -25,6 +26,7 @@ from shared.events import LEVEL_RANKS
 from shared.events.vocabulary import Level
 from shared.messaging.admin import RabbitAdmin
 from shared.messaging.links import link_user, shovel_name
+from shared.messaging.migration import per_event_queues, retire_per_event_queues
 from shared.messaging.topology import INBOUND_EXCHANGE, link_queue_name
 from shared.settings import check_instance_id
 
@@ -160,7 +162,8 @@ def _exactly(name: str) -> str:
 
 def prepare(hierarchy: Hierarchy, creds: Credentials) -> None:
     """Vhosts, instance users (each reaching only its own vhost, never writing its inbound exchange),
-    and one user per link direction with the rights of that link alone."""
+    and one user per link direction with the rights of that link alone; an instance made before
+    December 2026 has its per-event queues retired (`shared.messaging.migration`)."""
     admins = _admins(hierarchy, creds)
     try:
         for inst in hierarchy.instances:
@@ -168,6 +171,11 @@ def prepare(hierarchy: Hierarchy, creds: Credentials) -> None:
             admin.ensure_vhost(inst.id)
             admin.ensure_user(inst.user, creds.instance(inst.id))
             admin.set_permissions(inst.id, inst.user, write=INSTANCE_WRITE)
+            present = admin.queue_names(inst.id)
+            if present & per_event_queues().keys():
+                admin_uri = inst.uri(creds.admin_user, creds.admin_password)
+                moved = asyncio.run(retire_per_event_queues(admin_uri, present))
+                print(f"{inst.id}: {len(moved)} per-event queues retired, {sum(moved.values())} messages moved")
         for admin in admins.values():
             admin.delete_user(creds.shovel_user)  # one shared shovel user could pose as any child
         for source, target in hierarchy.links():

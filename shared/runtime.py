@@ -27,13 +27,7 @@ from shared.events import Envelope, EventPayload, Source
 from shared.messaging import consumer
 from shared.messaging.middleware import MessageContext
 from shared.messaging.publisher import EventPublisher
-from shared.messaging.topology import (
-    INBOUND_SUBSCRIPTIONS,
-    SUBSCRIPTIONS,
-    dead_letter_queue_name,
-    declare_topology,
-    queue_name,
-)
+from shared.messaging.topology import consumer_queues, dead_letter_queue_name, declare_topology, queue_name
 from shared.observability import metrics
 from shared.observability.logging import configure_logging
 from shared.observability.monitor import Monitor
@@ -84,10 +78,9 @@ class Runtime:
         self.monitor = Monitor(
             self.broker, interval_s=settings.monitor_interval_s, gauge_interval_s=settings.gauge_interval_s
         )
-        for event_type in SUBSCRIPTIONS.get(service, ()):
-            self.monitor.watch(dead_letter_queue_name(queue_name(service, event_type)), "dead_letter")
-        for event_type in INBOUND_SUBSCRIPTIONS.get(service, ()):
-            self.monitor.watch(dead_letter_queue_name(queue_name(service, event_type, inbound=True)), "dead_letter")
+        for queue_service, inbound in consumer_queues():
+            if queue_service == service:
+                self.monitor.watch(dead_letter_queue_name(queue_name(service, inbound=inbound)), "dead_letter")
         self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = [self.outbox.run, self.monitor.run]
         self._tasks: list[asyncio.Task[None]] = []
         metrics.configure(instance=settings.instance_id, level=settings.level, service=service)
@@ -108,7 +101,7 @@ class Runtime:
         if setup is not None:
             await setup()
         await self.broker.connect()
-        await declare_topology(self.broker, self.settings.neighbours)
+        await declare_topology(self.broker._connection, self.settings.neighbours)  # noqa: SLF001
         await self.broker.start()
         self._tasks = [asyncio.create_task(loop(), name=loop.__qualname__) for loop in self._loops]
         if _serving:

@@ -21,7 +21,7 @@ from shared.events import (
     OpinionReceivedV1,
     SummaryReportedV1,
 )
-from shared.messaging.consumer import consumes, subscriber
+from shared.messaging.consumer import ServiceQueue, consumes
 
 if TYPE_CHECKING:
     from services.assignment.app import Assignment
@@ -37,6 +37,8 @@ def _origin(message: RabbitMessage) -> tuple[str | None, dict[str, Any]]:
 def build_router(parts: Assignment, *, prefetch: int) -> RabbitRouter:
     """The consumers, each calling one use case of the wired service."""
     router = RabbitRouter()
+    events = ServiceQueue(router, SERVICE, prefetch=prefetch)
+    inbound = ServiceQueue(router, SERVICE, prefetch=prefetch, inbound=True)
     service, summaries, guard, directory, desk = (
         parts.service,
         parts.summaries,
@@ -45,45 +47,45 @@ def build_router(parts: Assignment, *, prefetch: int) -> RabbitRouter:
         parts.desk,
     )
 
-    @subscriber(router, SERVICE, ConferenceUpdatedV1, prefetch=prefetch)
+    @events.handles(ConferenceUpdatedV1)
     @consumes()
     async def on_conference_updated(event: Envelope[ConferenceUpdatedV1]) -> None:
         await desk.keep(event)
 
-    @subscriber(router, SERVICE, ConferenceDossierDueV1, prefetch=prefetch)
+    @events.handles(ConferenceDossierDueV1)
     @consumes()
     async def on_dossier_due(event: Envelope[ConferenceDossierDueV1]) -> None:
         await desk.send_dossiers(event)
 
-    @subscriber(router, SERVICE, AgencyUpdatedV1, prefetch=prefetch)
+    @events.handles(AgencyUpdatedV1)
     @consumes()
     async def on_agency_updated(event: Envelope[AgencyUpdatedV1]) -> None:
         await directory.apply(event.payload)
 
-    @subscriber(router, SERVICE, OpinionReceivedV1, prefetch=prefetch)
+    @events.handles(OpinionReceivedV1)
     @consumes()
     async def on_received(event: Envelope[OpinionReceivedV1]) -> None:
         await service.assign(event)
 
-    @subscriber(router, SERVICE, EscalationRequestedV1, prefetch=prefetch, inbound=True)
+    @inbound.handles(EscalationRequestedV1)
     @consumes()
     async def on_escalation_requested(event: Envelope[EscalationRequestedV1], message: RabbitMessage) -> None:
         await guard.from_child(event.payload, *_origin(message))
         await service.accept_escalation(event)
 
-    @subscriber(router, SERVICE, EscalationAcknowledgedV1, prefetch=prefetch, inbound=True)
+    @inbound.handles(EscalationAcknowledgedV1)
     @consumes()
     async def on_escalation_acknowledged(event: Envelope[EscalationAcknowledgedV1], message: RabbitMessage) -> None:
         await guard.from_parent(event.payload, *_origin(message))
         await service.on_progress(event)
 
-    @subscriber(router, SERVICE, EscalationForwardedV1, prefetch=prefetch, inbound=True)
+    @inbound.handles(EscalationForwardedV1)
     @consumes()
     async def on_escalation_forwarded(event: Envelope[EscalationForwardedV1], message: RabbitMessage) -> None:
         await guard.from_parent(event.payload, *_origin(message))
         await service.on_progress(event)
 
-    @subscriber(router, SERVICE, EscalationAnsweredV1, prefetch=prefetch, inbound=True)
+    @inbound.handles(EscalationAnsweredV1)
     @consumes()
     async def on_escalation_answered(event: Envelope[EscalationAnsweredV1], message: RabbitMessage) -> None:
         await guard.from_parent(event.payload, *_origin(message))
@@ -92,18 +94,18 @@ def build_router(parts: Assignment, *, prefetch: int) -> RabbitRouter:
     if parts.photos is not None:
         photos = parts.photos
 
-        @subscriber(router, SERVICE, EscalationMediaAddedV1, prefetch=prefetch, inbound=True)
+        @inbound.handles(EscalationMediaAddedV1)
         @consumes()
         async def on_escalation_media(event: Envelope[EscalationMediaAddedV1], message: RabbitMessage) -> None:
             await guard.from_child(event.payload, *_origin(message))
             await photos.receive(event)
 
-        @subscriber(router, SERVICE, OpinionEscalatedV1, prefetch=prefetch)
+        @events.handles(OpinionEscalatedV1)
         @consumes()
         async def on_escalated(event: Envelope[OpinionEscalatedV1]) -> None:
             await photos.went_up(event)
 
-    @subscriber(router, SERVICE, SummaryReportedV1, prefetch=prefetch, inbound=True)
+    @inbound.handles(SummaryReportedV1)
     @consumes()
     async def on_summary(event: Envelope[SummaryReportedV1], message: RabbitMessage) -> None:
         await guard.summary_from_child(event.payload, *_origin(message), summaries.clock.now())

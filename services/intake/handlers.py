@@ -23,87 +23,88 @@ from shared.events import (
     OpinionRedirectedV1,
     OpinionTabledV1,
 )
-from shared.messaging.consumer import consumes, subscriber
+from shared.messaging.consumer import ServiceQueue, consumes
 
 SERVICE = "intake"
 
 
 def build_router(service: IntakeService, *, prefetch: int) -> RabbitRouter:
     router = RabbitRouter()
+    events = ServiceQueue(router, SERVICE, prefetch=prefetch)
 
-    @subscriber(router, SERVICE, OpinionClassifiedV1, prefetch=prefetch)
+    @events.handles(OpinionClassifiedV1)
     @consumes()
     async def on_classified(event: Envelope[OpinionClassifiedV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, OpinionAssignedV1, prefetch=prefetch)
+    @events.handles(OpinionAssignedV1)
     @consumes()
     async def on_assigned(event: Envelope[OpinionAssignedV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, OpinionAnsweredV1, prefetch=prefetch)
+    @events.handles(OpinionAnsweredV1)
     @consumes()
     async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
         await service.record_answer(event)
 
-    @subscriber(router, SERVICE, OpinionDueSoonV1, prefetch=prefetch)
+    @events.handles(OpinionDueSoonV1)
     @consumes()
     async def on_due_soon(event: Envelope[OpinionDueSoonV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, OpinionOverdueV1, prefetch=prefetch)
+    @events.handles(OpinionOverdueV1)
     @consumes()
     async def on_overdue(event: Envelope[OpinionOverdueV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, OpinionEscalatedV1, prefetch=prefetch)
+    @events.handles(OpinionEscalatedV1)
     @consumes()
     async def on_escalated(event: Envelope[OpinionEscalatedV1]) -> None:
         await service.record(event)
         await service.send_photos_up(event)
 
-    @subscriber(router, SERVICE, OpinionEscalationUpdatedV1, prefetch=prefetch)
+    @events.handles(OpinionEscalationUpdatedV1)
     @consumes()
     async def on_escalation_updated(event: Envelope[OpinionEscalationUpdatedV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, NotificationFailedV1, prefetch=prefetch)
+    @events.handles(NotificationFailedV1)
     @consumes()
     async def on_notification_failed(event: Envelope[NotificationFailedV1]) -> None:
         if event.payload.recipient_kind == "agency":
             await service.record(event)
 
-    @subscriber(router, SERVICE, NotificationAcknowledgedV1, prefetch=prefetch)
+    @events.handles(NotificationAcknowledgedV1)
     @consumes()
     async def on_notification_acknowledged(event: Envelope[NotificationAcknowledgedV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, ConferenceUpdatedV1, prefetch=prefetch)
+    @events.handles(ConferenceUpdatedV1)
     @consumes()
     async def on_conference_updated(event: Envelope[ConferenceUpdatedV1]) -> None:
         await service.keep_conference(event)
 
-    @subscriber(router, SERVICE, OpinionDueChangedV1, prefetch=prefetch)
+    @events.handles(OpinionDueChangedV1)
     @consumes()
     async def on_due_changed(event: Envelope[OpinionDueChangedV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, OpinionRedirectedV1, prefetch=prefetch)
+    @events.handles(OpinionRedirectedV1)
     @consumes()
     async def on_redirected(event: Envelope[OpinionRedirectedV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, OpinionTabledV1, prefetch=prefetch)
+    @events.handles(OpinionTabledV1)
     @consumes()
     async def on_tabled(event: Envelope[OpinionTabledV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, OpinionMergedV1, prefetch=prefetch)
+    @events.handles(OpinionMergedV1)
     @consumes()
     async def on_merged(event: Envelope[OpinionMergedV1]) -> None:
         await service.record(event)
 
-    @subscriber(router, SERVICE, OpinionAnswerCorrectedV1, prefetch=prefetch)
+    @events.handles(OpinionAnswerCorrectedV1)
     @consumes()
     async def on_answer_corrected(event: Envelope[OpinionAnswerCorrectedV1]) -> None:
         await service.record(event)

@@ -14,40 +14,41 @@ from shared.events import (
     OpinionMergedV1,
     OpinionRedirectedV1,
 )
-from shared.messaging.consumer import consumes, subscriber
+from shared.messaging.consumer import ServiceQueue, consumes
 
 SERVICE = "scheduling"
 
 
 def build_router(service: SchedulingService, *, prefetch: int) -> RabbitRouter:
     router = RabbitRouter()
+    events = ServiceQueue(router, SERVICE, prefetch=prefetch)
 
-    @subscriber(router, SERVICE, OpinionAssignedV1, prefetch=prefetch)
+    @events.handles(OpinionAssignedV1)
     @consumes()
     async def on_assigned(event: Envelope[OpinionAssignedV1]) -> None:
         await service.start_clock(event)
 
-    @subscriber(router, SERVICE, OpinionAnsweredV1, prefetch=prefetch)
+    @events.handles(OpinionAnsweredV1)
     @consumes()
     async def on_answered(event: Envelope[OpinionAnsweredV1]) -> None:
         await service.stop_clock(event)
 
-    @subscriber(router, SERVICE, OpinionEscalatedV1, prefetch=prefetch)
+    @events.handles(OpinionEscalatedV1)
     @consumes()
     async def on_escalated(event: Envelope[OpinionEscalatedV1]) -> None:
         await service.stop_clock(event)
 
-    @subscriber(router, SERVICE, OpinionMergedV1, prefetch=prefetch)
+    @events.handles(OpinionMergedV1)
     @consumes()
     async def on_merged(event: Envelope[OpinionMergedV1]) -> None:
         await service.stop_clock(event)  # it waits for the answer of the opinion it joined, whose clock runs
 
-    @subscriber(router, SERVICE, OpinionRedirectedV1, prefetch=prefetch)
+    @events.handles(OpinionRedirectedV1)
     @consumes()
     async def on_redirected(event: Envelope[OpinionRedirectedV1]) -> None:
         await service.stop_clock(event)
 
-    @subscriber(router, SERVICE, OpinionDueChangedV1, prefetch=prefetch)
+    @events.handles(OpinionDueChangedV1)
     @consumes()
     async def on_due_changed(event: Envelope[OpinionDueChangedV1]) -> None:
         await service.start_clock(event)

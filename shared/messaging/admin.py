@@ -66,5 +66,9 @@ class RabbitAdmin:
     def queues(self, vhost: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/queues/{quote(vhost, safe='')}").json()
 
+    def queue_names(self, vhost: str) -> set[str]:
+        response = self._call("GET", f"/queues/{quote(vhost, safe='')}", params={"columns": "name"})
+        return {q["name"] for q in response.json()}
+
     def queue(self, vhost: str, name: str) -> dict[str, Any]:
         return self._call("GET", f"/queues/{quote(vhost, safe='')}/{quote(name, safe='')}").json()

@@ -21,10 +21,13 @@ import aiormq
 import pymongo.errors
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
+from faststream.message import StreamMessage
 from faststream.rabbit import Channel, RabbitRouter
+from faststream.rabbit.annotations import RabbitMessage
 
 from shared.events import Envelope, EventPayload
-from shared.messaging.topology import EVENTS_EXCHANGE, INBOUND_EXCHANGE, event_queue
+from shared.messaging.middleware import check_size
+from shared.messaging.topology import consumed, consumer_queue
 from shared.observability.logging import log_context
 
 log = logging.getLogger(__name__)
@@ -47,20 +50,53 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def subscriber(
-    router: RabbitRouter, service: str, payload: type[EventPayload], *, prefetch: int, inbound: bool = False
-) -> Callable[[Callable[..., Any]], Any]:
-    """Subscribe a handler of `payload` events to the service's own queue for that event
-    (for events from neighbours when `inbound`)."""
-    queue = event_queue(service, payload.event_type, inbound=inbound)
-    return router.subscriber(
-        queue,
-        INBOUND_EXCHANGE if inbound else EVENTS_EXCHANGE,
-        ack_policy=AckPolicy.REJECT_ON_ERROR,
-        channel=Channel(prefetch_count=prefetch),
-        title=queue.name,
-        description=(payload.__doc__ or "").strip() or None,
-    )
+class ServiceQueue:
+    """A service's consumer queue (`<service>.events`, or `assignment.inbound` for what neighbours send):
+    one subscriber, one channel, and each event type handled by its own function, chosen by the
+    envelope's `event_type`. A message no handler takes (too large, not a JSON object, a type this
+    queue does not take) is rejected with the reason, so it goes to the dead-letter queue like any
+    malformed message."""
+
+    def __init__(self, router: RabbitRouter, service: str, *, prefetch: int, inbound: bool = False) -> None:
+        self.service, self.inbound = service, inbound
+        self.queue = consumer_queue(service, inbound=inbound)
+        self._handled: set[str] = set()
+        self._subscriber = router.subscriber(
+            self.queue,
+            ack_policy=AckPolicy.REJECT_ON_ERROR,
+            channel=Channel(prefetch_count=prefetch),
+            title=self.queue.name,
+            description=f"Every event {service} consumes{' from linked instances' if inbound else ''}: "
+            + ", ".join(consumed(service, inbound=inbound)),
+        )
+        self._subscriber(self._refuse, filter=self._unhandled)
+
+    @staticmethod
+    async def _event_type(message: StreamMessage[Any]) -> Any:
+        check_size(message)  # before anything parses it
+        body = await message.decode()
+        return body.get("event_type") if isinstance(body, dict) else None
+
+    async def _unhandled(self, message: StreamMessage[Any]) -> bool:
+        return not message.processed and await self._event_type(message) not in self._handled
+
+    async def _refuse(self, message: RabbitMessage) -> None:
+        event_type = await self._event_type(message)
+        if event_type is None:
+            raise ValueError("not a JSON object with an event_type")
+        raise ValueError(f"{event_type!r} is not an event {self.queue.name} takes ({', '.join(sorted(self._handled))})")
+
+    def handles(self, payload: type[EventPayload]) -> Callable[[Callable[..., Any]], Any]:
+        """Decorate the handler of `payload` events."""
+        event_type = payload.event_type
+        if event_type not in consumed(self.service, inbound=self.inbound):
+            raise ValueError(f"{self.service} has no {'inbound ' if self.inbound else ''}subscription to {event_type}")
+        self._handled.add(event_type)
+
+        async def of_type(message: StreamMessage[Any]) -> bool:
+            return not message.processed and await self._event_type(message) == event_type
+
+        return self._subscriber(filter=of_type)
 
 
 _ATTEMPTS = {"default": 5}

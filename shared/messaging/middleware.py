@@ -4,6 +4,7 @@ a message over the size limit is refused before anything parses it."""
 from __future__ import annotations
 
 import logging
+from types import TracebackType
 from typing import Any
 
 from faststream import BaseMiddleware
@@ -31,22 +32,35 @@ class MessageTooLarge(ValueError):
     pass
 
 
+def check_size(msg: StreamMessage[Any]) -> None:
+    """Refuse a message over its size limit (called before its body is decoded)."""
+    if len(msg.body) > (limit := size_limit(getattr(msg.raw_message, "routing_key", None))):
+        raise MessageTooLarge(f"{len(msg.body)} bytes, over the limit of {limit}")
+
+
 class MessageContext(BaseMiddleware):
+    """Handlers log under the message's id and routing key; whatever made the message fail (a handler's
+    error, a body that did not parse, a type no handler takes) is logged and counted on the way out."""
+
     async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
         routing_key = getattr(msg.raw_message, "routing_key", None)
         with log_context(message_id=msg.message_id, routing_key=routing_key):
-            try:
-                if len(msg.body) > (limit := size_limit(routing_key)):
-                    raise MessageTooLarge(f"{len(msg.body)} bytes, over the limit of {limit}")
-                return await call_next(msg)
-            except HandlerException:
-                raise  # an explicit ack/nack/reject decision, already logged where it was made
-            except Exception as exc:
-                metrics.MESSAGES_REJECTED.labels(**metrics.base(), event_type=routing_key or "").inc()
-                log.error(
-                    "message %s (%s) rejected to its dead-letter queue: %s",
-                    msg.message_id,
-                    routing_key,
-                    " ".join(str(exc).split())[:500],
-                )
-                raise
+            return await call_next(msg)
+
+    async def after_processed(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> bool | None:
+        if not isinstance(exc_val, Exception) or isinstance(exc_val, HandlerException):
+            return False  # done, cancelled, or an explicit ack/nack/reject decision, logged where it was made
+        routing_key = getattr(self.msg, "routing_key", None)
+        metrics.MESSAGES_REJECTED.labels(**metrics.base(), event_type=routing_key or "").inc()
+        log.error(
+            "message %s (%s) rejected to its dead-letter queue: %s",
+            getattr(self.msg, "message_id", None),
+            routing_key,
+            " ".join(str(exc_val).split())[:500],
+        )
+        return False

@@ -1,26 +1,29 @@
 """Exchanges and queues of one instance: who consumes which event, and where failures go.
 
 Every service declares the whole topology at start-up (idempotent), so an event published
-before its consumer ever ran still has a queue waiting for it. Each (service, event) pair has
-its own durable quorum queue with a delivery limit; a message that fails too often, or is
-rejected as malformed, moves to that queue's own dead-letter queue where an operator can
-inspect and replay it.
+before its consumer ever ran still has a queue waiting for it. Each service has one durable
+quorum queue with a delivery limit, `<service>.events`, bound to every event type it consumes
+(assignment has a second one, `assignment.inbound`, for what neighbours send). A message that
+fails too often, or is rejected as malformed, moves to that queue's own dead-letter queue
+(`<queue>.dead`) where an operator can inspect and replay it. One queue per service rather than
+one per (service, event): 5 quorum queues per instance instead of 45, which is what lets a
+province host 127 instances on one broker (README, "Scaling"); the handlers are chosen by the
+envelope's event type (`shared.messaging.consumer.ServiceQueue`).
 
 Linked instances talk through three more pieces. A message for a neighbour (parent or child)
 is published to `doithoai.links` with routing key `<neighbour>.<event type>` and waits in the
 durable queue `link.to.<neighbour>`; RabbitMQ's shovel plugin moves it, with publisher
-confirms, into the neighbour's `doithoai.inbound` exchange, where that instance's consumers
-of link events have their own queues (`<service>.inbound.<event type>`). Internal events and
-link messages never share an exchange, so nothing received from a neighbour is forwarded by
-accident.
+confirms, into the neighbour's `doithoai.inbound` exchange, bound to `assignment.inbound` by
+`*.<event type>`. Internal events and link messages never share an exchange, so nothing
+received from a neighbour is forwarded by accident.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-import aiormq
-from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
 EVENTS_EXCHANGE = RabbitExchange("doithoai.events", type=ExchangeType.TOPIC, durable=True)
 LINKS_EXCHANGE = RabbitExchange("doithoai.links", type=ExchangeType.TOPIC, durable=True)
@@ -94,7 +97,13 @@ INBOUND_SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def queue_name(service: str, event_type: str, *, inbound: bool = False) -> str:
+def queue_name(service: str, *, inbound: bool = False) -> str:
+    return f"{service}.inbound" if inbound else f"{service}.events"
+
+
+def per_event_queue_name(service: str, event_type: str, *, inbound: bool = False) -> str:
+    """The queue an instance made before December 2026 had for one (service, event) pair; only
+    `shared.messaging.migration` still looks for these."""
     return f"{service}.inbound.{event_type}" if inbound else f"{service}.{event_type}"
 
 
@@ -116,18 +125,24 @@ def link_routing_key(neighbour: str, event_type: str) -> str:
     return f"{neighbour}.{event_type}"
 
 
-def event_queue(service: str, event_type: str, *, inbound: bool = False) -> RabbitQueue:
-    """The consumer queue of `service` for `event_type` (from a neighbour when `inbound`)."""
+def consumed(service: str, *, inbound: bool = False) -> tuple[str, ...]:
+    """The event types `service` consumes (from neighbours when `inbound`)."""
     table = INBOUND_SUBSCRIPTIONS if inbound else SUBSCRIPTIONS
-    if event_type not in table.get(service, ()):
-        raise ValueError(f"{service} has no {'inbound ' if inbound else ''}subscription to {event_type}")
-    name = queue_name(service, event_type, inbound=inbound)
+    if service not in table:
+        raise ValueError(f"{service} has no {'inbound ' if inbound else ''}queue")
+    return table[service]
+
+
+def consumer_queue(service: str, *, inbound: bool = False) -> RabbitQueue:
+    """The consumer queue of `service` (for events from neighbours when `inbound`). Declared and bound by
+    `declare_topology` alone: a subscriber only looks it up (`declare=False`)."""
+    consumed(service, inbound=inbound)
+    name = queue_name(service, inbound=inbound)
     return RabbitQueue(
         name,
         queue_type=QueueType.QUORUM,
         durable=True,
-        # Inbound messages are addressed `<this instance>.<event type>`; only ours arrive here.
-        routing_key=f"*.{event_type}" if inbound else event_type,
+        declare=False,
         arguments={
             "x-delivery-limit": DELIVERY_LIMIT,
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
@@ -139,12 +154,18 @@ def event_queue(service: str, event_type: str, *, inbound: bool = False) -> Rabb
     )
 
 
+def routing_keys(service: str, *, inbound: bool = False) -> list[str]:
+    """What the consumer queue is bound by: its event types (inbound ones are addressed `<this
+    instance>.<event type>`; only ours arrive here) and, for internal queues, the replay key."""
+    if inbound:
+        return [f"*.{event_type}" for event_type in consumed(service, inbound=True)]
+    return [*consumed(service), replay_routing_key(queue_name(service))]
+
+
 def dead_letter_queue(queue: str) -> RabbitQueue:
     """A classic durable queue: dead letters wait here, rarely, for an operator; they need no delivery
-    limit and no poison handling, which are what the consumer queues are quorum queues for. A quorum
-    queue is a Raft member with its own log and memory: at 127 instances on one broker, 37 dead-letter
-    queues each made half of 9,600 quorum queues (README, "Scaling"). An instance created before this
-    keeps its quorum dead-letter queues (`declare_topology` leaves them as they are)."""
+    limit and no poison handling, which are what the consumer queues are quorum queues for (a quorum
+    queue is a Raft member with its own log, memory and timers: README, "Scaling")."""
     return RabbitQueue(
         dead_letter_queue_name(queue),
         queue_type=QueueType.CLASSIC,
@@ -164,27 +185,17 @@ def link_queue(neighbour: str) -> RabbitQueue:
     )
 
 
-def all_queues() -> list[tuple[RabbitQueue, RabbitQueue, RabbitExchange]]:
-    """Every (consumer queue, its dead-letter queue, the exchange it is bound to) of an instance."""
-    tables = [(SUBSCRIPTIONS, False, EVENTS_EXCHANGE), (INBOUND_SUBSCRIPTIONS, True, INBOUND_EXCHANGE)]
-    return [
-        (
-            event_queue(service, event_type, inbound=is_inbound),
-            dead_letter_queue(queue_name(service, event_type, inbound=is_inbound)),
-            exchange,
-        )
-        for table, is_inbound, exchange in tables
-        for service, event_types in table.items()
-        for event_type in event_types
-    ]
+def consumer_queues() -> list[tuple[str, bool]]:
+    """Every (service, inbound) that has a consumer queue."""
+    return [(service, False) for service in SUBSCRIPTIONS] + [(service, True) for service in INBOUND_SUBSCRIPTIONS]
 
 
-async def declare_topology(broker: RabbitBroker, neighbours: list[str] = ()) -> None:  # type: ignore[assignment]
+async def declare_topology(connection: Any, neighbours: Sequence[str] = ()) -> None:
     """Declare exchanges, queues, dead-letter queues, link queues and bindings; safe to repeat.
 
-    On a channel of its own: FastStream caches declared queues by name and would otherwise hand a
-    subscriber this channel's queue object instead of one on the subscriber's own channel."""
-    connection: Any = broker._connection  # noqa: SLF001 (the broker's connection, opened by connect())
+    On a channel of its own (of `connection`, an aio-pika connection): FastStream caches declared
+    queues by name and would otherwise hand a subscriber this channel's queue object instead of one on
+    the subscriber's own channel."""
     channel = await connection.channel()
     try:
         exchanges = {
@@ -192,25 +203,18 @@ async def declare_topology(broker: RabbitBroker, neighbours: list[str] = ()) -> 
             for ex in (EVENTS_EXCHANGE, LINKS_EXCHANGE, INBOUND_EXCHANGE, DEAD_LETTER_EXCHANGE)
         }
 
-        async def declare(queue: RabbitQueue, exchange: str, *routing_keys: str) -> None:
-            nonlocal channel
-            try:
-                declared = await channel.declare_queue(queue.name, durable=True, arguments=queue.arguments)
-            except aiormq.exceptions.ChannelPreconditionFailed:
-                if (queue.arguments or {}).get("x-queue-type") != "classic":
-                    raise
-                # A dead-letter queue of an older instance, still a quorum queue: kept as it is.
-                channel = await connection.channel()
-                declared = await channel.declare_queue(queue.name, passive=True)
-            for key in (queue.routing_key, *routing_keys):
-                await declared.bind(exchanges[exchange], routing_key=key)
+        async def declare(queue: RabbitQueue, exchange: RabbitExchange, keys: list[str]) -> None:
+            declared = await channel.declare_queue(queue.name, durable=True, arguments=queue.arguments)
+            for key in keys:
+                await declared.bind(exchanges[exchange.name], routing_key=key)
 
-        for queue, dlq, exchange in all_queues():
-            # Internal queues can also be reached alone, for replaying their dead letters.
-            replay = (replay_routing_key(queue.name),) if exchange is EVENTS_EXCHANGE else ()
-            await declare(queue, exchange.name, *replay)
-            await declare(dlq, DEAD_LETTER_EXCHANGE.name)
+        for service, inbound in consumer_queues():
+            queue = consumer_queue(service, inbound=inbound)
+            exchange = INBOUND_EXCHANGE if inbound else EVENTS_EXCHANGE
+            await declare(queue, exchange, routing_keys(service, inbound=inbound))
+            await declare(dead_letter_queue(queue.name), DEAD_LETTER_EXCHANGE, [queue.name])
         for neighbour in neighbours:
-            await declare(link_queue(neighbour), LINKS_EXCHANGE.name)
+            queue = link_queue(neighbour)
+            await declare(queue, LINKS_EXCHANGE, [queue.routing_key])
     finally:
         await channel.close()

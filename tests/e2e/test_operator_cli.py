@@ -18,7 +18,7 @@ from tests.e2e.conftest import service_processes
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-DLQ = "assignment.opinion.received.v1.dead"
+DLQ = "assignment.events.dead"
 
 
 def dead_letters(text: str) -> float:
@@ -61,7 +61,7 @@ def test_dead_letter_seen_on_the_metric_and_replayed_after_the_fix(service_env, 
         out = wait_until(lambda: (o := cli(*status)).returncode == 0 and DLQ in o.stdout and o, 30, 1, "the CLI status")
         assert "sẵn sàng" in out.stdout and "Ý kiến quá hạn trả lời: 0" in out.stdout
         out = cli("dead-letters", "show", DLQ)
-        assert out.returncode == 0 and "delivery_limit" in out.stdout and "assignment.opinion.received.v1" in out.stdout
+        assert out.returncode == 0 and "delivery_limit" in out.stdout and "từ assignment.events," in out.stdout
 
         # The fix: a default agency in the directory; routing learns it through agency.updated.v1.
         out = cli("agencies", "put", "van-phong-ubnd", "--name", "Văn phòng HĐND - UBND", "--field", "other",

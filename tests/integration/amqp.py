@@ -16,6 +16,20 @@ async def message_count(broker_url: str, queue: str) -> int:
         return declared.declaration_result.message_count or 0
 
 
+async def listen(broker_url: str, *event_types: str) -> str:
+    """A queue of the test's own bound to `event_types` on the events exchange (declared if need be): what
+    the services published, by type (their own queues hold every type they consume)."""
+    name = "test." + "+".join(event_types)
+    connection = await aio_pika.connect(broker_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange("doithoai.events", aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(name, durable=True)
+        for event_type in event_types:
+            await queue.bind(exchange, routing_key=event_type)
+    return name
+
+
 async def publish_raw(
     broker_url: str, routing_key: str, body: bytes, *, exchange_name: str = "doithoai.events", **properties: Any
 ) -> None:

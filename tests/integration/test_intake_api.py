@@ -23,7 +23,7 @@ async def intake(service_env, monkeypatch):  # type: ignore[no-untyped-def]
 
 async def nothing_stored_or_published(client, broker_url: str) -> None:  # type: ignore[no-untyped-def]
     assert await client.app.state.runtime.db["opinions"].count_documents({}) == 0
-    assert await message_count(broker_url, "assignment.opinion.received.v1") == 0
+    assert await message_count(broker_url, "assignment.events") == 0
 
 
 @pytest.mark.parametrize(
@@ -99,10 +99,10 @@ async def test_submission_returns_a_tracking_code_and_publishes_one_received_eve
     from tests.integration.harness import eventually
 
     async def published() -> bool:
-        return await message_count(broker_url, "assignment.opinion.received.v1") == 1
+        return await message_count(broker_url, "assignment.events") == 1
 
     await eventually(published, what="the received event")
-    [message] = await drain(broker_url, "assignment.opinion.received.v1")
+    [message] = await drain(broker_url, "assignment.events")
     assert message.message_id and message.delivery_mode == 2  # persistent
     assert message.type == "opinion.received.v1" and message.correlation_id == accepted["opinion_id"]
 
@@ -129,12 +129,10 @@ async def test_a_resent_submission_with_the_same_idempotency_key_is_the_same_opi
     from tests.integration.harness import eventually
 
     async def published() -> bool:
-        return await message_count(broker_url, "assignment.opinion.received.v1") == 3
+        return await message_count(broker_url, "assignment.events") == 3
 
     await eventually(published, what="one received event per opinion")
-    codes = sorted(
-        body_of(m)["payload"]["tracking_code"] for m in await drain(broker_url, "assignment.opinion.received.v1")
-    )
+    codes = sorted(body_of(m)["payload"]["tracking_code"] for m in await drain(broker_url, "assignment.events"))
     assert codes == sorted([first, other, r.json()["tracking_code"]])
 
 

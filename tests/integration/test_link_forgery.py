@@ -95,7 +95,7 @@ async def test_a_forged_answer_from_above_never_reaches_the_citizen(rabbit_admin
         # by name through the default exchange: the broker refuses both.
         for exchange, key in (
             ("doithoai.inbound", f"{ids['w']}.escalation.answered.v1"),
-            ("", "assignment.inbound.escalation.answered.v1"),
+            ("", "assignment.inbound"),
         ):
             with pytest.raises(ChannelAccessRefused):
                 await send(ward_user, exchange, key, envelope("escalation.answered.v1", answer, instance=ids["d"]))
@@ -119,7 +119,7 @@ async def test_a_forged_answer_from_above_never_reaches_the_citizen(rabbit_admin
                 envelope("escalation.answered.v1", answer, instance=ids["d"]),
                 user_id=shovel_name(ids["d"], ids["w"]),
             )
-        dead = "assignment.inbound.escalation.answered.v1.dead"
+        dead = "assignment.inbound.dead"
         await eventually(
             lambda: _is(message_count(ward_user, dead), 1), what="the forged answer in the dead-letter queue"
         )
@@ -199,7 +199,7 @@ async def test_a_ward_cannot_overwrite_a_siblings_statistics(rabbit_admin, secan
         for body in attacks.values():
             await through_link(w1_user, body)
         d_user = chain.env("d")["DOITHOAI_BROKER_URL"]
-        dead = "assignment.inbound.summary.reported.v1.dead"
+        dead = "assignment.inbound.dead"
         await eventually(lambda: _is(message_count(d_user, dead), len(attacks)), what="every forged summary refused")
 
         r = await district.get(f"/api/v1/summary?period={period}", headers=headers("operator-key"))
@@ -287,7 +287,7 @@ async def test_photos_come_only_from_the_child_that_sent_the_opinion_and_are_rea
         for url, body in attacks.values():
             await send(url, "doithoai.links", f"{ids['d']}.escalation.media_added.v1", body)
         d_user = chain.env("d")["DOITHOAI_BROKER_URL"]
-        dead = "assignment.inbound.escalation.media_added.v1.dead"
+        dead = "assignment.inbound.dead"
         await eventually(lambda: _is(message_count(d_user, dead), len(attacks)), what="every bad photo refused")
         db = chain.apps[("d", "assignment")].state.runtime.db
         assert await db["media"].count_documents({}) == 0

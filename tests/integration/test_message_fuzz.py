@@ -20,7 +20,14 @@ from services.notification.app import create_app as notification_app
 from services.scheduling.app import create_app as scheduling_app
 from shared.messaging.links import shovel_name
 from shared.messaging.middleware import size_limit
-from shared.messaging.topology import INBOUND_SUBSCRIPTIONS, SUBSCRIPTIONS, all_queues
+from shared.messaging.topology import (
+    INBOUND_SUBSCRIPTIONS,
+    SUBSCRIPTIONS,
+    consumed,
+    consumer_queues,
+    dead_letter_queue_name,
+    queue_name,
+)
 from tests.integration.amqp import message_count, publish_raw
 from tests.integration.harness import eventually, headers, running
 
@@ -121,17 +128,19 @@ async def test_every_queue_dead_letters_bad_messages_and_nothing_changes(env, br
                 )
             sent[f"inbound.{event_type}"] = len(bodies)
 
-        queues = [(q.name, d.name) for q, d, _ in all_queues()]
-
-        def expected(queue: str) -> int:
-            inbound = ".inbound." in queue
-            return sent[("inbound." if inbound else "") + queue.split(".", 2 if inbound else 1)[-1]]
+        queues = {  # each consumer queue → its dead-letter queue, and how many bad messages were routed to it
+            queue_name(service, inbound=inbound): (
+                dead_letter_queue_name(queue_name(service, inbound=inbound)),
+                sum(sent[("inbound." if inbound else "") + e] for e in consumed(service, inbound=inbound)),
+            )
+            for service, inbound in consumer_queues()
+        }
 
         async def all_dead() -> bool:
-            return all([await message_count(broker_url, dlq) == expected(q) for q, dlq in queues])
+            return all([await message_count(broker_url, dlq) == expected for dlq, expected in queues.values()])
 
         await eventually(all_dead, timeout=60, what="every bad message in its dead-letter queue")
-        for queue, _ in queues:
+        for queue in queues:
             assert await message_count(broker_url, queue) == 0, queue
         after = await snapshot(secantus.url, instance)
         # The only trace a refused message leaves is the audit entry of each refused link message.
@@ -152,7 +161,8 @@ async def test_every_queue_dead_letters_bad_messages_and_nothing_changes(env, br
         await eventually(assigned, what="a valid opinion to be assigned after the fuzzing")
 
     refusals = [r.getMessage() for r in caplog.records if r.name == "doithoai.consumer"]
-    assert sum("over the limit" in m for m in refusals) == len(queues)  # one huge message each
+    routed = sum(len(consumed(service, inbound=inbound)) for service, inbound in consumer_queues())
+    assert sum("over the limit" in m for m in refusals) == routed  # one huge message of each type, in each queue
     assert sum("sender_mismatch" in m and "no link" in m for m in refusals) == 2, refusals
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -12,7 +13,7 @@ from faststream.rabbit import RabbitBroker, RabbitRouter
 from services.assignment.app import create_app as assignment_app
 from services.intake.app import create_app as intake_app
 from shared.events import Envelope, OpinionAnsweredV1, OpinionReceivedV1, Source
-from shared.messaging.consumer import TransientError, consumes, subscriber
+from shared.messaging.consumer import ServiceQueue, TransientError, consumes
 from shared.messaging.topology import DELIVERY_LIMIT, declare_topology
 from tests.integration.amqp import body_of, drain, message_count, publish_raw
 from tests.integration.harness import eventually, headers, running
@@ -71,7 +72,7 @@ async def test_malformed_and_unknown_version_messages_are_dead_lettered_and_the_
         )
 
         async def three_dead() -> bool:
-            return await message_count(broker_url, "assignment.opinion.received.v1.dead") == 3
+            return await message_count(broker_url, "assignment.events.dead") == 3
 
         await eventually(three_dead, what="three messages in the dead-letter queue")
 
@@ -82,17 +83,17 @@ async def test_malformed_and_unknown_version_messages_are_dead_lettered_and_the_
 
         await eventually(good_one_assigned, what="the valid message to be processed after the poison")
         assert await db.assignments.find_one({"_id": good.payload.opinion_id})
-        assert await message_count(broker_url, "assignment.opinion.received.v1") == 0
+        assert await message_count(broker_url, "assignment.events") == 0
 
     rejections = [r.getMessage() for r in caplog.records if r.name == "doithoai.consumer"]
     for poison in ("poison-1", "poison-2", "poison-3"):
         assert any(f"message {poison} (opinion.received.v1) rejected" in m for m in rejections), rejections
     assert any("opinion.received.v9" in m for m in rejections)
 
-    dead = await drain(broker_url, "assignment.opinion.received.v1.dead")
+    dead = await drain(broker_url, "assignment.events.dead")
     assert sorted(m.message_id for m in dead) == ["poison-1", "poison-2", "poison-3"]
     # RabbitMQ records why and from where each one was dead-lettered.
-    assert all(m.headers["x-death"][0]["queue"] == "assignment.opinion.received.v1" for m in dead)
+    assert all(m.headers["x-death"][0]["queue"] == "assignment.events" for m in dead)
     assert all(m.headers["x-death"][0]["reason"] == "rejected" for m in dead)
 
 
@@ -101,7 +102,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_
     router = RabbitRouter()
     deliveries = 0
 
-    @subscriber(router, "scheduling", OpinionAnsweredV1, prefetch=1)
+    @ServiceQueue(router, "scheduling", prefetch=1).handles(OpinionAnsweredV1)
     @consumes(attempts=1)
     async def always_failing(event: Envelope[OpinionAnsweredV1]) -> None:
         nonlocal deliveries
@@ -110,7 +111,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_
 
     broker.include_router(router)
     await broker.connect()
-    await declare_topology(broker)
+    await declare_topology(broker._connection)  # noqa: SLF001
     await broker.start()
     try:
         event = Envelope.new(
@@ -133,13 +134,13 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_
         )
 
         async def dead() -> bool:
-            return await message_count(broker_url, "scheduling.opinion.answered.v1.dead") == 1
+            return await message_count(broker_url, "scheduling.events.dead") == 1
 
         await eventually(dead, timeout=60, what="the message to reach the dead-letter queue")
     finally:
         await broker.stop()
     assert deliveries > DELIVERY_LIMIT - 1  # tried as often as the limit allows, then parked
-    [message] = await drain(broker_url, "scheduling.opinion.answered.v1.dead")
+    [message] = await drain(broker_url, "scheduling.events.dead")
     assert body_of(message)["event_id"] == str(event.event_id)
     assert message.headers["x-death"][0]["reason"] == "delivery_limit"
 
@@ -186,29 +187,74 @@ async def test_an_event_the_broker_refused_stays_in_the_outbox_and_goes_out_late
         assert (await opinions.find_one({"tracking_code": code}))["outbox"] == []
 
 
-async def test_dead_letter_queues_are_classic_and_an_older_quorum_one_is_kept(broker_url: str, vhost: str) -> None:
-    """Consumer and link queues stay quorum queues (delivery limit, no loss); dead-letter queues are classic
-    (README "Scaling": half the quorum queues of a province). An instance made before keeps its quorum
-    dead-letter queues: the topology is declared over them without an error."""
-    import httpx
+async def test_an_instance_made_with_one_queue_per_event_is_moved_to_one_queue_per_service(
+    broker_url: str, vhost: str, rabbit_admin
+) -> None:  # type: ignore[no-untyped-def]
+    """Before December 2026 every (service, event) pair had its own quorum queue. `deploy.links prepare` hands
+    what they hold (live, dead, from a neighbour) to the new queues and deletes them; consumer and link queues
+    are quorum queues, dead-letter queues classic; a second run finds nothing to do."""
+    import aio_pika
 
-    from tests.conftest import RABBIT_MANAGEMENT
+    from deploy.dead_letters import replay
+    from deploy.links import Credentials, Hierarchy, prepare
+    from shared.messaging.links import REPLAYED_USER_ID
+    from shared.messaging.migration import per_event_queues
+    from shared.messaging.topology import DEAD_LETTER_EXCHANGE, replay_routing_key
 
-    older = "scheduling.opinion.answered.v1.dead"
-    broker = RabbitBroker(broker_url)
-    await broker.connect()
+    answered = json.loads(received(str(uuid.uuid4())).model_dump_json())  # any envelope will do
+    connection = await aio_pika.connect(broker_url)
+    async with connection:  # the old layout, as the code before declared it
+        channel = await connection.channel(publisher_confirms=True)
+        events = await channel.declare_exchange("doithoai.events", "topic", durable=True)
+        inbound = await channel.declare_exchange("doithoai.inbound", "topic", durable=True)
+        dead_letters = await channel.declare_exchange(DEAD_LETTER_EXCHANGE.name, "direct", durable=True)
+        for name, (_, is_inbound, event_type) in per_event_queues().items():
+            arguments = {
+                "x-queue-type": "quorum",
+                "x-delivery-limit": DELIVERY_LIMIT,
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+                "x-dead-letter-routing-key": name,
+            }
+            queue = await channel.declare_queue(name, durable=True, arguments=arguments)
+            if is_inbound:
+                await queue.bind(inbound, f"*.{event_type}")
+            else:
+                await queue.bind(events, event_type)
+                await queue.bind(events, replay_routing_key(name))
+            dead = await channel.declare_queue(f"{name}.dead", durable=True, arguments={"x-queue-type": "classic"})
+            await dead.bind(dead_letters, name)
+
+        def message(event_id: str, **kw: object) -> aio_pika.Message:
+            return aio_pika.Message(json.dumps(answered).encode(), message_id=event_id, delivery_mode=2, **kw)  # type: ignore[arg-type]
+
+        await events.publish(message("waiting"), routing_key="opinion.received.v1")  # assignment's, notification's
+        from_child = message("from-child", user_id="guest")
+        await channel.default_exchange.publish(from_child, routing_key="assignment.inbound.escalation.requested.v1")
+        died = {"x-death": [{"queue": "scheduling.opinion.answered.v1", "reason": "rejected", "count": 1}]}
+        await dead_letters.publish(message("died", headers=died), routing_key="scheduling.opinion.answered.v1")
+
+    hierarchy = Hierarchy(instances=[{"id": vhost, "name": "Phường Thử", "level": "ward"}])  # type: ignore[list-item]
+    credentials = Credentials(shovel="s", instances={vhost: "instance-password"})
     try:
-        channel = await broker._connection.channel()  # noqa: SLF001
-        await channel.declare_queue(older, durable=True, arguments={"x-queue-type": "quorum"})
-        await channel.close()
-        await declare_topology(broker, ["ha-noi"])
-        await declare_topology(broker, ["ha-noi"])  # and again, as every service does at every start
+        await asyncio.to_thread(prepare, hierarchy, credentials)
+        names = rabbit_admin.queue_names(vhost)
+        await asyncio.to_thread(prepare, hierarchy, credentials)  # nothing left to retire
+        types = {q["name"]: q["type"] for q in rabbit_admin.queues(vhost)}
     finally:
-        await broker.stop()
-    with httpx.Client(base_url=RABBIT_MANAGEMENT, auth=("guest", "guest")) as http:
-        types = {q["name"]: q["type"] for q in http.get(f"/api/queues/{vhost}").raise_for_status().json()}
-    assert types[older] == "quorum"
-    assert types["intake.opinion.classified.v1.dead"] == "classic"
-    assert types["intake.opinion.classified.v1"] == "quorum"
-    assert types["link.to.ha-noi"] == "quorum"
-    assert {t for name, t in types.items() if name.endswith(".dead") and name != older} == {"classic"}
+        rabbit_admin.delete_user(f"doithoai-{vhost}")
+    assert names == set(types) and not names & per_event_queues().keys()
+    assert {t for name, t in types.items() if name.endswith(".dead")} == {"classic"}
+    assert {t for name, t in types.items() if not name.endswith(".dead")} == {"quorum"}
+    assert len(types) == 10  # 5 consumer queues and their dead-letter queues, for 45 and 45 before
+
+    assert [m.message_id for m in await drain(broker_url, "assignment.events")] == ["waiting"]
+    assert [m.message_id for m in await drain(broker_url, "notification.events")] == ["waiting"]
+    [from_child] = await drain(broker_url, "assignment.inbound")
+    assert from_child.headers[REPLAYED_USER_ID] == "guest"  # the broker's proof of origin, as a replay carries it
+    # The dead letter keeps why it died, and replaying it reaches the queue that replaced its own.
+    assert await message_count(broker_url, "scheduling.events.dead") == 1
+    assert await replay(broker_url, "scheduling.events.dead") == 1
+    assert [m.message_id for m in await drain(broker_url, "scheduling.events")] == ["died"]
+    # New events reach the new queues only.
+    await publish_raw(broker_url, "opinion.merged.v1", b"{}", message_id="after")
+    assert [await message_count(broker_url, q) for q in ("intake.events", "scheduling.events")] == [1, 1]

@@ -105,7 +105,7 @@ async def test_metrics_move_under_a_real_flow(env, broker_url) -> None:  # type:
             routing_text = (await routing.get("/metrics")).text
             done = (
                 sample(intake_text, "doithoai_open_opinions", status="assigned") == 2
-                and sample(routing_text, "doithoai_queue_messages", queue="assignment.opinion.received.v1.dead") == 1
+                and sample(routing_text, "doithoai_queue_messages", queue="assignment.events.dead") == 1
             )
             return (intake_text, routing_text) if done else None
 

@@ -10,7 +10,7 @@ import pytest
 from services.scheduling.app import create_app as scheduling_app
 from shared.clock import ManualClock
 from shared.events import AgencyRef, Envelope, OpinionAnsweredV1, OpinionAssignedV1, Source
-from tests.integration.amqp import body_of, drain, message_count, publish_raw
+from tests.integration.amqp import body_of, drain, listen, message_count, publish_raw
 from tests.integration.harness import eventually, running
 
 SOURCE = Source(level="ward", instance="test", service="assignment")
@@ -57,6 +57,7 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
     opinion_id = str(uuid.uuid4())
     due = T0 + timedelta(days=10)
     app = scheduling_app(clock=clock)
+    due_soon, overdue = await listen(broker_url, "opinion.due_soon.v1"), await listen(broker_url, "opinion.overdue.v1")
     async with running(app):
         await publish(broker_url, assigned(opinion_id, due))
         timers = app.state.runtime.db["timers"]
@@ -84,16 +85,13 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
     async with running(app):
 
         async def first_reminder() -> bool:
-            return await message_count(broker_url, "intake.opinion.due_soon.v1") == 2
+            return await message_count(broker_url, due_soon) == 2
 
         await eventually(first_reminder, what="the 7-day reminder after the restart")
         clock.set(due + timedelta(seconds=1))
 
         async def all_fired() -> bool:
-            return (
-                await message_count(broker_url, "intake.opinion.due_soon.v1") == 6
-                and await message_count(broker_url, "intake.opinion.overdue.v1") == 2
-            )
+            return await message_count(broker_url, due_soon) == 6 and await message_count(broker_url, overdue) == 2
 
         await eventually(all_fired, what="the other reminders and the overdue event")
         service = app.state.scheduling
@@ -105,11 +103,11 @@ async def test_timers_survive_a_restart_and_fire_once_each(env, broker_url) -> N
         )
         assert await service.fire_due() == 1
 
-    events = [body_of(m) for m in await drain(broker_url, "notification.opinion.due_soon.v1")]
+    events = [body_of(m) for m in await drain(broker_url, due_soon)]
     reminders = [e for e in events if e["payload"]["opinion_id"] == opinion_id]
     assert sorted(r["payload"]["days_left"] for r in reminders) == [1, 3, 7]
     assert all(r["correlation_id"] == opinion_id for r in reminders)
-    events = [body_of(m) for m in await drain(broker_url, "notification.opinion.overdue.v1")]
+    events = [body_of(m) for m in await drain(broker_url, overdue)]
     overdue = [e for e in events if e["payload"]["opinion_id"] == opinion_id]
     assert len(overdue) == 2 and overdue[0]["event_id"] == overdue[1]["event_id"]
 
