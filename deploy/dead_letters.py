@@ -12,8 +12,8 @@ from typing import Any
 
 import aio_pika
 
-from shared.messaging.links import REPLAYED_USER_ID
 from shared.messaging.migration import per_event_queues
+from shared.messaging.moves import move_messages
 
 
 def _origin(message: aio_pika.abc.AbstractIncomingMessage) -> str | None:
@@ -54,32 +54,13 @@ async def peek(amqp: str, queue: str, limit: int = 20) -> list[dict[str, Any]]:
 async def replay(amqp: str, queue: str) -> int:
     """Move every message back to the queue it was dead-lettered from; returns how many moved."""
     connection = await aio_pika.connect(amqp)
-    moved = 0
     async with connection:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         q = await channel.declare_queue(queue, passive=True)
-        while (message := await q.get(fail=False, no_ack=False)) is not None:
-            origin = _origin(message)
-            if origin is None:
-                await message.nack(requeue=True)
+
+        def origin(message: aio_pika.abc.AbstractIncomingMessage) -> str:
+            if (found := _origin(message)) is None:
                 raise RuntimeError(f"message {message.message_id} in {queue} does not say where it came from")
-            headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
-            if message.user_id:
-                # The broker refuses a user_id that is not ours; the link guard reads the original here.
-                headers[REPLAYED_USER_ID] = message.user_id
-            await channel.default_exchange.publish(
-                aio_pika.Message(
-                    message.body,
-                    headers=headers,
-                    content_type=message.content_type,
-                    message_id=message.message_id,
-                    correlation_id=message.correlation_id,
-                    type=message.type,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=origin,
-                mandatory=True,
-            )
-            await message.ack()
-            moved += 1
-    return moved
+            return found
+
+        return await move_messages(q, channel.default_exchange, origin)

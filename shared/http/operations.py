@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from shared.http.auth import Caller, require_role
 from shared.http.errors import ApiError
+from shared.messaging.moves import move_messages
 from shared.messaging.topology import EVENTS_EXCHANGE, replay_routing_key
 
 Operator = Annotated[Caller, Depends(require_role("operator"))]
@@ -151,28 +152,11 @@ def operations_router() -> APIRouter:
                 "Dead letters of link queues are replayed only by the broker's administrator: "
                 f"`doithoai dead-letters replay {queue} --amqp amqp://<admin>@…/{rt.settings.instance_id}`.",
             )
-        moved = 0
         channel = await rt.broker._connection.channel(publisher_confirms=True, on_return_raises=True)  # noqa: SLF001
         try:
             source = await channel.declare_queue(queue, passive=True)
             exchange = await channel.get_exchange(EVENTS_EXCHANGE.name)
-            while (message := await source.get(no_ack=False, fail=False)) is not None:
-                headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
-                await exchange.publish(
-                    aio_pika.Message(
-                        message.body,
-                        headers=headers,
-                        content_type=message.content_type,
-                        message_id=message.message_id,
-                        correlation_id=message.correlation_id,
-                        type=message.type,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    ),
-                    routing_key=replay_routing_key(origin),
-                    mandatory=True,
-                )
-                await message.ack()
-                moved += 1
+            moved = await move_messages(source, exchange, replay_routing_key(origin))
         finally:
             await channel.close()
         await rt.audit.record(caller, "dead_letters.replayed", queue, {"moved": moved})

@@ -18,8 +18,8 @@ them:
    empty": the check is a passive declare just before; an old service still consuming leaves its
    queue for the next run).
 
-Each message is published with a confirm before it is acked: a crash in between repeats it,
-never loses it.
+Each message is published with a confirm before it is acked (`shared.messaging.moves`): a crash in
+between repeats it, never loses it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 import aio_pika
 
-from shared.messaging.links import REPLAYED_USER_ID
+from shared.messaging.moves import move_messages
 from shared.messaging.topology import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
@@ -57,38 +57,6 @@ def per_event_queues() -> dict[str, tuple[str, bool, str]]:
         for service, inbound in consumer_queues()
         for event_type in consumed(service, inbound=inbound)
     }
-
-
-async def _move(
-    source: aio_pika.abc.AbstractQueue,
-    exchange: aio_pika.abc.AbstractExchange,
-    routing_key: str,
-    *,
-    keep_broker_headers: bool,
-) -> int:
-    moved = 0
-    while (message := await source.get(no_ack=False, fail=False)) is not None:
-        headers = dict(message.headers or {})
-        if not keep_broker_headers:
-            headers = {k: v for k, v in headers.items() if not k.startswith("x-")}
-        if message.user_id:
-            headers[REPLAYED_USER_ID] = message.user_id
-        await exchange.publish(
-            aio_pika.Message(
-                message.body,
-                headers=headers,
-                content_type=message.content_type,
-                message_id=message.message_id,
-                correlation_id=message.correlation_id,
-                type=message.type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=routing_key,
-            mandatory=True,
-        )
-        await message.ack()
-        moved += 1
-    return moved
 
 
 async def _delete_if_idle(channel: aio_pika.abc.AbstractChannel, name: str) -> None:
@@ -124,14 +92,14 @@ async def retire_per_event_queues(amqp_url: str, present: set[str]) -> dict[str,
                 await queue.unbind(events, routing_key=replay_routing_key(name))
             # Into the live queue: an internal one through its replay key, an inbound one by name.
             live, key = (channel.default_exchange, target) if inbound else (events, replay_routing_key(target))
-            moved[name] = await _move(queue, live, key, keep_broker_headers=False)
+            moved[name] = await move_messages(queue, live, key)
             await _delete_if_idle(channel, name)
             if dead_letter_queue_name(name) in present:
                 dead = await channel.declare_queue(dead_letter_queue_name(name), passive=True)
                 if inbound:
-                    moved[name] += await _move(dead, live, key, keep_broker_headers=False)
+                    moved[name] += await move_messages(dead, live, key)
                 else:
-                    moved[name] += await _move(dead, dead_letters, target, keep_broker_headers=True)
+                    moved[name] += await move_messages(dead, dead_letters, target, keep_broker_headers=True)
                 await _delete_if_idle(channel, dead.name)
             log.info("retired %s: %d messages handed to %s", name, moved[name], target)
     return moved
