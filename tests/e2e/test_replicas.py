@@ -83,7 +83,9 @@ def replicas(service_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, 
     clock = tmp_path / "clock"
     clock.write_text("0")
     env = {**service_env, "DOITHOAI_CONSOLE_URL": "http://console.test", "DOITHOAI_TEST_CLOCK_FILE": str(clock),
-           "DOITHOAI_TIMER_POLL_S": "0.2", "DOITHOAI_DELIVERY_POLL_S": "0.2"}  # fmt: skip
+           "DOITHOAI_TIMER_POLL_S": "0.2", "DOITHOAI_DELIVERY_POLL_S": "0.2",
+           # A killed sender's notifications go to the other replica when their lease runs out: after 9 s.
+           "DOITHOAI_SMTP_TIMEOUT_S": "2", "DOITHOAI_WEBHOOK_TIMEOUT_S": "2"}  # fmt: skip
     procs = {
         name: [ServiceProcess(name, env, free_port(), tmp_path / "log" / f"{name}-{r}.log") for r in "ab"]
         for name in SERVICES
@@ -151,8 +153,13 @@ def test_two_replicas_of_each_service_one_killed_under_load_lose_and_repeat_noth
     for name in SERVICES:
         replicas[name][0].wait_ready(120)
 
+    def receipts_mailed() -> set[str]:
+        return {CODE.search(m["Subject"]).group(0) for m in messages() if "Đã tiếp nhận ý kiến" in m["Subject"]}  # type: ignore[union-attr]
+
     wanted = set(codes.values())
+    # What the killed replica had taken but not sent waits for its lease to run out, then the other sends it.
     wait_until(lambda: set(agency_mails()) == wanted, 180, 0.5, "every opinion's agency mail")
+    wait_until(lambda: receipts_mailed() == wanted, 60, 0.5, "every citizen's receipt")
     quiet(messages)
     folder = smtp.folder
     notices = copies(folder, "Giao xử lý ý kiến")
