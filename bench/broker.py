@@ -60,6 +60,8 @@ class RabbitNode:
             "RABBITMQ_LOG_BASE": str(self.folder / "log"),
             "RABBITMQ_PID_FILE": str(self.folder / "node.pid"),
         }
+        if self.tuned:
+            env |= env_config(CONFIG / "province-env.conf")
         command = ["runuser", "-u", "rabbitmq", "--", "env", *(f"{k}={v}" for k, v in env.items()), SERVER]
         log = (self.folder / "console.log").open("wb")
         self.process = subprocess.Popen(  # noqa: S603 (a fixed command)
@@ -108,6 +110,16 @@ class RabbitNode:
             except OSError:
                 return False
         return True
+
+
+def env_config(path: Path) -> dict[str, str]:
+    """The variables of a rabbitmq-env.conf file, as environment variables (each with its RABBITMQ_ prefix)."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            out[f"RABBITMQ_{name.strip()}"] = value.strip().strip('"')
+    return out
 
 
 def _many_files() -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
+from pymongo import AsyncMongoClient
 
 from bench import fresh_run, memory_mb, start_logging, write_json
 from bench.broker import RabbitNode
@@ -95,6 +96,30 @@ def broker_figures(broker: RabbitNode) -> dict[str, Any]:
         "queues_by_type": types,
         "connections": totals["connections"],
     }
+
+
+class CpuShares:
+    """Share of one core each process used since this was made: the four services, RabbitMQ, the database
+    server and this driver (which also receives the mail), so what the machine's two cores went to is seen."""
+
+    def __init__(self, stack: LocalStack, broker: RabbitNode) -> None:
+        self.pids = {svc: p.process.pid for (_, svc), p in stack.processes.items() if p.process}
+        self.pids["secantusdb"] = stack.database.process.pid  # type: ignore[union-attr]
+        self.broker = broker.pid
+        self.before, self.t0 = cpu_seconds(self.pids, self.broker), time.time()
+
+    def since(self) -> dict[str, float]:
+        after, spent = cpu_seconds(self.pids, self.broker), time.time() - self.t0
+        shares = {name: round(100 * (after[name] - self.before.get(name, 0)) / spent, 1) for name in after}
+        shares["services"] = round(sum(shares[s] for s in BACKENDS), 1)
+        return shares
+
+
+async def db_operations(stack: LocalStack) -> int:
+    """Operations the database server has counted so far (inserts, queries, updates, deletes, getMores, commands)."""
+    async with AsyncMongoClient(stack.database.url) as client:
+        counters = (await client.admin.command("serverStatus"))["opcounters"]
+    return int(sum(counters.values()))
 
 
 class Load:
@@ -218,14 +243,11 @@ async def measure_on(broker: RabbitNode, size: int, args: argparse.Namespace) ->
         result["startup_s"] = round(time.time() - started, 1)
         log.info("  started in %.0f s; quiet for %d s", result["startup_s"], args.idle)
         await asyncio.sleep(20)  # the first passes of every loop and the broker's settling are not idle
-        pids = {svc: p.process.pid for (_, svc), p in stack.processes.items() if p.process}
-        before, t0 = cpu_seconds(pids, broker.pid), time.time()
+        cpu = CpuShares(stack, broker)
+        ops = await db_operations(stack)
         await asyncio.sleep(args.idle)
-        after, spent = cpu_seconds(pids, broker.pid), time.time() - t0
-        result["idle_cpu_pct"] = {
-            name: round(100 * (after[name] - before.get(name, 0)) / spent, 1) for name in (*BACKENDS, "rabbitmq")
-        }
-        result["idle_cpu_pct"]["services"] = round(sum(result["idle_cpu_pct"][s] for s in BACKENDS), 1)
+        result["idle_cpu_pct"] = cpu.since()
+        result["idle_db_ops_per_s"] = round(((await db_operations(stack)) - ops) / args.idle, 1)
         result["idle_rss_mb"] = {**rss_mb(stack)}
         result["idle_rss_mb"]["services"] = round(sum(result["idle_rss_mb"][s] for s in BACKENDS), 1)
         result["broker_idle"] = broker_figures(broker)
@@ -239,7 +261,12 @@ async def measure_on(broker: RabbitNode, size: int, args: argparse.Namespace) ->
         load = Load(stack, sink, vhosts)
         try:
             log.info("  %s opinions/s for %d s", args.rate, args.seconds)
+            cpu, ops = CpuShares(stack, broker), await db_operations(stack)
             result["load"] = await load.run(args.rate, args.seconds)
+            result["load"]["cpu_pct"] = cpu.since()
+            result["load"]["db_ops_per_opinion"] = round(
+                ((await db_operations(stack)) - ops) / max(1, result["load"]["submitted"]), 1
+            )
         finally:
             await load.close()
         result["rss_mb_after_load"] = rss_mb(stack)
@@ -251,6 +278,11 @@ async def measure_on(broker: RabbitNode, size: int, args: argparse.Namespace) ->
             notified.get("p99"),
             trip.get("p99", "—"),
             result["load"]["lost"],
+        )
+        log.info(
+            "  during the load, %% of a core: %s; %.1f database operations an opinion",
+            ", ".join(f"{name} {share}" for name, share in result["load"]["cpu_pct"].items()),
+            result["load"]["db_ops_per_opinion"],
         )
     finally:
         stack.stop()

@@ -252,6 +252,7 @@ def _shared(hierarchy_file: str, broker_memory: str = "2Gi", hosting: bool = Fal
     }  # fmt: skip
     if hosting:  # thousands of queues at rest: the settings measured by `make bench-province`
         rabbit["spec"]["rabbitmq"]["additionalConfig"] = (RABBITMQ / "province.conf").read_text(encoding="utf-8")
+        rabbit["spec"]["rabbitmq"]["envConfig"] = (RABBITMQ / "province-env.conf").read_text(encoding="utf-8")
     mongo = {
         "apiVersion": "mongodbcommunity.mongodb.com/v1",
         "kind": "MongoDBCommunity",

@@ -106,7 +106,9 @@ QUEUE_MESSAGES = Gauge(
 OPEN_OPINIONS = Gauge("doithoai_open_opinions", "Opinions not yet closed, by status.", (*BASE_LABELS, "status"))
 OVERDUE_NOW = Gauge("doithoai_overdue_opinions", "Open opinions past their answer deadline now.", BASE_LABELS)
 OUTBOX_BACKLOG = Gauge(
-    "doithoai_outbox_backlog", "Documents holding events the broker has not yet confirmed.", BASE_LABELS
+    "doithoai_outbox_backlog",
+    "Documents whose events the outbox relay's last pass, after the grace, still could not publish.",
+    BASE_LABELS,
 )
 DOCUMENTS_MISSING = Gauge(
     "doithoai_documents_missing",

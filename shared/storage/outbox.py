@@ -149,17 +149,19 @@ class Outbox:
             await collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"event_id": {"$in": published}}}})
         return len(published)
 
-    async def relay_once(self, *, grace: timedelta | None = None) -> int:
-        """Publish what inline publishing left behind; returns the number of events sent."""
-        cutoff = datetime.now(UTC) - (self._grace if grace is None else grace)
-        sent = 0
+    async def relay_once(self) -> tuple[int, int]:
+        """Publish what inline publishing left behind: (events sent, documents whose events are still not
+        all published). Finding nothing costs one query per collection; nothing is counted apart."""
+        cutoff = datetime.now(UTC) - self._grace
+        sent = stuck = 0
         for collection in self._collections:
             pending = {f"{OUTBOX}.created_at": {"$gte": EPOCH, "$lte": cutoff}}
-            cursor = collection.find(pending, {OUTBOX: 1}, limit=500)
-            async for doc in cursor:
+            async for doc in collection.find(pending, {OUTBOX: 1}, limit=500):
                 entries = [e for e in doc[OUTBOX] if e["created_at"] <= cutoff]
-                sent += await self.flush(collection, doc["_id"], entries)
-        return sent
+                published = await self.flush(collection, doc["_id"], entries)
+                sent += published
+                stuck += published < len(entries)
+        return sent, stuck
 
     async def backlog(self) -> int:
         """Documents holding events not yet confirmed by the broker."""
@@ -171,10 +173,10 @@ class Outbox:
     async def run(self) -> None:
         while True:
             try:
-                sent = await self.relay_once()
+                sent, stuck = await self.relay_once()
                 if sent:
                     log.info("outbox relay published %d event(s)", sent)
-                metrics.OUTBOX_BACKLOG.labels(**metrics.base()).set(await self.backlog())
+                metrics.OUTBOX_BACKLOG.labels(**metrics.base()).set(stuck)
             except asyncio.CancelledError:
                 raise
             except Exception:

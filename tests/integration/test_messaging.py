@@ -177,6 +177,8 @@ async def test_an_event_the_broker_refused_stays_in_the_outbox_and_goes_out_late
         doc = await opinions.find_one({"tracking_code": code})
         assert len(doc["outbox"]) == 1 and doc["outbox"][0]["event_type"] == "opinion.received.v1"
         assert (await client.get(f"/api/v1/opinions/{code}")).json()["status"] == "received"
+        # What the gauge the alert watches is set to: a pass sends nothing and counts the document stuck.
+        assert await intake.state.runtime.outbox.relay_once() == (0, 1)
 
         rabbit_admin.set_permissions(vhost, "guest")  # publishing allowed again
 
@@ -185,6 +187,7 @@ async def test_an_event_the_broker_refused_stays_in_the_outbox_and_goes_out_late
 
         await eventually(assigned, timeout=30, what="the relay to publish and the opinion to be assigned")
         assert (await opinions.find_one({"tracking_code": code}))["outbox"] == []
+        assert await intake.state.runtime.outbox.relay_once() == (0, 0)
 
 
 async def test_an_instance_made_with_one_queue_per_event_is_moved_to_one_queue_per_service(

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 import deploy.kubernetes as k8s
+from bench.broker import env_config
 from services.assignment.app import AssignmentSettings
 from services.console.app import ConsoleSettings
 from services.intake.app import IntakeSettings
@@ -125,6 +126,15 @@ def secret_paths(text: str, instance: str) -> list[str]:
     """The paths under /run/secrets an instance's entry names."""
     entry = next(e for e in yaml.safe_load(text)["instances"] if e["instance_id"] == instance)
     return [v for v in entry.values() if isinstance(v, str) and v.startswith("/run/secrets/")]
+
+
+def test_a_province_broker_gets_the_settings_the_bench_measured() -> None:
+    """The RabbitMQ cluster of a hosted province runs with what `make bench-province` runs its node with."""
+    spec = hosted_manifests()["RabbitmqCluster"]["rabbitmq"]["spec"]["rabbitmq"]
+    assert spec["additionalConfig"] == (ROOT / "deploy/rabbitmq/province.conf").read_text(encoding="utf-8")
+    env = env_config(ROOT / "deploy/rabbitmq/province-env.conf")
+    assert env == {"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "+sbwt none +sbwtdcpu none +sbwtdio none"}
+    assert 'SERVER_ADDITIONAL_ERL_ARGS="+sbwt none' in spec["envConfig"]
 
 
 def test_the_committed_hosted_manifests_are_what_the_generator_writes() -> None:
