@@ -50,9 +50,11 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/i/"
 # Hosted defaults (an instance's entry may still set its own): the relay only mends what inline
-# publishing missed, deadlines are counted in days, queue depths feed alerts that wait minutes anyway.
+# publishing missed (it reads the database at once after a miss of its own, otherwise every ten minutes),
+# deadlines are counted in days, queue depths feed alerts that wait minutes anyway.
 HOSTED_INTERVALS: dict[str, float] = {
-    "outbox_interval_s": 60.0,
+    "outbox_interval_s": 10.0,
+    "outbox_sweep_s": 600.0,
     "monitor_interval_s": 300.0,
     "gauge_interval_s": 900.0,
     "timer_poll_s": 30.0,

@@ -72,7 +72,11 @@ class Runtime:
         self.publisher = EventPublisher(self.broker, timeout=settings.publish_timeout_s)
         self.audit = AuditLog(self.db, self.clock)
         self.outbox = Outbox(
-            self.publisher, grace_s=settings.outbox_grace_s, interval_s=settings.outbox_interval_s, audit=self.audit
+            self.publisher,
+            grace_s=settings.outbox_grace_s,
+            interval_s=settings.outbox_interval_s,
+            sweep_s=settings.outbox_sweep_s,
+            audit=self.audit,
         )
         self.events = EventSource(self.source, self.clock)
         self.monitor = Monitor(

@@ -160,6 +160,15 @@ class ServiceSettings(BaseSettings):
         description="Tries of a transient failure inside one delivery before it goes back to the queue.",
     )
     outbox_interval_s: float = Field(default=2.0, gt=0, description="How often the outbox relay looks.")
+    outbox_sweep_s: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "How often the relay reads the database when this process published everything it saved "
+            "(0: at every look). Left behind by a process that died: found by the next sweep of any "
+            "process of the instance, or at its own start."
+        ),
+    )
     outbox_grace_s: float = Field(
         default=5.0, ge=0, description="Age before the relay republishes an event not yet marked sent."
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ OUTBOX = "outbox"
 # the bottom of the index, and a server that does not bracket by type (SecantusDB) would read them
 # all on an open range; MongoDB reads only the pending entries either way.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PASS_LIMIT = 500  # documents a relay pass mends per collection
 
 
 Outgoing = Envelope[EventPayload] | tuple[Envelope[EventPayload], Route]
@@ -111,12 +113,24 @@ class EventSource:
 
 class Outbox:
     def __init__(
-        self, publisher: EventPublisher, *, grace_s: float, interval_s: float, audit: AuditLog | None = None
+        self,
+        publisher: EventPublisher,
+        *,
+        grace_s: float,
+        interval_s: float,
+        sweep_s: float = 0.0,
+        audit: AuditLog | None = None,
     ) -> None:
         self._publisher = publisher
         self._audit = audit
         self._grace = timedelta(seconds=grace_s)
         self._interval = interval_s
+        self._sweep_s = sweep_s
+        # Until when this process may have left events unpublished (at its start: its predecessor may have died
+        # between a save and its publishing; then any publishing that failed), and up to when a completed pass
+        # of the relay has looked (its cutoff). The relay reads the database while the second is behind.
+        self._unsure_until = datetime.now(UTC)
+        self._looked_until = EPOCH
         self._collections: list[AsyncCollection] = []
 
     async def track(self, collection: AsyncCollection) -> None:
@@ -144,6 +158,7 @@ class Outbox:
                 published.append(entry["event_id"])
                 metrics.EVENTS_PUBLISHED.labels(**metrics.base(), event_type=entry["event_type"]).inc()
         except Exception as exc:  # the relay tries again; nothing is lost
+            self._unsure_until = datetime.now(UTC)
             log.warning("publishing %s left for the outbox relay: %r", entries[len(published)]["event_id"], exc)
         if published:
             await collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"event_id": {"$in": published}}}})
@@ -156,11 +171,16 @@ class Outbox:
         sent = stuck = 0
         for collection in self._collections:
             pending = {f"{OUTBOX}.created_at": {"$gte": EPOCH, "$lte": cutoff}}
-            async for doc in collection.find(pending, {OUTBOX: 1}, limit=500):
+            seen = 0
+            async for doc in collection.find(pending, {OUTBOX: 1}, limit=PASS_LIMIT):
                 entries = [e for e in doc[OUTBOX] if e["created_at"] <= cutoff]
                 published = await self.flush(collection, doc["_id"], entries)
                 sent += published
                 stuck += published < len(entries)
+                seen += 1
+            if seen == PASS_LIMIT:  # more may wait: the next look reads again
+                self._unsure_until = datetime.now(UTC)
+        self._looked_until = cutoff
         return sent, stuck
 
     async def backlog(self) -> int:
@@ -171,14 +191,23 @@ class Outbox:
         return total
 
     async def run(self) -> None:
+        """Every interval: a pass over the database while this process may have left something unpublished
+        (or at every look when `sweep_s` is 0); otherwise a sweep every `sweep_s`, for what another process of
+        the instance that died left behind."""
+        swept = -float("inf")
         while True:
             try:
-                sent, stuck = await self.relay_once()
-                if sent:
-                    log.info("outbox relay published %d event(s)", sent)
-                metrics.OUTBOX_BACKLOG.labels(**metrics.base()).set(stuck)
+                if self._looked_until < self._unsure_until or time.monotonic() - swept >= self._sweep_s:
+                    swept = time.monotonic()
+                    sent, stuck = await self.relay_once()
+                    if stuck:
+                        self._unsure_until = datetime.now(UTC)
+                    if sent:
+                        log.info("outbox relay published %d event(s)", sent)
+                    metrics.OUTBOX_BACKLOG.labels(**metrics.base()).set(stuck)
             except asyncio.CancelledError:
                 raise
             except Exception:
+                self._unsure_until = datetime.now(UTC)
                 log.exception("outbox relay pass failed; will try again")
             await asyncio.sleep(self._interval)
