@@ -84,16 +84,21 @@ SERVICES = ("intake", "assignment", "scheduling", "notification")
 
 
 class MailSink:
-    """The agencies' SMTP server: when each assignment notice arrived, by tracking code."""
+    """The SMTP server of agencies and citizens: when each assignment notice arrived, and each answer to a
+    citizen, by tracking code."""
 
     def __init__(self) -> None:
         self.arrived: dict[str, float] = {}
+        self.answered: dict[str, float] = {}
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         now = time.time()
         subject = str(HEADERS.parsebytes(envelope.original_content)["Subject"] or "")
-        if "Giao xử lý" in subject and (code := CODE.search(subject)):
-            self.arrived.setdefault(code.group(0), now)
+        if code := CODE.search(subject):
+            if "Giao xử lý" in subject:
+                self.arrived.setdefault(code.group(0), now)
+            elif "Trả lời ý kiến" in subject:
+                self.answered.setdefault(code.group(0), now)
         return "250 OK"
 
 
