@@ -7,6 +7,7 @@ directory named by DOITHOAI_TEMPLATES_DIR; it is looked up before the built-in o
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,17 +30,21 @@ class Rendered:
     sms: str  # the template's `sms` block, or the subject
 
 
+@functools.cache
+def _environment(override_dir: Path | None) -> Environment:
+    """One Jinja environment per template directory, shared by the instances a process hosts: each template is
+    compiled once per process, not once per instance (a file changed on disk is still read again)."""
+    loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
+    loaders.append(FileSystemLoader(str(BUILT_IN)))
+    # Plain-text mail: no HTML escaping. StrictUndefined: a missing variable is an error, not a blank.
+    return Environment(
+        loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
+
+
 class Templates:
     def __init__(self, override_dir: Path | None = None) -> None:
-        loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
-        loaders.append(FileSystemLoader(str(BUILT_IN)))
-        # Plain-text mail: no HTML escaping. StrictUndefined: a missing variable is an error, not a blank.
-        self.env = Environment(
-            loader=ChoiceLoader(loaders),
-            undefined=StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
-        )
+        self.env = _environment(override_dir)
 
     def render(self, kind: str, variables: dict[str, Any]) -> Rendered:
         template = self.env.get_template(f"{kind}.j2")
