@@ -191,13 +191,13 @@ class Load:
         deadline = time.time() + 120
         while len(missing := [c for c in self.submitted if c not in self.sink.arrived]) and time.time() < deadline:
             await asyncio.sleep(0.2)
-        notified = [self.sink.arrived[c] - at for c, (_, at, _) in self.submitted.items() if c in self.sink.arrived]
-        # Each opinion's moment in the load and its latency: whether the slow ones come together.
+        # Each opinion's moment in the load and its latency (ms): whether the slow ones come together.
         timeline = sorted(
             (round(at - start, 2), round(1000 * (self.sink.arrived[c] - at)))
             for c, (_, at, _) in self.submitted.items()
             if c in self.sink.arrived
         )
+        notified = [ms / 1000 for _, ms in timeline]
         escalated = sum(1 for _, _, up in self.submitted.values() if up)
         return {
             "rate_per_s": rate,

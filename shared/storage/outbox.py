@@ -199,9 +199,7 @@ class Outbox:
             try:
                 if self._looked_until < self._unsure_until or time.monotonic() - swept >= self._sweep_s:
                     swept = time.monotonic()
-                    sent, stuck = await self.relay_once()
-                    if stuck:
-                        self._unsure_until = datetime.now(UTC)
+                    sent, stuck = await self.relay_once()  # a document stuck keeps the relay unsure (flush)
                     if sent:
                         log.info("outbox relay published %d event(s)", sent)
                     metrics.OUTBOX_BACKLOG.labels(**metrics.base()).set(stuck)
