@@ -154,13 +154,20 @@ class Load:
                 self.unfinished.append(code)
 
     async def round_trip(self, code: str, unit: str, started: float) -> None:
-        """Submitted at the commune → the province's agency told; answered there → closed at the commune."""
+        """Submitted at the commune → the province's agency told; answered there → the commune's mail of the
+        answer to its citizen."""
         deadline = time.time() + 120
-        while code not in self.sink.arrived:
-            if time.time() > deadline:
-                self.unfinished.append(code)
-                return
-            await asyncio.sleep(0.05)
+
+        async def mailed(box: dict[str, float]) -> bool:
+            while code not in box:
+                if time.time() > deadline:
+                    self.unfinished.append(code)
+                    return False
+                await asyncio.sleep(0.05)
+            return True
+
+        if not await mailed(self.sink.arrived):
+            return
         there = f"{self.stack.url(PROVINCE, 'assignment')}/api/v1/opinions/{code}"
         agency_id = (
             (await self.http.get(there, headers=key(PROVINCE, "operator"))).raise_for_status().json()["agency_id"]
@@ -170,12 +177,8 @@ class Load:
         (
             await self.http.post(f"{there}/answer", json=answer, headers=key(PROVINCE, "agency", agency_id))
         ).raise_for_status()
-        while code not in self.sink.answered:  # back down: the commune mails its citizen the answer
-            if time.time() > deadline:
-                self.unfinished.append(code)
-                return
-            await asyncio.sleep(0.05)
-        self.trips.append((self.sink.arrived[code] - started) + (self.sink.answered[code] - answered))
+        if await mailed(self.sink.answered):  # back down: the commune mails its citizen the answer
+            self.trips.append((self.sink.arrived[code] - started) + (self.sink.answered[code] - answered))
 
     async def run(self, rate: float, seconds: float) -> dict[str, Any]:
         rng = random.Random(7)

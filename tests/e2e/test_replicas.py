@@ -124,11 +124,12 @@ def test_two_replicas_of_each_service_one_killed_under_load_lose_and_repeat_noth
                 return
         raise AssertionError(f"opinion {n} was not accepted by either replica")
 
-    def agency_mails() -> collections.Counter[str]:
+    def mailed(needle: str) -> collections.Counter[str]:
+        """Tracking code → mails so far whose subject holds `needle`."""
         return collections.Counter(
             CODE.search(m["Subject"]).group(0)  # type: ignore[union-attr]
             for m in messages()
-            if "Giao xử lý ý kiến" in m["Subject"]
+            if needle in m["Subject"]
         )
 
     def batch(worker: int) -> None:
@@ -139,7 +140,7 @@ def test_two_replicas_of_each_service_one_killed_under_load_lose_and_repeat_noth
     for t in workers:
         t.start()
     try:
-        wait_until(lambda: sum(agency_mails().values()) >= 8, 90, 0.05, "the first assignments")
+        wait_until(lambda: sum(mailed("Giao xử lý ý kiến").values()) >= 8, 90, 0.05, "the first assignments")
         for name in SERVICES:
             replicas[name][0].kill(signal.SIGKILL)  # replica a of every service, mid-batch
         killed_at = time.time()  # notification's replica a is dead by now (it is killed last)
@@ -153,13 +154,10 @@ def test_two_replicas_of_each_service_one_killed_under_load_lose_and_repeat_noth
     for name in SERVICES:
         replicas[name][0].wait_ready(120)
 
-    def receipts_mailed() -> set[str]:
-        return {CODE.search(m["Subject"]).group(0) for m in messages() if "Đã tiếp nhận ý kiến" in m["Subject"]}  # type: ignore[union-attr]
-
     wanted = set(codes.values())
     # What the killed replica had taken but not sent waits for its lease to run out, then the other sends it.
-    wait_until(lambda: set(agency_mails()) == wanted, 180, 0.5, "every opinion's agency mail")
-    wait_until(lambda: receipts_mailed() == wanted, 60, 0.5, "every citizen's receipt")
+    wait_until(lambda: set(mailed("Giao xử lý ý kiến")) == wanted, 180, 0.5, "every opinion's agency mail")
+    wait_until(lambda: set(mailed("Đã tiếp nhận ý kiến")) == wanted, 60, 0.5, "every citizen's receipt")
     quiet(messages)
     folder = smtp.folder
     notices = copies(folder, "Giao xử lý ý kiến")
@@ -177,14 +175,7 @@ def test_two_replicas_of_each_service_one_killed_under_load_lose_and_repeat_noth
     # 24 days later for every process: the 7-day reminders are due, and both schedulers poll for them.
     (tmp_path / "clock").write_text(str(24 * DAY))
 
-    def reminders() -> collections.Counter[str]:
-        return collections.Counter(
-            CODE.search(m["Subject"]).group(0)  # type: ignore[union-attr]
-            for m in messages()
-            if "còn 7 ngày trả lời ý kiến" in m["Subject"]
-        )
-
-    wait_until(lambda: set(reminders()) == wanted, 120, 0.5, "every opinion's 7-day reminder")
+    wait_until(lambda: set(mailed("còn 7 ngày trả lời ý kiến")) == wanted, 120, 0.5, "every opinion's 7-day reminder")
     quiet(messages)
     # Nothing was killed now: both schedulers poll, and each reminder is mailed exactly once.
     assert repeats_outside_the_window(copies(folder, "còn 7 ngày trả lời ý kiến"), None) == [], "a reminder twice"
