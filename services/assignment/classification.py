@@ -343,6 +343,8 @@ class RuleTable:
 @dataclass(frozen=True)
 class _Cues:
     phrases: tuple[tuple[str, tuple[Syllable, ...], bool], ...]
+    # The phrases by their first syllable without marks: a token matches a syllable only if those agree.
+    by_first: dict[str, tuple[tuple[str, tuple[Syllable, ...], bool], ...]]
 
     @classmethod
     def of(cls, *phrases: str) -> _Cues:
@@ -351,12 +353,15 @@ class _Cues:
             strict = p.startswith("(")
             text = p.strip("()")
             compiled.append((text, tuple(syllable(w) for w in _words(text)), strict))
-        return cls(tuple(compiled))
+        by_first: dict[str, list[tuple[str, tuple[Syllable, ...], bool]]] = {}
+        for phrase in compiled:
+            by_first.setdefault(phrase[1][0].bare, []).append(phrase)
+        return cls(tuple(compiled), {k: tuple(v) for k, v in by_first.items()})
 
     def at(self, toks: list[Token], i: int) -> tuple[str, int] | None:
         """The longest cue starting at token i: its text and length."""
         best = None
-        for text, syls, strict in self.phrases:
+        for text, syls, strict in self.by_first.get(toks[i].syl.bare, ()) if i < len(toks) else ():
             n = len(syls)
             if i + n <= len(toks) and all(_same(toks[i + j], syls[j], strict) is not False for j in range(n)):
                 if best is None or n > best[1]:

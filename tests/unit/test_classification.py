@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.assignment import classification
 from services.assignment.app import CONFIG
 from services.assignment.classification import (
     RuleTable,
@@ -262,6 +263,40 @@ def test_complaints_in_substance_are_flagged(text: str) -> None:
 def test_opinions_about_complaint_handling_are_not_flagged(text: str) -> None:
     assert not looks_like_complaint(text)
     assert complaint_reason(text) is None
+
+
+def test_a_cue_is_looked_up_by_its_first_syllable_as_a_scan_of_every_cue_finds_it() -> None:
+    """The complaint cues are indexed by their first syllable without marks (a token can only match a syllable
+    whose unmarked form it shares): on accented, unaccented and capitalised text, the index finds what comparing
+    every cue at every token finds."""
+    cue_sets = [v for v in vars(classification).values() if isinstance(v, classification._Cues)]
+    texts = [
+        "Tôi đã gửi đơn ba lần đề nghị xem xét lại quyết định xử phạt số 12/QĐ-XPHC đối với gia đình tôi.",
+        "toi khieu nai quyet dinh thu hoi dat cua UBND xa doi voi gia dinh toi, can bo dia chinh doi tien",
+        "TỐ CÁO ÔNG NGUYỄN VĂN X, CÁN BỘ ĐỊA CHÍNH, NHẬN TIỀN CỦA DÂN ĐỂ LÀM NHANH HỒ SƠ.",
+        "Trưởng thôn tự ý gạch tên gia đình em khỏi danh sách hỗ trợ; bố em đã làm đơn, chưa được trả lời.",
+    ]
+
+    def scan(cues: classification._Cues, toks: list[classification.Token], i: int) -> tuple[str, int] | None:
+        best = None
+        for text, syls, strict in cues.phrases:
+            n = len(syls)
+            fits = i + n <= len(toks) and all(
+                classification._same(toks[i + j], syls[j], strict) is not False for j in range(n)
+            )
+            if fits and (best is None or n > best[1]):
+                best = (text, n)
+        return best
+
+    assert len(cue_sets) >= 10
+    found = 0
+    for text in texts:
+        toks = classification.tokens(text)
+        for cues in cue_sets:
+            for i in range(len(toks) + 1):
+                assert cues.at(toks, i) == scan(cues, toks, i), (text, i)
+                found += cues.at(toks, i) is not None
+    assert found >= 20
 
 
 def test_the_complaint_reason_quotes_what_decided() -> None:
