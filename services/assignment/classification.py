@@ -360,8 +360,10 @@ class _Cues:
 
     def at(self, toks: list[Token], i: int) -> tuple[str, int] | None:
         """The longest cue starting at token i: its text and length."""
+        if i >= len(toks):
+            return None
         best = None
-        for text, syls, strict in self.by_first.get(toks[i].syl.bare, ()) if i < len(toks) else ():
+        for text, syls, strict in self.by_first.get(toks[i].syl.bare, ()):
             n = len(syls)
             if i + n <= len(toks) and all(_same(toks[i + j], syls[j], strict) is not False for j in range(n)):
                 if best is None or n > best[1]:
