@@ -11,12 +11,11 @@ import json
 import sys
 from pathlib import Path
 
-from faststream.specification import AsyncAPI
-
 from services.assignment.app import create_app as assignment_app
 from services.intake.app import create_app as intake_app
 from services.notification.app import create_app as notification_app
 from services.scheduling.app import create_app as scheduling_app
+from shared.messaging.consumer import event_catalogue
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 APPS = {
@@ -31,14 +30,9 @@ def generate() -> dict[Path, str]:
     files = {}
     for name, factory in APPS.items():
         app = factory()
-        spec = AsyncAPI(
-            app.state.runtime.broker,
-            title=f"doithoai {name} — sự kiện (events)",
-            version="1.0.0",
-            description=f"Events the {name} service consumes and where they come from; see README's event catalogue.",
-        ).to_specification()
+        spec = event_catalogue(app.state.runtime.broker, name)
         files[DOCS / "asyncapi" / f"{name}.json"] = (
-            json.dumps(spec.to_jsonable(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+            json.dumps(spec, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         )
         files[DOCS / "openapi" / f"{name}.json"] = (
             json.dumps(app.openapi(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"

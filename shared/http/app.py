@@ -190,10 +190,9 @@ def create_service_app(
         include_in_schema=False,
     )
     async def asyncapi() -> JSONResponse:
-        from faststream.specification import AsyncAPI
+        from shared.messaging.consumer import event_catalogue
 
-        spec = AsyncAPI(runtime.broker, title=f"doithoai {runtime.service}", version="1.0.0").to_specification()
-        return JSONResponse(spec.to_jsonable())
+        return JSONResponse(event_catalogue(runtime.broker, runtime.service))
 
     for router in (*routers, audit_router(), operations_router()):
         app.include_router(router)

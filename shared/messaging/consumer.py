@@ -22,8 +22,9 @@ import pymongo.errors
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.message import StreamMessage
-from faststream.rabbit import Channel, RabbitRouter
+from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
+from faststream.specification import AsyncAPI
 
 from shared.events import Envelope, EventPayload
 from shared.messaging.middleware import check_size
@@ -45,6 +46,31 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     ConnectionError,
 )
+
+
+def event_catalogue(broker: RabbitBroker, service: str) -> dict[str, Any]:
+    """The AsyncAPI document of the events `service` consumes: docs/asyncapi/ and each service's /asyncapi.json.
+    A queue's catch-all (ServiceQueue._refuse: what no handler takes goes to the dead-letter queue) has no payload
+    of its own, and FastStream would list it as an `EmptyPayload` message the queue accepts; it is left out."""
+    spec: dict[str, Any] = (
+        AsyncAPI(
+            broker,
+            title=f"doithoai {service} — sự kiện (events)",
+            version="1.0.0",
+            description=f"Events the {service} service consumes and where they come from; see README's event "
+            "catalogue.",
+        )
+        .to_specification()
+        .to_jsonable()
+    )
+    components = spec.get("components", {})
+    empty = "#/components/schemas/EmptyPayload"
+    for message in components.get("messages", {}).values():
+        if "oneOf" in (payload := message.get("payload", {})):
+            payload["oneOf"] = [p for p in payload["oneOf"] if p.get("$ref") != empty]
+    components.get("schemas", {}).pop("EmptyPayload", None)
+    return spec
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
