@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -340,11 +340,12 @@ class RuleTable:
 # only when typed with its marks (its unaccented form is an everyday phrase: "lam thu" of "làm thủ tục").
 
 
+_Cue = tuple[str, tuple[Syllable, ...], bool]  # its text, its syllables, whether only its accented form counts
+
+
 @dataclass(frozen=True)
 class _Cues:
-    phrases: tuple[tuple[str, tuple[Syllable, ...], bool], ...]
-    # The phrases by their first syllable without marks: a token matches a syllable only if those agree.
-    by_first: dict[str, tuple[tuple[str, tuple[Syllable, ...], bool], ...]]
+    phrases: tuple[_Cue, ...]
 
     @classmethod
     def of(cls, *phrases: str) -> _Cues:
@@ -353,10 +354,15 @@ class _Cues:
             strict = p.startswith("(")
             text = p.strip("()")
             compiled.append((text, tuple(syllable(w) for w in _words(text)), strict))
-        by_first: dict[str, list[tuple[str, tuple[Syllable, ...], bool]]] = {}
-        for phrase in compiled:
-            by_first.setdefault(phrase[1][0].bare, []).append(phrase)
-        return cls(tuple(compiled), {k: tuple(v) for k, v in by_first.items()})
+        return cls(tuple(compiled))
+
+    @cached_property
+    def by_first(self) -> dict[str, list[_Cue]]:
+        """The phrases by their first syllable without marks: a token matches a syllable only if those agree."""
+        found: dict[str, list[_Cue]] = {}
+        for phrase in self.phrases:
+            found.setdefault(phrase[1][0].bare, []).append(phrase)
+        return found
 
     def at(self, toks: list[Token], i: int) -> tuple[str, int] | None:
         """The longest cue starting at token i: its text and length."""
